@@ -1,0 +1,114 @@
+"""The command line, compatible with the original tool: ``usermapper -i config.yaml -o user-mapping.xml``.
+
+A thin layer over the library: read_config -> expand -> write_user_mapping. The output file is written
+to a temporary file beside it and renamed at the end, so a failed run never leaves half a file behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+from typing import BinaryIO, Iterator
+
+from .config import ConfigError, Lab, Problem, read_config
+from .credentials import credentials_csv
+from .expand import expand
+from .limits import Limits
+from .xmlwriter import write_user_mapping
+
+STDIO = "-"
+EXIT_INVALID = 2
+
+# The command line builds files on the trainer's own machine, so it takes far bigger labs than the web app.
+CLI_LIMITS = Limits(max_config_bytes=64 << 20, max_users=1_000_000, max_devices=100_000,
+                    max_connections=50_000_000)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        source = _read_input(args.input)
+    except OSError as error:
+        print(f"usermapper: cannot read {args.input}: {error.strerror}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        lab = read_config(source, CLI_LIMITS)
+    except ConfigError as error:
+        _report(args.input, error.problems)
+        return EXIT_INVALID
+    _report(args.input, lab.warnings, "warning: ")
+    if args.check:
+        print(_summary(args.input, lab))
+        return 0
+    mapping = expand(lab)
+    try:
+        with _output(args.output) as out:
+            write_user_mapping(mapping, out)
+        if args.credentials:
+            with _output(args.credentials) as out:
+                out.write(credentials_csv(mapping))
+    except OSError as error:
+        print(f"usermapper: cannot write {error.filename or args.output}: {error.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="usermapper",
+        description="Turn a YAML lab description into Apache Guacamole's user-mapping.xml.")
+    parser.add_argument("-i", "--input", default="config.yaml",
+                        help="the lab config (default: config.yaml; - for standard input)")
+    parser.add_argument("-o", "--output", default="user-mapping.xml",
+                        help="where to write the XML (default: user-mapping.xml; - for standard output)")
+    parser.add_argument("--credentials", metavar="FILE",
+                        help="also write a CSV of every user's type, username and password")
+    parser.add_argument("--check", action="store_true",
+                        help="only validate the config and print a summary; write nothing")
+    return parser
+
+
+def _read_input(path: str) -> bytes:
+    if path == STDIO:
+        return sys.stdin.buffer.read()
+    with open(path, "rb") as file:
+        return file.read()
+
+
+@contextmanager
+def _output(path: str) -> Iterator[BinaryIO]:
+    if path == STDIO:
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".usermapper-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb", buffering=1 << 20) as file:
+            yield file
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _report(source: str, problems, label: str = "") -> None:
+    name = "<stdin>" if source == STDIO else source
+    for problem in problems:
+        print(_located(name, problem, label), file=sys.stderr)
+
+
+def _located(name: str, problem: Problem, label: str) -> str:
+    field = f"{problem.path}: " if problem.path else ""
+    return f"{name}:{problem.line}:{problem.column}: {label}{field}{problem.message}"
+
+
+def _summary(source: str, lab: Lab) -> str:
+    name = "<stdin>" if source == STDIO else source
+    return (f"{name}: valid: {lab.user_count} users in {len(lab.user_types)} types, "
+            f"{sum(d.quantity for d in lab.device_types)} devices in {len(lab.device_types)} types, "
+            f"{lab.connection_count} connections")

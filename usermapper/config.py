@@ -1,0 +1,525 @@
+"""Read a lab config: YAML text in, a validated ``Lab`` out, or every mistake found, each with its place.
+
+The YAML is composed into a node tree (never constructed into Python objects wholesale), so every value
+keeps the line and column it came from and aliases are never expanded: an alias bomb costs nothing here.
+Before composing, the event stream is scanned once to bound nesting depth and alias count, because the
+composer recurses and would otherwise fail with a RecursionError on deeply nested input.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import yaml
+
+from . import guacamole
+from .limits import Limits
+
+try:  # libyaml is much faster and keeps marks too; PyYAML's wheels ship it.
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - only on PyYAML builds without libyaml
+    from yaml import SafeLoader as _Loader
+
+MAX_DEPTH = 12
+MAX_ALIASES = 100
+RANDOM = "random"
+DEFAULT_PASSWORD_LENGTH = 12
+PASSWORD_LENGTHS = range(8, 129)
+
+_INT_TAG = "tag:yaml.org,2002:int"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_NULL_TAG = "tag:yaml.org,2002:null"
+_NOT_XML_CHARACTER = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_DOTTED_NUMBERS = re.compile(r"^\d+(\.\d+){1,3}$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake (or warning) in a config, at a 1-based line and column; line 0 when it has no place."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        return f"{self.line}:{self.column}: {where}{self.message}"
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used. ``syntax`` is true when it is not even readable YAML (HTTP 400, not 422)."""
+
+    def __init__(self, problems: list[Problem], syntax: bool = False):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+        self.syntax = syntax
+
+
+@dataclass(frozen=True)
+class Numbering:
+    """A prefix and a counter: start 9 with width 2 gives ``prefix09, prefix10, ...``."""
+
+    prefix: str
+    start: int
+    width: int
+
+    def name(self, index: int) -> str:
+        return f"{self.prefix}{self.start + index:0{self.width}d}"
+
+    def names(self, count: int) -> list[str]:
+        return [self.name(i) for i in range(count)]
+
+
+@dataclass(frozen=True)
+class UserType:
+    name: str
+    quantity: int
+    username: Numbering
+    password: str | None  # None means one random password per user
+    password_length: int
+    password_encoding: str
+    devices: tuple[str, ...] | None  # None means every device type
+
+
+@dataclass(frozen=True)
+class DeviceType:
+    name: str
+    quantity: int
+    connection_name: Numbering
+    hostname: Numbering | None  # None when parameters carry a literal hostname
+    protocol: str
+    parameters: tuple[tuple[str, str | None], ...]  # in config order; None marks the generated hostname
+
+    def reachable_by(self, user_type: UserType) -> bool:
+        return user_type.devices is None or self.name in user_type.devices
+
+
+@dataclass(frozen=True)
+class Lab:
+    user_types: tuple[UserType, ...]
+    device_types: tuple[DeviceType, ...]
+    warnings: tuple[Problem, ...] = ()
+
+    def device_types_for(self, user_type: UserType) -> tuple[DeviceType, ...]:
+        return tuple(d for d in self.device_types if d.reachable_by(user_type))
+
+    @property
+    def user_count(self) -> int:
+        return sum(u.quantity for u in self.user_types)
+
+    @property
+    def connection_count(self) -> int:
+        return sum(u.quantity * sum(d.quantity for d in self.device_types_for(u)) for u in self.user_types)
+
+
+def read_config(source: str | bytes, limits: Limits = Limits()) -> Lab:
+    """Parse and validate a config; raise ``ConfigError`` listing every problem found."""
+    text = _decode(source, limits)
+    root = _compose(text)
+    reader = _Reader()
+    lab = reader.lab(root, limits)
+    if reader.problems:
+        raise ConfigError(sorted(reader.problems, key=lambda p: (p.line, p.column)))
+    return lab
+
+
+def _decode(source: str | bytes, limits: Limits) -> str:
+    size = len(source.encode("utf-8", "surrogatepass") if isinstance(source, str) else source)
+    if size > limits.max_config_bytes:
+        raise ConfigError([Problem("", 0, 0, f"the config is {size:,} bytes; the largest accepted is "
+                                             f"{limits.max_config_bytes:,} bytes")], syntax=True)
+    if isinstance(source, str):
+        return source
+    try:
+        return source.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = source.count(b"\n", 0, error.start) + 1
+        column = error.start - (source.rfind(b"\n", 0, error.start) + 1) + 1
+        raise ConfigError([Problem("", line, column, f"the config is not UTF-8 text (byte "
+                                                     f"0x{source[error.start]:02x} cannot be read)")],
+                          syntax=True) from None
+
+
+def _compose(text: str) -> yaml.Node | None:
+    try:
+        _check_shape(text)
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        message = " ".join(part for part in (error.context, error.problem) if part)
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        raise ConfigError([Problem("", line, column, f"not valid YAML: {message}")], syntax=True) from None
+    except yaml.YAMLError as error:
+        raise ConfigError([Problem("", 0, 0, f"not valid YAML: {error}")], syntax=True) from None
+
+
+def _check_shape(text: str) -> None:
+    """Bound nesting and aliases before composing: the composer recurses once per level."""
+    depth = aliases = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                _refuse_shape(event, f"nested more than {MAX_DEPTH} levels deep; a lab config needs about 5")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                _refuse_shape(event, f"more than {MAX_ALIASES} aliases (*name)")
+
+
+def _refuse_shape(event: yaml.Event, message: str) -> None:
+    mark = event.start_mark
+    raise ConfigError([Problem("", mark.line + 1, mark.column + 1, message)], syntax=True)
+
+
+class _Reader:
+    """Walks the node tree once, collecting problems instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+
+    # -- reporting ---------------------------------------------------------------------------------------
+
+    def refuse(self, path: str, node: yaml.Node, message: str) -> None:
+        self.problems.append(_problem(path, node, message))
+
+    def warn(self, path: str, node: yaml.Node, message: str) -> None:
+        self.warnings.append(_problem(path, node, message))
+
+    # -- the document ------------------------------------------------------------------------------------
+
+    def lab(self, root: yaml.Node | None, limits: Limits) -> Lab | None:
+        if root is None or _is_null(root):
+            self.problems.append(Problem("", 1, 1, "the config is empty; it needs `users` and `devices`"))
+            return None
+        fields = self.mapping("", root, required=("users", "devices"), optional=())
+        if fields is None:
+            return None
+        users = self.types("users", fields.get("users"), self.user_type)
+        devices = self.types("devices", fields.get("devices"), self.device_type)
+        if self.problems:
+            return None
+        lab = Lab(tuple(users), tuple(devices))
+        self.check_references(lab, fields["users"])
+        if not self.problems:
+            self.check_limits(lab, fields, limits)
+        if not self.problems:
+            self.check_unique_names(lab, fields)
+            self.check_hostnames(lab, fields["devices"])
+        return Lab(lab.user_types, lab.device_types, tuple(self.warnings))
+
+    def types(self, path: str, node: yaml.Node | None, read_one: Callable) -> list:
+        if node is None:
+            return []
+        entries = self.entries(path, node)
+        if entries is not None and not entries:
+            self.refuse(path, node, f"needs at least one {path[:-1]} type")
+        return [t for key, value in entries or () if (t := read_one(f"{path}.{key.value}", key, value))]
+
+    # -- one user type -----------------------------------------------------------------------------------
+
+    def user_type(self, path: str, key: yaml.Node, node: yaml.Node) -> UserType | None:
+        fields = self.mapping(path, node, key=key,
+                              required=("quantity", "username_prefix", "username_suffix", "password"),
+                              optional=("password_length", "password_encoding", "devices"))
+        if fields is None:
+            return None
+        password = self.text(f"{path}.password", fields.get("password"))
+        user_type = UserType(
+            name=key.value,
+            quantity=self.quantity(f"{path}.quantity", fields.get("quantity")),
+            username=self.numbering(path, "username", fields),
+            password=None if password == RANDOM else password,
+            password_length=self.password_length(f"{path}.password_length", fields.get("password_length")),
+            password_encoding=self.choice(f"{path}.password_encoding", fields.get("password_encoding"),
+                                          guacamole.PASSWORD_ENCODINGS, default="plain"),
+            devices=self.device_list(f"{path}.devices", fields.get("devices")),
+        )
+        return None if None in (user_type.quantity, user_type.username, password) else user_type
+
+    def password_length(self, path: str, node: yaml.Node | None) -> int:
+        if node is None:
+            return DEFAULT_PASSWORD_LENGTH
+        length = self.integer(path, node)
+        if length is not None and length not in PASSWORD_LENGTHS:
+            self.refuse(path, node, f"must be from {PASSWORD_LENGTHS.start} to {PASSWORD_LENGTHS.stop - 1}")
+        return length or DEFAULT_PASSWORD_LENGTH
+
+    def device_list(self, path: str, node: yaml.Node | None) -> tuple[str, ...] | None:
+        if node is None:
+            return None
+        if not isinstance(node, yaml.SequenceNode):
+            self.refuse(path, node, "must be a list of device types, like [servers, routers]")
+            return None
+        if not node.value:
+            self.refuse(path, node, "lists no device types; leave the field out to reach every device type")
+        names = [self.text(f"{path}[{i}]", item) for i, item in enumerate(node.value)]
+        return tuple(n for n in names if n is not None)
+
+    # -- one device type ---------------------------------------------------------------------------------
+
+    def device_type(self, path: str, key: yaml.Node, node: yaml.Node) -> DeviceType | None:
+        fields = self.mapping(path, node, key=key,
+                              required=("quantity", "name_prefix", "name_suffix", "parameters"),
+                              optional=("hostname_prefix", "hostname_suffix"))
+        if fields is None:
+            return None
+        quantity = self.quantity(f"{path}.quantity", fields.get("quantity"))
+        connection_name = self.numbering(path, "name", fields)
+        parameters = self.parameters(f"{path}.parameters", fields.get("parameters"))
+        if parameters is None:
+            return None
+        protocol, params = parameters
+        hostname, params = self.hostname(path, key, fields, params)
+        if None in (quantity, connection_name) or hostname is False:
+            return None
+        return DeviceType(key.value, quantity, connection_name, hostname, protocol, params)
+
+    def hostname(self, path: str, key: yaml.Node, fields: dict[str, yaml.Node], params: tuple) -> tuple:
+        """Where the generated hostname goes: the ``hostname: ~`` slot, or first when the slot is absent.
+
+        Returns (numbering or None, parameters); numbering False when the fields contradict each other.
+        """
+        literal = dict(params).get("hostname")
+        has_numbering = "hostname_prefix" in fields or "hostname_suffix" in fields
+        if literal is not None and not has_numbering:
+            return None, params
+        if literal is not None:
+            self.refuse(f"{path}.parameters.hostname", fields["parameters"],
+                        "must be ~ when hostname_prefix and hostname_suffix generate the hostnames")
+            return False, params
+        for name in ("hostname_prefix", "hostname_suffix"):
+            if name not in fields:
+                self.refuse(f"{path}.{name}", key, f"is missing (every device type needs "
+                                                               f"hostname_prefix and hostname_suffix, or a "
+                                                               f"literal parameters.hostname)")
+        numbering = self.numbering(path, "hostname", fields) if has_numbering else None
+        if numbering is None:
+            return False, params
+        if "hostname" not in dict(params):
+            params = (("hostname", None),) + params
+        return numbering, params
+
+    def parameters(self, path: str, node: yaml.Node | None) -> tuple[str, tuple] | None:
+        entries = self.entries(path, node) if node is not None else None
+        if entries is None:
+            return None
+        if "protocol" not in (key.value for key, _ in entries):
+            self.refuse(f"{path}.protocol", node, "is missing; Guacamole needs one of "
+                                                   + ", ".join(guacamole.PROTOCOLS))
+            return None
+        protocol = self.choice(f"{path}.protocol", _field(node, "protocol"), guacamole.PROTOCOLS)
+        known = guacamole.KNOWN_PARAMETERS.get(protocol, frozenset())
+        params: list[tuple[str, str | None]] = []
+        for key, value in entries:
+            name = self.text(f"{path}.<name>", key)
+            if name is None or name == "protocol":
+                continue
+            if not name:
+                self.refuse(path, key, "a parameter name cannot be empty")
+                continue
+            if protocol and name not in known:
+                self.warn(f"{path}.{name}", key, f"is not a parameter Guacamole {protocol} connections know;"
+                                                 f" it is written as given{_suggest(name, known)}")
+            params.append((name, self.parameter_value(f"{path}.{name}", name, value)))
+        return (protocol, tuple(params)) if protocol else None
+
+    def parameter_value(self, path: str, name: str, node: yaml.Node) -> str | None:
+        if not isinstance(node, yaml.ScalarNode):
+            self.refuse(path, node, "must be a single value, not a list or a mapping")
+            return ""
+        if _is_null(node):
+            if name != "hostname":
+                self.refuse(path, node, "has no value (only hostname may be ~, where the generated hostname "
+                                        "goes)")
+            return None
+        return self.text(path, node)
+
+    # -- shared field readers ----------------------------------------------------------------------------
+
+    def entries(self, path: str, node: yaml.Node) -> list[tuple[yaml.Node, yaml.Node]] | None:
+        """The key/value pairs of a mapping, refusing duplicate and non-text keys."""
+        if not isinstance(node, yaml.MappingNode):
+            self.refuse(path, node, f"must be a mapping of names to settings, not {_describe(node)}")
+            return None
+        seen: dict[str, yaml.Node] = {}
+        entries = []
+        for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode) or _is_null(key):
+                self.refuse(path, key, "keys must be names")
+            elif key.value in seen:
+                self.refuse(f"{path}.{key.value}", key,
+                            f"appears twice (first on line {seen[key.value].start_mark.line + 1})")
+            else:
+                seen[key.value] = key
+                entries.append((key, value))
+        return entries
+
+    def mapping(self, path: str, node: yaml.Node, required: tuple[str, ...], optional: tuple[str, ...],
+                key: yaml.Node | None = None) -> dict[str, yaml.Node] | None:
+        """The fields of a mapping by name; missing required fields are reported at the mapping's key."""
+        entries = self.entries(path or "config", node)
+        if entries is None:
+            return None
+        fields = {k.value: v for k, v in entries}
+        allowed = required + optional
+        for k, _ in entries:
+            if k.value not in allowed:
+                self.refuse(_join(path, k.value), k, f"is not a field here{_suggest(k.value, allowed)}; "
+                                                     f"expected {', '.join(allowed)}")
+        for name in required:
+            if name not in fields:
+                self.refuse(_join(path, name), key or node, "is missing")
+        return fields
+
+    def quantity(self, path: str, node: yaml.Node | None) -> int | None:
+        value = self.integer(path, node) if node is not None else None
+        if value is not None and value < 1:
+            self.refuse(path, node, f"must be a whole number of at least 1, not {value}")
+            return None
+        return value
+
+    def integer(self, path: str, node: yaml.Node) -> int | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == _INT_TAG:
+            return yaml.SafeLoader.construct_yaml_int(_CONSTRUCTOR, node)
+        self.refuse(path, node, f"must be a whole number, not {_describe(node)}")
+        return None
+
+    def numbering(self, path: str, field: str, fields: dict[str, yaml.Node]) -> Numbering | None:
+        prefix = self.text(f"{path}.{field}_prefix", fields.get(f"{field}_prefix"))
+        suffix_node = fields.get(f"{field}_suffix")
+        suffix = self.text(f"{path}.{field}_suffix", suffix_node)
+        if suffix is not None and not (suffix.isascii() and suffix.isdigit()):
+            self.refuse(f"{path}.{field}_suffix", suffix_node,
+                        f"must be the number to start counting from, written in digits like '01', not {suffix!r}")
+            return None
+        if prefix is None or suffix is None:
+            return None
+        return Numbering(prefix, int(suffix), len(suffix))
+
+    def text(self, path: str, node: yaml.Node | None) -> str | None:
+        """A scalar as the text the trainer wrote: ``3389`` stays ``3389``, ``010`` stays ``010``.
+
+        Booleans are the exception: Guacamole expects ``true``/``false``, so every YAML spelling of a
+        boolean (``yes``, ``True``, ``on``) becomes one of those.
+        """
+        if node is None:
+            return None
+        if not isinstance(node, yaml.ScalarNode) or _is_null(node):
+            self.refuse(path, node, f"must be a single value, not {_describe(node)}")
+            return None
+        value = node.value
+        if node.tag == _BOOL_TAG:
+            value = "true" if yaml.SafeLoader.construct_yaml_bool(_CONSTRUCTOR, node) else "false"
+        bad = _NOT_XML_CHARACTER.search(value)
+        if bad:
+            self.refuse(path, node, f"holds the character U+{ord(bad.group()):04X}, which an XML file "
+                                    f"cannot carry")
+            return None
+        return value
+
+    def choice(self, path: str, node: yaml.Node | None, choices: tuple[str, ...], default: str = "") -> str | None:
+        if node is None:
+            return default
+        value = self.text(path, node)
+        if value is not None and value not in choices:
+            self.refuse(path, node, f"must be one of {', '.join(choices)}, not {value!r}"
+                                    f"{_suggest(value, choices)}")
+            return None
+        return value
+
+    # -- checks across types -----------------------------------------------------------------------------
+
+    def check_references(self, lab: Lab, users_node: yaml.MappingNode) -> None:
+        known = [d.name for d in lab.device_types]
+        for user_type, (_, node) in zip(lab.user_types, users_node.value):
+            for index, name in enumerate(user_type.devices or ()):
+                if name not in known:
+                    item = _field(node, "devices").value[index]
+                    self.refuse(f"users.{user_type.name}.devices[{index}]", item,
+                                f"{name!r} is not a device type{_suggest(name, known)}; "
+                                f"the device types are {', '.join(known)}")
+
+    def check_limits(self, lab: Lab, fields: dict[str, yaml.Node], limits: Limits) -> None:
+        counts = (("users", lab.user_count, limits.max_users, "users"),
+                  ("devices", sum(d.quantity for d in lab.device_types), limits.max_devices, "devices"),
+                  ("users", lab.connection_count, limits.max_connections, "connections"))
+        for field, count, limit, what in counts:
+            if count > limit:
+                self.refuse(field, fields[field],
+                            f"the lab has {count:,} {what}; the most one file may hold is {limit:,}")
+
+    def check_unique_names(self, lab: Lab, fields: dict[str, yaml.Node]) -> None:
+        """Guacamole silently keeps only the last of two equal usernames or connection names."""
+        self.check_unique("users", fields["users"], "username",
+                          ((u.name, u.username.names(u.quantity)) for u in lab.user_types))
+        self.check_unique("devices", fields["devices"], "name",
+                          ((d.name, d.connection_name.names(d.quantity)) for d in lab.device_types))
+
+    def check_unique(self, section: str, node: yaml.MappingNode, field: str,
+                     names_by_type: Iterator[tuple[str, list[str]]]) -> None:
+        owner: dict[str, str] = {}
+        for type_name, names in names_by_type:
+            clashes = [n for n in names if n in owner]
+            if clashes:
+                shown = ", ".join(clashes[:3]) + (", ..." if len(clashes) > 3 else "")
+                self.refuse(f"{section}.{type_name}.{field}_prefix",
+                            _field(_field(node, type_name), f"{field}_prefix"),
+                            f"{section} {owner[clashes[0]]!r} and {type_name!r} both generate {shown}; "
+                            f"Guacamole would keep only one of them")
+            owner.update((n, type_name) for n in names)
+
+    def check_hostnames(self, lab: Lab, node: yaml.MappingNode) -> None:
+        for device in lab.device_types:
+            if device.hostname is None:
+                continue
+            for host in (device.hostname.name(0), device.hostname.name(device.quantity - 1)):
+                if _DOTTED_NUMBERS.match(host) and any(int(octet) > 255 for octet in host.split(".")):
+                    self.refuse(f"devices.{device.name}.hostname_suffix",
+                                _field(_field(node, device.name), "hostname_suffix"),
+                                f"generates {host}, which is not an IPv4 address (each part goes up to "
+                                f"255); lower the suffix or the quantity")
+                    break
+
+
+_CONSTRUCTOR = yaml.SafeLoader("")
+
+
+def _problem(path: str, node: yaml.Node, message: str) -> Problem:
+    mark = node.start_mark
+    return Problem(path, mark.line + 1, mark.column + 1, message)
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG
+
+
+def _describe(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if _is_null(node):
+        return "an empty value"
+    return f"{node.value!r}"
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _suggest(name: str, choices) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _field(mapping: yaml.MappingNode, name: str) -> yaml.Node:
+    return next(value for key, value in mapping.value if key.value == name)
+
