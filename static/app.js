@@ -1,0 +1,696 @@
+// The usermapper page: sends a lab config to the API and shows what comes back.
+// The page is served with a strict Content-Security-Policy, so everything here builds the DOM with
+// textContent and classes: no inline scripts, no inline styles, no HTML strings.
+
+const API = '/api/usermapping';
+const CREDENTIALS_API = '/api/usermapping/credentials';
+const EXAMPLE_URL = '/static/example.yaml';
+// Bigger files are still sent, but not shown: a multi-megabyte textarea makes the page crawl.
+const EDITOR_MAX_BYTES = 2 * 1024 * 1024;
+
+const $ = (id) => document.getElementById(id);
+
+const ui = {
+  fileInput: $('file-input'),
+  fileNote: $('file-note'),
+  loadExample: $('load-example'),
+  editor: $('editor'),
+  gutter: $('editor-gutter'),
+  generate: $('generate'),
+  configPanel: $('config-panel'),
+  problem: $('problem'),
+  problemTitle: $('problem-title'),
+  problemDetail: $('problem-detail'),
+  problemList: $('problem-list'),
+  reference: $('reference'),
+  result: $('result'),
+  resultHeading: $('result-heading'),
+  users: $('summary-users'),
+  connections: $('summary-connections'),
+  size: $('summary-size'),
+  expires: $('summary-expires'),
+  warnings: $('warnings'),
+  warningsTitle: $('warnings-title'),
+  warningsList: $('warnings-list'),
+  download: $('download'),
+  downloadCredentials: $('download-credentials'),
+  startOver: $('start-over'),
+  resultProblem: $('result-problem'),
+  resultProblemTitle: $('result-problem-title'),
+  resultProblemDetail: $('result-problem-detail'),
+  credentials: $('credentials'),
+  showPasswords: $('show-passwords'),
+  copyCredentials: $('copy-credentials'),
+  credentialsPanel: $('credentials-panel'),
+  credentialsBody: $('credentials-body'),
+  preview: $('preview'),
+  previewNote: $('preview-note'),
+  status: $('status'),
+};
+
+const state = {
+  // The file the config came from, as long as the editor still holds its unchanged text.
+  file: null,
+  result: null,
+  credentials: null,
+  expiryTimer: 0,
+};
+
+/* ---------- announcements and notices ---------- */
+
+function announce(message) {
+  // Emptying first makes screen readers read the message even when it repeats the last one.
+  ui.status.textContent = '';
+  window.setTimeout(() => { ui.status.textContent = message; }, 50);
+}
+
+function plural(count, one, many) {
+  return `${count.toLocaleString()} ${count === 1 ? one : many}`;
+}
+
+function showProblem(problem) {
+  ui.problemTitle.textContent = problem.title;
+  ui.problemDetail.textContent = problem.detail;
+  ui.problemDetail.hidden = !problem.detail;
+  renderIssues(ui.problemList, problem.errors || []);
+  ui.problem.hidden = false;
+  ui.problem.focus();
+  announce(problem.title);
+}
+
+function hideProblem() {
+  ui.problem.hidden = true;
+  ui.problemList.replaceChildren();
+}
+
+function showResultProblem(problem) {
+  ui.resultProblemTitle.textContent = problem.title;
+  ui.resultProblemDetail.textContent = problem.detail;
+  ui.resultProblem.hidden = false;
+  ui.resultProblem.focus();
+  announce(problem.title);
+}
+
+/** One list item per error or warning; those with a line become buttons that go to it. */
+function renderIssues(list, issues) {
+  list.replaceChildren(...issues.map(issueItem));
+}
+
+function issueItem(issue) {
+  const item = document.createElement('li');
+  const where = issueWhere(issue);
+  const message = document.createElement('span');
+  message.className = 'issue-message';
+  message.textContent = issue.message;
+  if (!issue.line) {
+    item.append(...(where ? [issueLabel(where), ' '] : []), message);
+    return item;
+  }
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'issue';
+  button.append(issueLabel(where), ' ', message);
+  button.addEventListener('click', () => goToIssue(issue));
+  item.append(button);
+  return item;
+}
+
+function issueWhere(issue) {
+  const place = [];
+  if (issue.line) place.push(`Line ${issue.line}`);
+  if (issue.path) place.push(issue.path);
+  return place.join(' · ');
+}
+
+function issueLabel(text) {
+  const label = document.createElement('span');
+  label.className = 'issue-where';
+  label.textContent = text;
+  return label;
+}
+
+/* ---------- problems from HTTP responses ---------- */
+
+async function readJson(response) {
+  try {
+    return await response.json();
+  } catch {
+    return null;
+  }
+}
+
+/** Turns a failed response into a sentence a trainer can act on; never shows the raw body. */
+async function problemFrom(response) {
+  const body = (await readJson(response)) || {};
+  const errors = Array.isArray(body.errors) ? body.errors : [];
+  const detail = typeof body.detail === 'string' ? body.detail : '';
+  switch (response.status) {
+    case 400:
+      return {
+        title: 'The config could not be read',
+        detail: errors.length ? 'Check the YAML at the line shown.' : detail || 'Check that it is YAML text.',
+        errors,
+      };
+    case 404:
+      return expiredProblem();
+    case 413:
+      return {
+        title: 'The config or the lab is too large for the web page',
+        detail: detail || 'Make the lab smaller, or use the usermapper command line for big labs.',
+      };
+    case 415:
+      return { title: 'The server did not accept the upload', detail: 'Reload the page and try again.' };
+    case 422:
+      return {
+        title: `The config has ${plural(errors.length || 1, 'problem', 'problems')}`,
+        detail: errors.length ? 'Choose one to go to its line in the editor.' : detail,
+        errors,
+      };
+    case 503:
+      return {
+        title: 'Storage is unavailable right now',
+        detail: `Nothing was lost: your config is still here. Try again ${retryWhen(response)}.`,
+      };
+    default:
+      return {
+        title: 'Something went wrong on the server',
+        detail: `It answered with status ${response.status}. Try again in a moment.`,
+      };
+  }
+}
+
+function expiredProblem() {
+  return {
+    title: 'This file is no longer available',
+    detail: 'It expired or was deleted. Generate it again from your config.',
+  };
+}
+
+function networkProblem() {
+  return {
+    title: 'The server could not be reached',
+    detail: 'Check your network connection, then try again.',
+  };
+}
+
+/** Reads Retry-After (seconds or an HTTP date) as a phrase such as "in about 30 seconds". */
+function retryWhen(response) {
+  const header = response.headers.get('Retry-After') || '';
+  let seconds = /^\d+$/.test(header) ? Number(header) : (Date.parse(header) - Date.now()) / 1000;
+  if (!Number.isFinite(seconds) || seconds <= 0) return 'in a moment';
+  seconds = Math.ceil(seconds);
+  if (seconds < 90) return `in about ${plural(seconds, 'second', 'seconds')}`;
+  return `in about ${plural(Math.round(seconds / 60), 'minute', 'minutes')}`;
+}
+
+/* ---------- editor ---------- */
+
+function lineCount(text) {
+  let count = 1;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) count += 1;
+  return count;
+}
+
+function updateGutter() {
+  const count = lineCount(ui.editor.value);
+  if (ui.gutter.childElementCount === count) return;
+  const numbers = [];
+  for (let line = 1; line <= count; line += 1) {
+    const number = document.createElement('span');
+    number.textContent = String(line);
+    numbers.push(number);
+  }
+  ui.gutter.replaceChildren(...numbers);
+  syncGutterScroll();
+}
+
+function syncGutterScroll() {
+  ui.gutter.scrollTop = ui.editor.scrollTop;
+}
+
+function setEditorText(text) {
+  ui.editor.value = text;
+  updateGutter();
+  ui.editor.scrollTop = 0;
+  syncGutterScroll();
+}
+
+/** Offset of the first character of a 1-based line, clamped to the text. */
+function lineStart(text, line) {
+  let offset = 0;
+  for (let current = 1; current < line; current += 1) {
+    const newline = text.indexOf('\n', offset);
+    if (newline === -1) return offset;
+    offset = newline + 1;
+  }
+  return offset;
+}
+
+function goToLine(line, column) {
+  const text = ui.editor.value;
+  const start = lineStart(text, line);
+  const end = text.indexOf('\n', start) === -1 ? text.length : text.indexOf('\n', start);
+  const caret = Math.min(start + Math.max((column || 1) - 1, 0), end);
+  ui.editor.focus();
+  ui.editor.setSelectionRange(caret, caret);
+  // Put the line a third of the way down, so the lines above it give context.
+  const lineHeight = parseFloat(getComputedStyle(ui.editor).lineHeight) || 20;
+  ui.editor.scrollTop = Math.max(0, (line - 1) * lineHeight - ui.editor.clientHeight / 3);
+  syncGutterScroll();
+}
+
+async function goToIssue(issue) {
+  // A config sent from a file may not be in the editor yet (too big to show): load it first.
+  if (state.file && ui.editor.value === '') {
+    setEditorText(await state.file.text());
+  }
+  goToLine(issue.line, issue.column);
+  highlightGutterLine(issue.line);
+}
+
+function highlightGutterLine(line) {
+  for (const marked of ui.gutter.querySelectorAll('.current')) marked.classList.remove('current');
+  ui.gutter.children[line - 1]?.classList.add('current');
+}
+
+function onEditorInput() {
+  // Once edited, the editor, not the file, is the config.
+  if (state.file) forgetFile();
+  updateGutter();
+}
+
+function onEditorKeydown(event) {
+  if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    generate();
+  }
+}
+
+/* ---------- the config's source: a file or the editor ---------- */
+
+function isYamlFile(file) {
+  return /\.ya?ml$/i.test(file.name);
+}
+
+async function useFile(file) {
+  if (!isYamlFile(file)) {
+    showProblem({
+      title: `“${file.name}” is not a YAML file`,
+      detail: 'Choose a file whose name ends in .yaml or .yml.',
+    });
+    return;
+  }
+  state.file = file;
+  setEditorText(file.size <= EDITOR_MAX_BYTES ? await file.text() : '');
+  ui.fileNote.textContent = `Loaded ${file.name} (${formatBytes(file.size)}). It is sent as it is, until you edit it here.`;
+  ui.fileNote.hidden = false;
+  await generate();
+}
+
+function forgetFile() {
+  state.file = null;
+  ui.fileNote.hidden = true;
+  ui.fileInput.value = '';
+}
+
+/**
+ * The config to send. A file is sent as its own bytes, so that the server, not the browser's text
+ * decoding, judges its encoding and its line numbers match the file the trainer has.
+ */
+function configBlob() {
+  if (state.file) return new Blob([state.file], { type: 'application/yaml' });
+  if (ui.editor.value.trim() === '') return null;
+  return new Blob([ui.editor.value], { type: 'application/yaml' });
+}
+
+async function loadExample() {
+  const hasOwnText = ui.editor.value.trim() !== '';
+  if (hasOwnText && !window.confirm('Replace the text in the editor with the example lab?')) return;
+  let response;
+  try {
+    response = await fetch(EXAMPLE_URL, { credentials: 'same-origin' });
+  } catch {
+    showProblem(networkProblem());
+    return;
+  }
+  if (!response.ok) {
+    showProblem({ title: 'The example could not be loaded', detail: 'Reload the page and try again.' });
+    return;
+  }
+  forgetFile();
+  hideProblem();
+  setEditorText(await response.text());
+  ui.editor.focus();
+  ui.editor.setSelectionRange(0, 0);
+  announce('Example lab loaded into the editor: one trainer, twelve students, five devices.');
+}
+
+/* ---------- generating ---------- */
+
+function setBusy(busy) {
+  ui.generate.disabled = busy;
+  ui.generate.setAttribute('aria-busy', String(busy));
+  ui.configPanel.setAttribute('aria-busy', String(busy));
+  ui.generate.textContent = busy ? 'Generating…' : 'Generate user-mapping.xml';
+  ui.generate.classList.toggle('is-busy', busy);
+}
+
+async function generate() {
+  if (ui.generate.disabled) return;
+  const blob = configBlob();
+  if (!blob) {
+    showProblem({
+      title: 'There is no config yet',
+      detail: 'Choose a file, drop one on the page, write one in the editor, or load the example.',
+    });
+    return;
+  }
+  const form = new FormData();
+  form.append('config', blob, 'lab.yaml');
+  setBusy(true);
+  try {
+    const response = await fetch(API, {
+      method: 'POST',
+      body: form,
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json' },
+    });
+    if (response.status === 201) {
+      showResult(await response.json());
+    } else {
+      showProblem(await problemFrom(response));
+    }
+  } catch {
+    showProblem(networkProblem());
+  } finally {
+    setBusy(false);
+  }
+}
+
+/* ---------- the result ---------- */
+
+function formatBytes(bytes) {
+  if (bytes < 1000) return plural(bytes, 'byte', 'bytes');
+  const [value, unit] = bytes < 1e6 ? [bytes / 1e3, 'kilobyte'] : [bytes / 1e6, 'megabyte'];
+  return new Intl.NumberFormat(undefined, { style: 'unit', unit, maximumFractionDigits: 1 }).format(value);
+}
+
+function formatTime(date) {
+  const sameDay = date.toDateString() === new Date().toDateString();
+  const options = sameDay
+    ? { hour: 'numeric', minute: '2-digit', timeZoneName: 'short' }
+    : { dateStyle: 'medium', timeStyle: 'short' };
+  return date.toLocaleString(undefined, options);
+}
+
+function showResult(data) {
+  state.result = data;
+  state.credentials = null;
+  hideProblem();
+  ui.resultProblem.hidden = true;
+
+  ui.users.textContent = data.users.toLocaleString();
+  ui.connections.textContent = data.connections.toLocaleString();
+  ui.size.textContent = formatBytes(data.bytes);
+  const expires = new Date(data.expires);
+  ui.expires.dateTime = expires.toISOString();
+  ui.expires.textContent = formatTime(expires);
+
+  renderWarnings(data.warnings || []);
+  renderLinks(data);
+  renderPreview(data.preview || '', data.preview_truncated);
+  resetCredentials(data.passwords || {});
+  scheduleExpiry(expires);
+
+  ui.result.hidden = false;
+  ui.resultHeading.focus();
+  const warned = data.warnings?.length ? `, ${plural(data.warnings.length, 'warning', 'warnings')}` : '';
+  announce(`Generated: ${plural(data.users, 'user', 'users')}, ${plural(data.connections, 'connection', 'connections')}${warned}. Available until ${formatTime(expires)}.`);
+}
+
+function renderWarnings(warnings) {
+  ui.warnings.hidden = warnings.length === 0;
+  ui.warningsTitle.textContent = plural(warnings.length, 'warning', 'warnings');
+  renderIssues(ui.warningsList, warnings);
+}
+
+function renderLinks(data) {
+  const links = data.links || {};
+  enableLink(ui.download, links.download || API);
+  enableLink(ui.downloadCredentials, links.credentials || CREDENTIALS_API);
+  ui.downloadCredentials.hidden = !(data.passwords?.generated || data.passwords?.hashed);
+}
+
+function enableLink(link, href) {
+  link.href = href;
+  link.removeAttribute('aria-disabled');
+}
+
+function disableLink(link) {
+  // Without an href an anchor is neither clickable nor focusable.
+  link.removeAttribute('href');
+  link.setAttribute('aria-disabled', 'true');
+}
+
+function renderPreview(xml, truncated) {
+  const lines = xml.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  const spans = lines.map((text) => {
+    const line = document.createElement('span');
+    line.className = 'line';
+    line.textContent = text;
+    return line;
+  });
+  ui.preview.replaceChildren(...spans);
+  ui.previewNote.hidden = !truncated;
+}
+
+/** The server forgets the file at its expiry time; make the page say so instead of offering dead links. */
+function scheduleExpiry(expires) {
+  window.clearTimeout(state.expiryTimer);
+  const delay = Math.max(0, expires.getTime() - Date.now());
+  // setTimeout overflows past about 24.8 days; no session lives that long, but do not fire at once.
+  state.expiryTimer = window.setTimeout(markExpired, Math.min(delay, 2 ** 31 - 1));
+}
+
+function isExpired() {
+  return state.result !== null && Date.now() >= new Date(state.result.expires).getTime();
+}
+
+function markExpired() {
+  disableLink(ui.download);
+  disableLink(ui.downloadCredentials);
+  ui.showPasswords.disabled = true;
+  ui.copyCredentials.disabled = true;
+  showResultProblem(expiredProblem());
+}
+
+function onDownloadClick(event) {
+  if (isExpired()) {
+    event.preventDefault();
+    markExpired();
+  }
+}
+
+/* ---------- passwords ---------- */
+
+function resetCredentials(passwords) {
+  ui.credentials.hidden = !(passwords.generated || passwords.hashed);
+  ui.credentialsPanel.hidden = true;
+  ui.credentialsBody.replaceChildren();
+  ui.showPasswords.disabled = false;
+  ui.showPasswords.textContent = 'Show passwords';
+  ui.showPasswords.setAttribute('aria-expanded', 'false');
+  ui.copyCredentials.hidden = true;
+  ui.copyCredentials.disabled = false;
+}
+
+async function fetchCredentials() {
+  let response;
+  try {
+    response = await fetch(CREDENTIALS_API, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+  } catch {
+    showResultProblem(networkProblem());
+    return null;
+  }
+  if (!response.ok) {
+    showResultProblem(await problemFrom(response));
+    return null;
+  }
+  const body = await response.json();
+  return body.credentials || [];
+}
+
+async function togglePasswords() {
+  if (!ui.credentialsPanel.hidden) {
+    setPasswordsShown(false);
+    return;
+  }
+  if (!state.credentials) {
+    ui.showPasswords.disabled = true;
+    state.credentials = await fetchCredentials();
+    ui.showPasswords.disabled = false;
+    if (!state.credentials) return;
+    renderCredentials(state.credentials);
+  }
+  setPasswordsShown(true);
+  announce(`Showing ${plural(state.credentials.length, 'password', 'passwords')}.`);
+}
+
+function setPasswordsShown(shown) {
+  ui.credentialsPanel.hidden = !shown;
+  ui.copyCredentials.hidden = !shown;
+  ui.showPasswords.textContent = shown ? 'Hide passwords' : 'Show passwords';
+  ui.showPasswords.setAttribute('aria-expanded', String(shown));
+}
+
+function renderCredentials(credentials) {
+  const rows = credentials.map((entry) => {
+    const row = document.createElement('tr');
+    for (const [value, isCode] of [[entry.type, false], [entry.username, false], [entry.password, true]]) {
+      const cell = document.createElement('td');
+      if (isCode) {
+        const code = document.createElement('code');
+        code.textContent = value;
+        cell.append(code);
+      } else {
+        cell.textContent = value;
+      }
+      row.append(cell);
+    }
+    return row;
+  });
+  ui.credentialsBody.replaceChildren(...rows);
+}
+
+function credentialsAsText(credentials) {
+  const rows = [['Type', 'Username', 'Password'], ...credentials.map((c) => [c.type, c.username, c.password])];
+  // A tab or newline inside a value would break the columns; Guacamole values rarely hold them.
+  return rows.map((row) => row.map((value) => String(value).replace(/[\t\r\n]/g, ' ')).join('\t')).join('\n') + '\n';
+}
+
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    return copyTextWithSelection(text);
+  }
+}
+
+/** For browsers or pages without the async clipboard (plain http on another host, older browsers). */
+function copyTextWithSelection(text) {
+  const scratch = document.createElement('textarea');
+  scratch.value = text;
+  scratch.className = 'offscreen';
+  scratch.setAttribute('readonly', '');
+  document.body.append(scratch);
+  scratch.select();
+  let copied = false;
+  try {
+    copied = document.execCommand('copy');
+  } catch {
+    copied = false;
+  }
+  scratch.remove();
+  ui.copyCredentials.focus();
+  return copied;
+}
+
+async function copyCredentials() {
+  const copied = await copyText(credentialsAsText(state.credentials || []));
+  announce(copied
+    ? `Copied ${plural(state.credentials.length, 'row', 'rows')}, separated by tabs.`
+    : 'Copying did not work here. Select the table and copy it by hand.');
+  ui.copyCredentials.textContent = copied ? 'Copied' : 'Copy as text';
+  window.setTimeout(() => { ui.copyCredentials.textContent = 'Copy as text'; }, 2000);
+}
+
+/* ---------- starting over ---------- */
+
+async function startOver() {
+  ui.startOver.disabled = true;
+  let response;
+  try {
+    response = await fetch(API, { method: 'DELETE', credentials: 'same-origin' });
+  } catch {
+    showResultProblem(networkProblem());
+    return;
+  } finally {
+    ui.startOver.disabled = false;
+  }
+  // 404: the file is already gone, which is what the trainer asked for.
+  if (!response.ok && response.status !== 404) {
+    showResultProblem(await problemFrom(response));
+    return;
+  }
+  clearPage();
+  ui.editor.focus();
+  announce('Started over. The generated file was deleted from the server.');
+}
+
+function clearPage() {
+  window.clearTimeout(state.expiryTimer);
+  state.result = null;
+  state.credentials = null;
+  forgetFile();
+  setEditorText('');
+  hideProblem();
+  ui.result.hidden = true;
+  ui.resultProblem.hidden = true;
+  ui.preview.replaceChildren();
+  ui.credentialsBody.replaceChildren();
+}
+
+/* ---------- drag and drop ---------- */
+
+function carriesFiles(event) {
+  return Array.from(event.dataTransfer?.types || []).includes('Files');
+}
+
+function onDragOver(event) {
+  if (!carriesFiles(event)) return;
+  event.preventDefault();
+  event.dataTransfer.dropEffect = 'copy';
+  document.body.classList.add('is-dragging');
+}
+
+function onDragLeave(event) {
+  // relatedTarget is null only when the pointer leaves the window, not when it moves between elements.
+  if (event.relatedTarget === null) document.body.classList.remove('is-dragging');
+}
+
+function onDrop(event) {
+  if (!carriesFiles(event)) return;
+  event.preventDefault();
+  document.body.classList.remove('is-dragging');
+  const [file] = event.dataTransfer.files;
+  if (file) useFile(file);
+}
+
+/* ---------- wiring ---------- */
+
+function start() {
+  ui.fileInput.addEventListener('change', () => {
+    const [file] = ui.fileInput.files;
+    if (file) useFile(file);
+  });
+  ui.loadExample.addEventListener('click', loadExample);
+  ui.editor.addEventListener('input', onEditorInput);
+  ui.editor.addEventListener('scroll', syncGutterScroll);
+  ui.editor.addEventListener('keydown', onEditorKeydown);
+  ui.generate.addEventListener('click', generate);
+  ui.download.addEventListener('click', onDownloadClick);
+  ui.downloadCredentials.addEventListener('click', onDownloadClick);
+  ui.startOver.addEventListener('click', startOver);
+  ui.showPasswords.addEventListener('click', togglePasswords);
+  ui.copyCredentials.addEventListener('click', copyCredentials);
+  document.addEventListener('dragover', onDragOver);
+  document.addEventListener('dragleave', onDragLeave);
+  document.addEventListener('drop', onDrop);
+  // On a narrow screen the reference would push the editor out of sight; start it closed there.
+  if (window.matchMedia('(max-width: 60rem)').matches) ui.reference.open = false;
+  updateGutter();
+}
+
+start();
