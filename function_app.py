@@ -1,0 +1,81 @@
+"""usermapper as an Azure Functions app (Python v2 programming model).
+
+This file only wires triggers to the ``usermapper`` package: it converts the host's request and response
+types and hands off at once. Routes are literal and do not overlap, because the Functions host tries
+routes in alphabetical order of function name, not most-literal first (host.json sets routePrefix "").
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+import azure.functions as func
+
+from usermapper.web import Api, Request, Response
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@lru_cache(maxsize=1)
+def api() -> Api:
+    """Built on first use, not at import, so a cold start pays only for what a request needs."""
+    return Api.from_environment(STATIC_DIR)
+
+
+@app.route(route="api/usermapping", methods=["GET", "POST", "DELETE"])
+def usermapping(req: func.HttpRequest) -> func.HttpResponse:
+    return _respond(api().usermapping(_request(req)))
+
+
+@app.route(route="api/usermapping/credentials", methods=["GET"])
+def usermapping_credentials(req: func.HttpRequest) -> func.HttpResponse:
+    return _respond(api().credentials(_request(req)))
+
+
+@app.route(route="api/health", methods=["GET"])
+def health(req: func.HttpRequest) -> func.HttpResponse:
+    return _respond(api().health(_request(req)))
+
+
+# The host accepts no empty route; this template matches the site root and nothing else.
+@app.route(route="{root:maxlength(0)?}", methods=["GET"])
+def page(req: func.HttpRequest) -> func.HttpResponse:
+    return _respond(api().page(_request(req)))
+
+
+@app.route(route="static/{name}", methods=["GET"])
+def static_asset(req: func.HttpRequest) -> func.HttpResponse:
+    return _respond(api().asset(_request(req), req.route_params.get("name", "")))
+
+
+@app.timer_trigger(schedule="%USERMAPPER_SWEEP_SCHEDULE%", arg_name="timer", run_on_startup=False,
+                   use_monitor=False)
+def sweep_expired_sessions(timer: func.TimerRequest) -> None:
+    report = api().store.sweep()
+    logging.info("sweep deleted %d expired sessions in %d storage requests", report.deleted, report.requests)
+
+
+def _request(req: func.HttpRequest) -> Request:
+    return Request(method=req.method, url=req.url, headers={k.lower(): v for k, v in req.headers.items()},
+                   body=req.get_body() or b"", form=lambda: _form_fields(req))
+
+
+def _form_fields(req: func.HttpRequest) -> dict[str, list[bytes]]:
+    """Every multipart field by name, files and plain fields alike, as bytes (parsed by the library)."""
+    fields: dict[str, list[bytes]] = {}
+    for name in req.files:
+        fields.setdefault(name, []).extend(f.read() for f in req.files.getlist(name))
+    for name in req.form:
+        fields.setdefault(name, []).extend(v.encode("utf-8") for v in req.form.getlist(name))
+    return fields
+
+
+def _respond(response: Response) -> func.HttpResponse:
+    result = func.HttpResponse(response.body, status_code=response.status)
+    for name, value in response.headers:
+        result.headers.add(name, value)
+    return result
