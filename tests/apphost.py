@@ -1,0 +1,89 @@
+"""The real app, run as a user runs it (``python -m devhost``), on a loopback port of its own.
+
+Nothing here depends on pytest, so the benchmarks start the app the same way the tests do.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from azurite import REPO_ROOT, _free_port
+
+START_TIMEOUT_SECONDS = 30
+STOP_TIMEOUT_SECONDS = 5
+
+# A schedule that never fires during a test run: sweeps are driven by the tests themselves.
+NEVER = "0 0 0 1 1 *"
+
+
+class AppHost:
+    """One devhost process serving function_app against the given storage connection string."""
+
+    def __init__(self, storage: str, table: str = "usermappings", **settings: str):
+        self.port = _free_port()
+        self.env = {
+            **os.environ,
+            "USERMAPPER_STORAGE": storage,
+            "USERMAPPER_TABLE": table,
+            "USERMAPPER_SWEEP_SCHEDULE": NEVER,
+            **settings,
+        }
+        self._process: subprocess.Popen | None = None
+        self._log = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "AppHost":
+        self._log = tempfile.NamedTemporaryFile(prefix="devhost-", suffix=".log", delete=False)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "devhost", "--host", "127.0.0.1", "--port", str(self.port),
+             "--app-dir", str(REPO_ROOT)],
+            cwd=REPO_ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL)
+        self._wait_until_serving()
+        return self
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+        self._log.close()
+        os.unlink(self._log.name)
+
+    def log(self) -> str:
+        return Path(self._log.name).read_text(errors="replace")
+
+    def __enter__(self) -> "AppHost":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def _wait_until_serving(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"devhost exited with status {self._process.returncode}:\n{self.log()}")
+            try:
+                requests.get(f"{self.url}/static/style.css", timeout=1)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        log = self.log()
+        self.stop()
+        raise RuntimeError(f"devhost did not serve {self.url} within {START_TIMEOUT_SECONDS} s:\n{log}")

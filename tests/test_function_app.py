@@ -1,0 +1,107 @@
+"""The registered functions themselves, called with ``func.HttpRequest`` as the Functions host calls them,
+against a fresh table in the real Azurite."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import azure.functions as func
+import pytest
+from azure.data.tables import TableClient
+from urllib3 import encode_multipart_formdata
+
+import function_app
+
+CLASSROOM = (Path(__file__).resolve().parent.parent / "examples" / "classroom.yaml").read_bytes()
+URL = "http://localhost:7071/api/usermapping"
+
+
+@pytest.fixture
+def app_env(azurite, table_name, monkeypatch):
+    """function_app reads its settings from the environment on first use; give it a table of its own."""
+    monkeypatch.setenv("USERMAPPER_STORAGE", azurite.connection_string)
+    monkeypatch.setenv("USERMAPPER_TABLE", table_name)
+    function_app.api.cache_clear()
+    yield TableClient.from_connection_string(azurite.connection_string, table_name)
+    function_app.api.cache_clear()
+
+
+def call(function, method: str, url: str = URL, body: bytes = b"", **headers: str) -> func.HttpResponse:
+    request = func.HttpRequest(method, url, headers=headers, body=body)
+    return function.build().get_user_function()(request)
+
+
+def upload(config: bytes = CLASSROOM) -> func.HttpResponse:
+    body, content_type = encode_multipart_formdata({"config": ("lab.yaml", config, "application/yaml")})
+    return call(function_app.usermapping, "POST", body=body, **{"Content-Type": content_type})
+
+
+def cookie_of(response: func.HttpResponse) -> str:
+    return response.headers.get_all("Set-Cookie")[0].split(";")[0]
+
+
+def test_upload_download_end(app_env):
+    created = upload()
+    assert created.status_code == 201
+    assert created.headers["Content-Type"].startswith("application/json")
+    cookie = cookie_of(created)
+
+    downloaded = call(function_app.usermapping, "GET", Cookie=cookie)
+    assert downloaded.status_code == 200
+    assert downloaded.get_body().count(b"<connection ") == 65
+
+    ended = call(function_app.usermapping, "DELETE", Cookie=cookie)
+    assert ended.status_code == 204
+    assert call(function_app.usermapping, "GET", Cookie=cookie).status_code == 404
+    assert list(app_env.list_entities()) == []
+
+
+def test_cookie_is_secure_unless_local_plain_http(app_env):
+    body, content_type = encode_multipart_formdata({"config": ("lab.yaml", CLASSROOM)})
+    remote = call(function_app.usermapping, "POST", "https://usermapper.azurewebsites.net/api/usermapping",
+                  body, **{"Content-Type": content_type})
+    assert "Secure" in remote.headers.get_all("Set-Cookie")[0].split("; ")
+    assert "Secure" not in upload().headers.get_all("Set-Cookie")[0].split("; ")
+
+
+def test_cookie_header_joined_with_commas_is_understood(app_env):
+    cookie = cookie_of(upload())
+    downloaded = call(function_app.usermapping, "GET", Cookie=f"theme=dark, {cookie}, other=1")
+    assert downloaded.status_code == 200
+
+
+def test_invalid_config_is_a_problem_not_an_exception(app_env):
+    response = call(function_app.usermapping, "POST", body=b"users: [", **{"Content-Type": "application/yaml"})
+    assert response.status_code == 400
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_credentials_function(app_env):
+    cookie = cookie_of(upload())
+    sheet = call(function_app.usermapping_credentials, "GET", URL + "/credentials", Cookie=cookie)
+    assert sheet.status_code == 200
+    assert sheet.get_body().decode().splitlines()[1] == "trainers,trainer1,Lab-Trainer-2026"
+
+
+def test_health_function(app_env):
+    assert call(function_app.health, "GET", "http://localhost:7071/api/health").status_code == 200
+
+
+def test_timer_function_sweeps_expired_sessions(app_env, monkeypatch):
+    monkeypatch.setenv("USERMAPPER_SESSION_SECONDS", "1")
+    function_app.api.cache_clear()
+    upload()
+    assert len(list(app_env.list_entities())) == 1
+    time.sleep(1.1)
+    function_app.sweep_expired_sessions.build().get_user_function()(None)
+    assert list(app_env.list_entities()) == []
+
+
+def test_routes_do_not_overlap():
+    """The host tries routes in alphabetical order of function name; literal, disjoint routes keep that moot."""
+    routes = {f.get_function_name(): f.get_trigger().route
+              for f in (b.build() for b in (function_app.usermapping, function_app.usermapping_credentials,
+                                            function_app.health, function_app.page, function_app.static_asset))}
+    assert routes == {"usermapping": "api/usermapping", "usermapping_credentials": "api/usermapping/credentials",
+                      "health": "api/health", "page": "{root:maxlength(0)?}", "static_asset": "static/{name}"}
