@@ -1,0 +1,95 @@
+"""zstd compression of generated files, done while they are being written.
+
+zstd rather than gzip: every user's block of connections repeats, and those repeats lie further apart than
+gzip's 32 KiB window, so zstd shrinks a big lab's file by orders of magnitude more (see DESIGN.md).
+
+zstandard's compressor and decompressor objects are not thread-safe, and the app serves requests on
+threads: every writer and every ``decompress`` call makes its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+import zstandard
+
+LEVEL = 3
+
+
+@dataclass(frozen=True)
+class Compressed:
+    """One zstd frame and what is known about the bytes it holds."""
+
+    data: bytes
+    size: int
+    sha256: str
+    head: bytes
+
+
+class CompressingWriter(io.RawIOBase):
+    """A binary file to write a document into piece by piece; ``finish()`` returns it compressed.
+
+    It keeps only the compressed frame, the uncompressed size, a SHA-256 of the uncompressed bytes and
+    their first ``head_limit`` bytes (a preview), so memory stays small however big the document is.
+    Give ``size`` when the exact length is known up front; the frame header then records it.
+    """
+
+    def __init__(self, head_limit: int = 0, *, size: int | None = None):
+        super().__init__()
+        self._head_limit = head_limit
+        self._head = bytearray()
+        self._size = 0
+        self._sha256 = hashlib.sha256()
+        self._compressor = zstandard.ZstdCompressor(level=LEVEL).compressobj(size=-1 if size is None else size)
+        self._frame = io.BytesIO()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        if self.closed:
+            raise ValueError("write to a CompressingWriter after finish()")
+        data = memoryview(data).cast("B")
+        self._keep_head(data)
+        self._size += len(data)
+        self._sha256.update(data)
+        self._frame.write(self._compressor.compress(data))
+        return len(data)
+
+    def finish(self) -> Compressed:
+        """End the frame and close the writer; call it once, after the last write."""
+        self._frame.write(self._compressor.flush())
+        self.close()
+        return Compressed(
+            data=self._frame.getvalue(),
+            size=self._size,
+            sha256=self._sha256.hexdigest(),
+            head=bytes(self._head),
+        )
+
+    def _keep_head(self, data: memoryview) -> None:
+        missing = self._head_limit - len(self._head)
+        if missing > 0:
+            self._head += data[:missing]
+
+
+def compress(data: bytes, head_limit: int = 0) -> Compressed:
+    """Compress a document already in memory; its size goes into the frame header."""
+    writer = CompressingWriter(head_limit, size=len(data))
+    writer.write(data)
+    return writer.finish()
+
+
+def decompress(data: bytes) -> bytes:
+    """The bytes held by one complete zstd frame, whether or not its header records their size.
+
+    Raises ``zstandard.ZstdError`` for data that is not a zstd frame, and ``ValueError`` for a frame that
+    is cut short, so a damaged session is never served as a silently truncated file.
+    """
+    decompressor = zstandard.ZstdDecompressor().decompressobj()
+    content = decompressor.decompress(data)
+    if not decompressor.eof:
+        raise ValueError("the zstd frame is incomplete")
+    return content
