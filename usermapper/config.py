@@ -388,7 +388,10 @@ class _Reader:
 
     def integer(self, path: str, node: yaml.Node) -> int | None:
         if isinstance(node, yaml.ScalarNode) and node.tag == _INT_TAG:
-            return yaml.SafeLoader.construct_yaml_int(_CONSTRUCTOR, node)
+            try:
+                return yaml.SafeLoader.construct_yaml_int(_CONSTRUCTOR, node)
+            except (ValueError, IndexError):  # tagged !!int but not a number, or too many digits
+                pass
         self.refuse(path, node, f"must be a whole number, not {_describe(node)}")
         return None
 
