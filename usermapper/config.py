@@ -28,6 +28,7 @@ MAX_ALIASES = 100
 RANDOM = "random"
 DEFAULT_PASSWORD_LENGTH = 12
 PASSWORD_LENGTHS = range(8, 129)
+MAX_SUFFIX_DIGITS = 100  # Python refuses to turn more than 4,300 digits into a number
 
 _INT_TAG = "tag:yaml.org,2002:int"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
@@ -402,6 +403,10 @@ class _Reader:
         if suffix is not None and not (suffix.isascii() and suffix.isdigit()):
             self.refuse(f"{path}.{field}_suffix", suffix_node,
                         f"must be the number to start counting from, written in digits like '01', not {suffix!r}")
+            return None
+        if suffix is not None and len(suffix) > MAX_SUFFIX_DIGITS:
+            self.refuse(f"{path}.{field}_suffix", suffix_node,
+                        f"has {len(suffix):,} digits; the most a suffix may have is {MAX_SUFFIX_DIGITS}")
             return None
         if prefix is None or suffix is None:
             return None
