@@ -303,6 +303,7 @@ def test_a_quantity_that_is_no_number_is_refused_even_when_tagged_as_one(value):
 def test_a_suffix_too_long_to_be_a_number_is_refused():
     problem = only(refused(config(user={"username_suffix": "'" + "1" * 5000 + "'"})))
     assert (problem.path, problem.line) == ("users.students.username_suffix", 2)
+    assert problem.message == "has 5,000 digits; the most a suffix may have is 100"
 
 
 def test_a_value_tagged_as_a_boolean_must_be_one():
