@@ -425,7 +425,11 @@ class _Reader:
             return None
         value = node.value
         if node.tag == _BOOL_TAG:
-            value = "true" if yaml.SafeLoader.construct_yaml_bool(_CONSTRUCTOR, node) else "false"
+            truth = _CONSTRUCTOR.bool_values.get(value.lower())
+            if truth is None:  # tagged !!bool but not one of YAML's spellings of a boolean
+                self.refuse(path, node, f"must be true or false, not {value!r}")
+                return None
+            value = "true" if truth else "false"
         bad = _NOT_XML_CHARACTER.search(value)
         if bad:
             self.refuse(path, node, f"holds the character U+{ord(bad.group()):04X}, which an XML file "
