@@ -309,6 +309,7 @@ def test_a_suffix_too_long_to_be_a_number_is_refused():
 def test_a_value_tagged_as_a_boolean_must_be_one():
     problem = only(refused(config(device={"parameters": '{protocol: rdp, console: !!bool "maybe"}'})))
     assert (problem.path, problem.line) == ("devices.pcs.parameters.console", 4)
+    assert problem.message == "must be true or false, not 'maybe'"
 
 
 # -- refused: the document ---------------------------------------------------------------------------------
