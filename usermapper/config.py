@@ -138,8 +138,7 @@ def _decode(source: str | bytes, limits: Limits) -> str:
     try:
         return source.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = source.count(b"\n", 0, error.start) + 1
-        column = error.start - (source.rfind(b"\n", 0, error.start) + 1) + 1
+        line, column = _place(source, error.start)
         raise ConfigError([Problem("", line, column, f"the config is not UTF-8 text (byte "
                                                      f"0x{source[error.start]:02x} cannot be read)")],
                           syntax=True) from None
@@ -149,6 +148,13 @@ def _compose(text: str) -> yaml.Node | None:
     try:
         _check_shape(text)
         return yaml.compose(text, Loader=_Loader)
+    except yaml.reader.ReaderError as error:
+        # libyaml gives the offset in the UTF-8 bytes of a character YAML does not allow
+        before = text.encode("utf-8")[: error.position].decode("utf-8", "replace")
+        line, column = _place(before, len(before))
+        raise ConfigError([Problem("", line, column, f"not valid YAML: unacceptable character "
+                                                     f"#x{error.character:04x}: {error.reason}")],
+                          syntax=True) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         message = " ".join(part for part in (error.context, error.problem) if part)
@@ -172,6 +178,12 @@ def _check_shape(text: str) -> None:
             aliases += 1
             if aliases > MAX_ALIASES:
                 _refuse_shape(event, f"more than {MAX_ALIASES} aliases (*name)")
+
+
+def _place(text: str | bytes, offset: int) -> tuple[int, int]:
+    """The 1-based line and column of ``offset`` in ``text``."""
+    newline = b"\n" if isinstance(text, bytes) else "\n"
+    return text.count(newline, 0, offset) + 1, offset - (text.rfind(newline, 0, offset) + 1) + 1
 
 
 def _refuse_shape(event: yaml.Event, message: str) -> None:
