@@ -34,6 +34,7 @@ _INT_TAG = "tag:yaml.org,2002:int"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _NULL_TAG = "tag:yaml.org,2002:null"
 _NOT_XML_CHARACTER = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _DOTTED_NUMBERS = re.compile(r"^\d+(\.\d+){1,3}$")
 
 
@@ -134,6 +135,12 @@ def _decode(source: str | bytes, limits: Limits) -> str:
         raise ConfigError([Problem("", 0, 0, f"the config is {size:,} bytes; the largest accepted is "
                                              f"{limits.max_config_bytes:,} bytes")], syntax=True)
     if isinstance(source, str):
+        surrogate = _SURROGATE.search(source)
+        if surrogate:  # possible only in a str from Python, never in decoded bytes; libyaml cannot read it
+            line, column = _place(source, surrogate.start())
+            raise ConfigError([Problem("", line, column, f"holds the character U+{ord(surrogate.group()):04X}, "
+                                                         f"half of a surrogate pair, which is not text")],
+                              syntax=True)
         return source
     try:
         return source.decode("utf-8-sig")
