@@ -345,6 +345,10 @@ class _Reader:
             if not name:
                 self.refuse(path, key, "a parameter name cannot be empty")
                 continue
+            if name in dict(params):  # two keys YAML reads as one boolean, like yes and true
+                self.refuse(f"{path}.{name}", key, f"appears twice (YAML reads {key.value!r} as {name!r}); "
+                                                   f"Guacamole would keep only one of them")
+                continue
             if protocol and name not in known:
                 self.warn(f"{path}.{name}", key, f"is not a parameter Guacamole {protocol} connections know;"
                                                  f" it is written as given{_suggest(name, known)}")
