@@ -83,11 +83,11 @@ function hideProblem() {
   ui.problemList.replaceChildren();
 }
 
-function showResultProblem(problem) {
+function showResultProblem(problem, { moveFocus = true } = {}) {
   ui.resultProblemTitle.textContent = problem.title;
   ui.resultProblemDetail.textContent = problem.detail;
   ui.resultProblem.hidden = false;
-  ui.resultProblem.focus();
+  if (moveFocus) ui.resultProblem.focus();
   announce(problem.title);
 }
 
@@ -228,8 +228,10 @@ function syncGutterScroll() {
   ui.gutter.scrollTop = ui.editor.scrollTop;
 }
 
+/** Replaces the editor's text and puts the caret and the view at its top. */
 function setEditorText(text) {
   ui.editor.value = text;
+  ui.editor.setSelectionRange(0, 0);
   updateGutter();
   ui.editor.scrollTop = 0;
   syncGutterScroll();
@@ -341,7 +343,9 @@ async function loadExample() {
   hideProblem();
   setEditorText(await response.text());
   ui.editor.focus();
-  ui.editor.setSelectionRange(0, 0);
+  // Focusing scrolls to the caret; keep the top of the example in view.
+  ui.editor.scrollTop = 0;
+  syncGutterScroll();
   announce('Example lab loaded into the editor: one trainer, twelve students, five devices.');
 }
 
@@ -470,25 +474,27 @@ function scheduleExpiry(expires) {
   window.clearTimeout(state.expiryTimer);
   const delay = Math.max(0, expires.getTime() - Date.now());
   // setTimeout overflows past about 24.8 days; no session lives that long, but do not fire at once.
-  state.expiryTimer = window.setTimeout(markExpired, Math.min(delay, 2 ** 31 - 1));
+  // The timer must not take focus: the trainer may be typing in the editor when it fires.
+  const expire = () => markExpired({ moveFocus: false });
+  state.expiryTimer = window.setTimeout(expire, Math.min(delay, 2 ** 31 - 1));
 }
 
 function isExpired() {
   return state.result !== null && Date.now() >= new Date(state.result.expires).getTime();
 }
 
-function markExpired() {
+function markExpired({ moveFocus }) {
   disableLink(ui.download);
   disableLink(ui.downloadCredentials);
   ui.showPasswords.disabled = true;
   ui.copyCredentials.disabled = true;
-  showResultProblem(expiredProblem());
+  showResultProblem(expiredProblem(), { moveFocus });
 }
 
 function onDownloadClick(event) {
   if (isExpired()) {
     event.preventDefault();
-    markExpired();
+    markExpired({ moveFocus: true });
   }
 }
 
@@ -511,6 +517,10 @@ async function fetchCredentials() {
     response = await fetch(CREDENTIALS_API, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
   } catch {
     showResultProblem(networkProblem());
+    return null;
+  }
+  if (response.status === 404) {
+    markExpired({ moveFocus: true });
     return null;
   }
   if (!response.ok) {

@@ -225,6 +225,7 @@ def test_an_expired_session_is_a_sentence_not_json(open_page):
     expect(notice).to_contain_text("no longer available")
     expect(notice).to_contain_text("Generate it again")
     expect(notice).not_to_contain_text("{")
+    assert page.locator("#download").get_attribute("href") is None  # no dead link left to click
     watch.assert_clean(404)
 
 
