@@ -80,7 +80,8 @@ def expand(lab: Lab, new_password: Callable[[int], str] = random_password) -> Us
 
 def _users(user_type: UserType, new_password: Callable[[int], str]) -> tuple[User, ...]:
     return tuple(
-        User(user_type.name, name, user_type.password or new_password(user_type.password_length),
+        User(user_type.name, name,
+             new_password(user_type.password_length) if user_type.password is None else user_type.password,
              user_type.password_encoding)
         for name in user_type.username.names(user_type.quantity)
     )
