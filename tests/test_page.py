@@ -112,6 +112,10 @@ def line_of(text: str, fragment: str) -> int:
     return text[: text.index(fragment)].count("\n") + 1
 
 
+def focused_id(page: Page) -> str:
+    return page.evaluate("document.activeElement.id")
+
+
 def caret_line(page: Page) -> int:
     return page.locator("#editor").evaluate("e => e.value.slice(0, e.selectionStart).split('\\n').length")
 
@@ -156,6 +160,31 @@ def test_upload_a_file_and_download_the_same_bytes(open_page):
     watch.assert_clean()
 
 
+DROP_FILE = """
+([name, text]) => {
+  const files = new DataTransfer();
+  files.items.add(new File([text], name, {type: 'application/yaml'}));
+  const target = document.getElementById('editor');
+  for (const type of ['dragenter', 'dragover', 'drop']) {
+    target.dispatchEvent(new DragEvent(type, {dataTransfer: files, bubbles: true, cancelable: true}));
+  }
+}
+"""
+
+
+def test_drop_a_file_on_the_page(open_page):
+    page, watch = open_page()
+    page.evaluate(DROP_FILE, ["notes.txt", "hello"])
+    expect(page.locator("#problem")).to_contain_text("not a YAML file")
+
+    original = ROOT / "examples" / "original-format.yaml"
+    page.evaluate(DROP_FILE, [original.name, original.read_text()])
+    expect(page.locator("#summary-connections")).to_have_text("96")
+    expect(page.locator("#editor")).to_have_value(original.read_text())
+    expect(page.locator("#problem")).to_be_hidden()
+    watch.assert_clean()
+
+
 def test_an_error_names_its_line_and_goes_there(open_page):
     page, watch = open_page()
     page.get_by_role("button", name="Load example").click()
@@ -179,6 +208,22 @@ def test_an_error_names_its_line_and_goes_there(open_page):
     expect(page.locator("#summary-users")).to_have_text("4")
     expect(page.locator("#problem")).to_be_hidden()
     watch.assert_clean(422)
+
+
+def test_keyboard_alone_gets_to_the_download(open_page):
+    page, watch = open_page()
+    page.keyboard.press("Tab")
+    assert focused_id(page) == "file-input"
+    page.keyboard.press("Tab")
+    assert focused_id(page) == "load-example"
+    page.keyboard.press("Enter")
+    expect(page.locator("#editor")).to_be_focused()
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#result-heading")).to_be_focused()
+    expect(page.locator("#status")).to_contain_text("13 users, 65 connections")
+    page.keyboard.press("Tab")
+    assert focused_id(page) == "download"
+    watch.assert_clean()
 
 
 def test_start_over_deletes_the_file_and_other_browsers_never_see_it(open_page):
