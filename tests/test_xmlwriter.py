@@ -1,0 +1,213 @@
+"""The XML: its exact shape, escaping, what Guacamole's reader makes of it, and the credentials sheet."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from lxml import etree
+
+import guacamole_reader
+from usermapper.config import read_config
+from usermapper.credentials import credentials_csv
+from usermapper.expand import UserMapping, expand
+from usermapper.xmlwriter import XML_DECLARATION, user_mapping_bytes, write_user_mapping
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SMALL_EXAMPLES = ["classroom.yaml", "original-format.yaml", "escaping.yaml", "invalid/unquoted-suffix-is-fine.yaml"]
+
+
+def expand_example(name: str, text_change=lambda text: text) -> UserMapping:
+    return expand(read_config(text_change((EXAMPLES / name).read_text(encoding="utf-8"))),
+                  new_password=lambda length: "Pw" + "x" * (length - 2))
+
+
+def with_encoding(encoding: str):
+    """A change to an example's text: every user type stores its passwords with ``encoding``."""
+    return lambda text: re.sub("^        password: ", f"        password_encoding: {encoding}\n        password: ", text,
+                               flags=re.MULTILINE)
+
+
+def ordered(users: dict) -> list:
+    """The reader's result as nested lists, so comparing it also compares the order of everything."""
+    return [(name, password, encoding, [(c, protocol, list(params.items()))
+                                        for c, (protocol, params) in connections.items()])
+            for name, (password, encoding, connections) in users.items()]
+
+
+def expected(mapping: UserMapping) -> list:
+    return [(u.username, u.stored_password, u.encoding, [(c.name, c.protocol, list(c.parameters))
+                                                          for c in group.connections])
+            for group in mapping.groups for u in group.users]
+
+
+def whole_tree(mapping: UserMapping) -> bytes:
+    """The file as lxml serializes the whole tree built at once: what the streaming writer must equal."""
+    root = etree.Element("user-mapping")
+    for group in mapping.groups:
+        for user in group.users:
+            attributes = {"username": user.username, "password": user.stored_password}
+            if user.encoding != "plain":
+                attributes["encoding"] = user.encoding
+            authorize = etree.SubElement(root, "authorize", attributes)
+            for connection in group.connections:
+                element = etree.SubElement(authorize, "connection", name=connection.name)
+                etree.SubElement(element, "protocol").text = connection.protocol
+                for name, value in connection.parameters:
+                    etree.SubElement(element, "param", name=name).text = value
+    etree.indent(root, space="  ")
+    return XML_DECLARATION + etree.tostring(root, encoding="UTF-8") + b"\n"
+
+
+# -- shape -------------------------------------------------------------------------------------------------
+
+def test_the_file_starts_with_the_xml_declaration_and_ends_with_the_root():
+    xml = user_mapping_bytes(expand_example("classroom.yaml"))
+    assert xml.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<user-mapping>\n  <authorize ')
+    assert xml.endswith(b"  </authorize>\n</user-mapping>\n")
+
+
+def test_the_file_is_indented_for_reading():
+    lines = user_mapping_bytes(expand_example("invalid/unquoted-suffix-is-fine.yaml")).decode().splitlines()
+    assert lines[2:9] == [
+        '  <authorize username="s7" password="Pwxxxxxxxxxx">',
+        '    <connection name="R1">',
+        "      <protocol>ssh</protocol>",
+        '      <param name="hostname">10.0.0.1</param>',
+        '      <param name="port">22</param>',
+        "    </connection>",
+        "  </authorize>",
+    ]
+
+
+@pytest.mark.parametrize("name", SMALL_EXAMPLES)
+def test_streamed_output_equals_the_whole_tree_serialized_by_lxml(name):
+    mapping = expand_example(name)
+    assert user_mapping_bytes(mapping) == whole_tree(mapping)
+
+
+def test_streamed_output_equals_the_whole_tree_with_hashed_passwords():
+    mapping = expand_example("classroom.yaml", with_encoding("sha256"))
+    assert b' encoding="sha256"' in user_mapping_bytes(mapping)
+    assert user_mapping_bytes(mapping) == whole_tree(mapping)
+
+
+def test_output_is_deterministic():
+    assert user_mapping_bytes(expand_example("original-format.yaml")) == user_mapping_bytes(
+        expand_example("original-format.yaml"))
+
+
+def test_writing_to_a_file_gives_the_same_bytes(tmp_path):
+    mapping = expand_example("escaping.yaml")
+    with open(tmp_path / "user-mapping.xml", "wb") as out:
+        write_user_mapping(mapping, out)
+    assert (tmp_path / "user-mapping.xml").read_bytes() == user_mapping_bytes(mapping)
+
+
+def test_the_big_lab_holds_every_connection():
+    mapping = expand_example("big-lab.yaml")
+    root = etree.fromstring(user_mapping_bytes(mapping))
+    assert root.tag == "user-mapping"
+    assert len(root) == 500
+    assert len(root.findall("authorize/connection")) == 50_000
+    assert {e.tag for e in root.iter()} == {"user-mapping", "authorize", "connection", "protocol", "param"}
+
+
+# -- what Guacamole reads ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", SMALL_EXAMPLES)
+@pytest.mark.parametrize("encoding", ["plain", "md5", "sha256"])
+def test_guacamole_reads_back_exactly_the_expanded_lab(name, encoding):
+    mapping = expand_example(name, with_encoding(encoding))
+    assert {u.encoding for u in mapping.users} == {encoding}
+    assert ordered(guacamole_reader.read(user_mapping_bytes(mapping))) == expected(mapping)
+
+
+@pytest.mark.parametrize("encoding", ["plain", "md5", "sha256"])
+def test_every_generated_password_logs_in(encoding):
+    mapping = expand(read_config(with_encoding(encoding)((EXAMPLES / "classroom.yaml").read_text())))
+    users = guacamole_reader.read(user_mapping_bytes(mapping))
+    rows = list(csv.DictReader(io.StringIO(credentials_csv(mapping).decode("utf-8"))))
+    assert len(rows) == 13
+    for row in rows:
+        assert guacamole_reader.authenticates(users, row["username"], row["password"])
+        assert not guacamole_reader.authenticates(users, row["username"], row["password"] + "x")
+
+
+def test_plain_passwords_carry_no_encoding_attribute():
+    xml = user_mapping_bytes(expand_example("classroom.yaml"))
+    assert b"encoding=" not in xml.split(b"\n", 1)[1]
+    assert b'password="Lab-Trainer-2026"' in xml
+
+
+@pytest.mark.parametrize("encoding", ["md5", "sha256"])
+def test_hashed_passwords_are_hex_digests_of_their_utf8(encoding):
+    mapping = expand_example("escaping.yaml", with_encoding(encoding))
+    users = guacamole_reader.read(user_mapping_bytes(mapping))
+    stored, written_encoding, _ = users["o'brien&1"]
+    assert written_encoding == encoding
+    assert stored == hashlib.new(encoding, "p<a>ss\"&'word".encode("utf-8")).hexdigest()
+
+
+def test_escaping_example_reads_back_exactly_as_written_in_the_yaml():
+    text = (EXAMPLES / "escaping.yaml").read_text(encoding="utf-8")
+    written = yaml.safe_load(text)
+    xml = user_mapping_bytes(expand(read_config(text)))
+    users = guacamole_reader.read(xml)
+    instructors, console = written["users"]["instructors"], written["devices"]["consoles"]
+    assert list(users) == [instructors["username_prefix"] + "1", "élève-1", "élève-2"]
+    assert users["o'brien&1"][0] == instructors["password"] == "p<a>ss\"&'word"
+    parameters = {k: str(v) for k, v in console["parameters"].items() if k != "protocol"}
+    parameters["hostname"] = "console-1"
+    for _, _, connections in users.values():
+        assert connections == {console["name_prefix"] + "1": ("ssh", parameters)}
+    assert parameters["password"] == '</param><param name="x">injected'
+    assert b'<param name="x">' not in xml
+
+
+# -- the reader used above rejects what Guacamole rejects --------------------------------------------------
+
+GOOD = b'<?xml version="1.0" encoding="UTF-8"?>\n<user-mapping>%s</user-mapping>'
+USER = b'<authorize username="u" password="p">%s</authorize>'
+CONNECTION = b'<connection name="c"><protocol>ssh</protocol>%s</connection>'
+
+
+@pytest.mark.parametrize("document", [
+    b" " + GOOD % b"",
+    b"<!-- hello -->" + GOOD % b"",
+    GOOD.replace(b"user-mapping", b"users") % b"",
+    GOOD % b"<user/>",
+    GOOD % USER % b"<param name='x'>1</param>",
+    GOOD % USER % CONNECTION % b"<param name='x'><b/></param>",
+    GOOD % USER % CONNECTION % b"<protocol><x/></protocol>",
+    GOOD % USER % CONNECTION % b"<param>no name</param>",
+    GOOD % USER % b"<connection><protocol>ssh</protocol></connection>",
+    GOOD % b'<authorize username="u" password="p" encoding="SHA256"/>',
+    GOOD % b'<authorize username="u"/>',
+    GOOD % USER % CONNECTION % b"<param name='x'>a & b</param>",
+])
+def test_the_reader_rejects_what_guacamole_rejects(document):
+    with pytest.raises(guacamole_reader.Rejected):
+        guacamole_reader.read(document)
+
+
+def test_the_reader_keeps_the_last_of_duplicates_and_takes_values_verbatim():
+    document = GOOD % (USER % (CONNECTION % b'<param name="x">1</param><param name="x"> 2&amp;\n</param>')
+                       + b'<authorize username="u" password="q" encoding="md5"/>')
+    assert guacamole_reader.read(b"\xef\xbb\xbf" + document) == {"u": ("q", "md5", {})}
+    first = guacamole_reader.read(GOOD % USER % CONNECTION % b'<param name="x">1</param><param name="x"> 2&amp;\n</param>')
+    assert first == {"u": ("p", "plain", {"c": ("ssh", {"x": " 2&\n"})})}
+
+
+# -- the credentials sheet ---------------------------------------------------------------------------------
+
+def test_the_credentials_sheet_lists_every_user_in_order():
+    mapping = expand_example("escaping.yaml")
+    rows = list(csv.reader(io.StringIO(credentials_csv(mapping).decode("utf-8"), newline="")))
+    assert rows == [["type", "username", "password"], ["instructors", "o'brien&1", "p<a>ss\"&'word"],
+                    ["élèves", "élève-1", "Pwxxxxxxxxxx"], ["élèves", "élève-2", "Pwxxxxxxxxxx"]]
