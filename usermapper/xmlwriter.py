@@ -50,7 +50,7 @@ def _authorize_start_tag(user: User) -> bytes:
     attributes = {"username": user.username, "password": user.stored_password}
     if user.encoding != "plain":
         attributes["encoding"] = user.encoding
-    empty_element = etree.tostring(etree.Element("authorize", attributes))
+    empty_element = etree.tostring(etree.Element("authorize", attributes), encoding="UTF-8")
     return empty_element[: -len(b"/>")]
 
 
@@ -65,5 +65,5 @@ def _connections_block(connections: tuple[Connection, ...]) -> bytes:
         for name, value in connection.parameters:
             etree.SubElement(element, "param", name=name).text = value
     etree.indent(authorize, space=INDENT, level=1)
-    serialized = etree.tostring(authorize)
+    serialized = etree.tostring(authorize, encoding="UTF-8")
     return serialized[len(b"<authorize>"): -len(b"</authorize>")]
