@@ -1,0 +1,123 @@
+"""A real Azurite table service for tests and bench scripts, on a loopback port of its own.
+
+Nothing here depends on pytest: a bench script can run ``with Azurite() as storage: ...`` too.
+Data lives in memory only, so it is gone after ``stop()``; ``start()`` again brings an empty service back
+on the same port, which is how the fault tests take storage away and return it.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+AZURITE_TABLE = REPO_ROOT / "node_modules" / ".bin" / "azurite-table"
+
+# Azurite's published development account; it is not a secret.
+DEV_ACCOUNT = "devstoreaccount1"
+DEV_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+START_TIMEOUT_SECONDS = 20
+STOP_TIMEOUT_SECONDS = 5
+
+
+class AzuriteError(RuntimeError):
+    """Azurite did not start; the message carries what it printed."""
+
+
+class Azurite:
+    """One ``azurite-table`` process on 127.0.0.1, started and stopped by its own PID."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or _free_port()
+        self._process: subprocess.Popen | None = None
+        self._output = None
+
+    @property
+    def connection_string(self) -> str:
+        """The full development-account connection string; the SDK takes ``UseDevelopmentStorage=true``
+        only for port 10002."""
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_ACCOUNT_KEY};"
+            f"TableEndpoint=http://127.0.0.1:{self.port}/{DEV_ACCOUNT};"
+        )
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> None:
+        """Start the service and return once its port accepts connections."""
+        if self.running:
+            return
+        self._output = tempfile.TemporaryFile()
+        self._process = subprocess.Popen(
+            [
+                str(AZURITE_TABLE),
+                "--inMemoryPersistence",
+                "--disableTelemetry",
+                "--silent",
+                "--tableHost", "127.0.0.1",
+                "--tablePort", str(self.port),
+            ],
+            cwd=REPO_ROOT,
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        self._wait_until_listening()
+
+    def stop(self) -> None:
+        """Terminate the process (kill it if it lingers); its in-memory data is lost."""
+        if self._process is None:
+            return
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+        self._output.close()
+        self._output = None
+
+    def __enter__(self) -> "Azurite":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def _wait_until_listening(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                self._fail(f"azurite-table exited with status {self._process.returncode}")
+            if _port_answers(self.port):
+                return
+            time.sleep(0.05)
+        self._fail(f"azurite-table did not listen on 127.0.0.1:{self.port} within {START_TIMEOUT_SECONDS} s")
+
+    def _fail(self, reason: str) -> None:
+        self._output.seek(0)
+        printed = self._output.read().decode(errors="replace")
+        self.stop()
+        raise AzuriteError(f"{reason}; it printed:\n{printed}")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _port_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False

@@ -1,0 +1,82 @@
+"""Shared fixtures. Storage is always a real Azurite and the real azure-data-tables SDK, never a mock.
+
+- ``azurite``: one Azurite for the whole run; every test gets its own table in it (``table_name``).
+- ``private_azurite``: an Azurite of the test's own, for tests that stop storage and bring it back.
+- ``clock``: a settable time; ``store`` reads it, so tests move time instead of waiting.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from azure.data.tables import TableClient
+
+from azurite import Azurite
+from usermapper.settings import Settings, StorageTarget
+from usermapper.store import SessionStore
+
+SESSION_LIFETIME = timedelta(hours=1)
+
+
+class Clock:
+    """A clock that stands still until a test sets or advances it. Call it for the current time."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        """Move forward by ``timedelta(**delta)``; returns the new time."""
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture(scope="session")
+def azurite():
+    """The run's Azurite, started once and stopped at the end; use ``.connection_string``."""
+    with Azurite() as storage:
+        yield storage
+
+
+@pytest.fixture
+def private_azurite():
+    """An Azurite for this test alone; it may ``stop()`` and ``start()`` it (data is lost on restart)."""
+    with Azurite() as storage:
+        yield storage
+
+
+@pytest.fixture
+def table_name() -> str:
+    """A fresh, valid table name (letters and digits, starting with a letter) for each test."""
+    return f"t{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def table_client(azurite, table_name):
+    """A TableClient on the test's table, which exists; deleted after the test to free Azurite's memory."""
+    with TableClient.from_connection_string(azurite.connection_string, table_name) as client:
+        client.create_table()
+        yield client
+        client.delete_table()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """Starts at a fixed time with microseconds, in the middle of an hour bucket."""
+    return Clock(datetime(2026, 11, 26, 14, 17, 5, 123456, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def store(azurite, table_name, table_client, clock) -> SessionStore:
+    """A SessionStore on the test's table, built from settings as the app builds it, with ``clock`` as
+    its time and sessions that last ``SESSION_LIFETIME``."""
+    settings = Settings(
+        storage=StorageTarget(connection_string=azurite.connection_string),
+        table_name=table_name,
+        session_lifetime=SESSION_LIFETIME,
+    )
+    return SessionStore.from_settings(settings, clock=clock)

@@ -1,0 +1,190 @@
+import hashlib
+import os
+import re
+import time
+from datetime import timedelta
+
+import pytest
+
+from usermapper.compression import Compressed, compress
+from usermapper.settings import Settings, StorageTarget
+from usermapper.store import STORED_BYTES_LIMIT, SessionStore, SessionTooLarge, StorageUnavailable
+
+XML = b'<?xml version="1.0" encoding="UTF-8"?>\n<user-mapping>\n' + b"".join(
+    b'  <authorize username="student%03d" password="pw%03d">\n'
+    b'    <connection name="PC%03d"><protocol>rdp</protocol></connection>\n  </authorize>\n' % (n, n, n)
+    for n in range(300)
+) + b"</user-mapping>\n"
+CREDENTIALS = b"type,username,password\nstudents,student000,pw000\n"
+
+
+def save(store, xml=XML, credentials=CREDENTIALS, users=300, connections=300):
+    return store.save(compress(xml, head_limit=100), compress(credentials), users, connections)
+
+
+def entities(table_client):
+    return list(table_client.list_entities())
+
+
+def random_bytes_compressed(size: int) -> Compressed:
+    """Data that stands for an already compressed frame of exactly ``size`` bytes."""
+    data = os.urandom(size)
+    return Compressed(data=data, size=size, sha256=hashlib.sha256(data).hexdigest(), head=b"")
+
+
+def test_load_returns_what_was_saved(store):
+    saved = save(store)
+    loaded = store.load(saved.token)
+
+    assert loaded == saved
+    assert loaded.xml() == XML
+    assert (loaded.users, loaded.connections, loaded.xml_size) == (300, 300, len(XML))
+    assert loaded.xml_sha256 == hashlib.sha256(XML).hexdigest()
+
+
+def test_times_are_utc_and_the_session_lasts_its_lifetime(store, clock):
+    session = store.load(save(store).token)
+
+    assert session.created == clock.now
+    assert session.created.utcoffset() == timedelta(0)
+    assert session.expires == clock.now + timedelta(hours=1)
+
+
+def test_load_credentials_returns_the_sheet(store):
+    session = save(store)
+
+    assert store.load_credentials(session.token) == CREDENTIALS
+
+
+def test_token_names_the_creation_hour_and_a_random_row(store, clock):
+    tokens = {save(store).token for _ in range(3)}
+
+    assert len(tokens) == 3
+    for token in tokens:
+        assert re.fullmatch(r"2026112614-[0-9a-f]{32}", token)
+
+
+def test_entity_layout(store, table_client):
+    session = save(store)
+    (entity,) = entities(table_client)
+
+    assert f"{entity['PartitionKey']}-{entity['RowKey']}" == session.token
+    assert entity["XmlChunks"] == 1 and entity["CredentialsChunks"] == 1
+    assert entity["ExpiresAt"] == session.expires
+
+
+def tampered(token: str) -> str:
+    last = token[-1]
+    return token[:-1] + ("0" if last != "0" else "1")
+
+
+@pytest.mark.parametrize(
+    "make_token",
+    [
+        lambda token: "",
+        lambda token: "not-a-token",
+        lambda token: token + "0",
+        lambda token: token.upper(),
+        lambda token: token.replace("-", " "),
+        lambda token: token[:10] + "-" + "0" * 32,
+        lambda token: "2026112615" + token[10:],
+        lambda token: token[:11] + "' or RowKey ne '" + token[11:],
+        tampered,
+    ],
+    ids=["empty", "garbage", "too-long", "upper-case", "space", "unknown-row", "other-hour", "injection",
+         "one-char-changed"],
+)
+def test_bad_tokens_find_nothing(store, make_token):
+    token = make_token(save(store).token)
+
+    assert store.load(token) is None
+    assert store.load_credentials(token) is None
+    store.delete(token)
+
+
+def test_expiry_is_exact(store, clock):
+    session = save(store)
+
+    clock.now = session.expires - timedelta(microseconds=1)
+    assert store.load(session.token) is not None
+    assert store.load_credentials(session.token) is not None
+
+    clock.now = session.expires
+    assert store.load(session.token) is None
+    assert store.load_credentials(session.token) is None
+
+
+def test_delete_removes_the_entity_and_is_idempotent(store, table_client):
+    session = save(store)
+
+    store.delete(session.token)
+    store.delete(session.token)
+
+    assert store.load(session.token) is None
+    assert entities(table_client) == []
+
+
+def test_sessions_never_see_each_other(store):
+    first = save(store, xml=XML, credentials=b"type,username,password\na,alice,1\n")
+    second = save(store, xml=XML.replace(b"student", b"trainee"), credentials=b"type,username,password\nb,bob,2\n")
+
+    assert store.load(first.token).xml() == XML
+    assert b"trainee" in store.load(second.token).xml()
+    assert store.load_credentials(first.token) != store.load_credentials(second.token)
+
+    store.delete(first.token)
+    assert store.load(second.token) is not None
+
+
+def test_incompressible_file_over_the_budget_is_refused_before_any_request(store, table_client):
+    with pytest.raises(SessionTooLarge) as refused:
+        save(store, xml=os.urandom(STORED_BYTES_LIMIT + 1))
+
+    message = str(refused.value)
+    assert f"{STORED_BYTES_LIMIT:,}" in message
+    assert "python -m usermapper -i lab.yaml -o user-mapping.xml" in message
+    assert entities(table_client) == []
+
+
+def test_a_large_compressible_file_fits(store):
+    block = XML[60:-16]
+    big = XML[:60] + block * (30_000_000 // len(block)) + XML[-16:]
+
+    session = save(store, xml=big, users=90_000, connections=90_000)
+
+    assert store.load(session.token).xml() == big
+
+
+def test_exactly_the_budget_fits_azurite_and_one_byte_more_does_not(store):
+    xml_part = STORED_BYTES_LIMIT - 1000
+
+    session = store.save(random_bytes_compressed(xml_part), random_bytes_compressed(1000), 1, 1)
+    assert len(store.load(session.token).xml_zstd) == xml_part
+
+    with pytest.raises(SessionTooLarge):
+        store.save(random_bytes_compressed(xml_part), random_bytes_compressed(1001), 1, 1)
+
+
+def test_ping_answers_when_storage_does(store):
+    store.ping()
+
+
+def test_stopped_storage_is_unavailable_within_seconds_and_recovers(private_azurite, table_name):
+    settings = Settings(storage=StorageTarget(connection_string=private_azurite.connection_string),
+                        table_name=table_name)
+    store = SessionStore.from_settings(settings)
+    session = save(store)
+    private_azurite.stop()
+
+    for call in (lambda: save(store), lambda: store.load(session.token), lambda: store.delete(session.token),
+                 store.ping, store.sweep):
+        started = time.monotonic()
+        with pytest.raises(StorageUnavailable) as unavailable:
+            call()
+        assert time.monotonic() - started < 15
+        assert unavailable.value.retry_after > 0
+
+    private_azurite.start()
+    store.ping()
+    again = save(store)
+    assert store.load(again.token).xml() == XML

@@ -1,0 +1,360 @@
+"""The session store: each generated file kept for a while in one Azure Table Storage entity.
+
+Layout (DESIGN.md, "Storage layout"): PartitionKey is the UTC hour the session was created in
+(``YYYYMMDDHH``), RowKey a random UUID4 in hex; the session token carries both, so a download is a point
+read and the sweep finds whole expired hours with one range query. The compressed XML and credentials
+are split into binary properties of at most 64 KiB (``Xml0``.., ``Credentials0``..).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.data.tables import TableClient, TableTransactionError, UpdateMode
+from azure.identity import DefaultAzureCredential
+
+from .compression import Compressed, decompress
+from .settings import Settings, StorageTarget
+
+log = logging.getLogger(__name__)
+
+TOKEN_PATTERN = re.compile(r"(?P<partition>[0-9]{10})-(?P<row>[0-9a-f]{32})")
+BUCKET_FORMAT = "%Y%m%d%H"
+CHUNK_BYTES = 64 * 1024
+# Azure counts a binary property's raw bytes against the 1 MiB entity limit; Azurite counts the JSON
+# request body, where binary is base64 (4/3 larger). 11 chunks' worth (704 KiB, 939 KiB as base64) plus
+# the other properties fits both, in at most 12 chunk properties.
+STORED_BYTES_LIMIT = 11 * CHUNK_BYTES
+TRANSACTION_LIMIT = 100
+PAGE_SIZE = 1000
+KEYS = ["PartitionKey", "RowKey"]
+DEFAULT_RETRY_AFTER = 5
+CLI_HINT = "python -m usermapper -i lab.yaml -o user-mapping.xml"
+
+# Dead storage must answer within seconds, not the SDK's minutes: one quick retry, short timeouts.
+CLIENT_OPTIONS = {
+    "connection_timeout": 3,
+    "read_timeout": 3,
+    "retry_total": 1,
+    "retry_backoff_factor": 0.5,
+    "retry_backoff_max": 2,
+}
+
+
+class StorageUnavailable(Exception):
+    """Storage did not answer, timed out, or answered 5xx or throttled; retry after ``retry_after`` s."""
+
+    def __init__(self, message: str, retry_after: int = DEFAULT_RETRY_AFTER):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SessionTooLarge(Exception):
+    """The compressed file and credentials do not fit one entity; refused before any request."""
+
+    def __init__(self, xml_size: int, stored_bytes: int, limit: int = STORED_BYTES_LIMIT):
+        super().__init__(
+            f"The generated file is {xml_size:,} bytes; compressed together with its credentials it still "
+            f"takes {stored_bytes:,} bytes, more than the {limit:,} bytes a session can keep. "
+            f"For a lab this big use the command line: {CLI_HINT}"
+        )
+        self.xml_size = xml_size
+        self.stored_bytes = stored_bytes
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class Session:
+    """One stored file; times are timezone-aware UTC."""
+
+    token: str
+    created: datetime
+    expires: datetime
+    users: int
+    connections: int
+    xml_size: int
+    xml_sha256: str
+    xml_zstd: bytes = field(repr=False)
+
+    def xml(self) -> bytes:
+        return decompress(self.xml_zstd)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    deleted: int
+    requests: int
+
+
+@dataclass(frozen=True)
+class ExpiredKeys:
+    """Row keys of expired sessions by partition, and the query pages it took to list them."""
+
+    rows: dict[str, list[str]]
+    requests: int
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class SessionStore:
+    """Sessions in one table. Safe to share between threads; the table is created on first use."""
+
+    def __init__(self, table: TableClient, lifetime: timedelta, clock: Callable[[], datetime] = utc_now):
+        """``clock`` returns the timezone-aware current time; tests pass one they can move."""
+        self._table = table
+        self._lifetime = lifetime
+        self._clock = clock
+        self._table_ready = False
+        self._table_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> "SessionStore":
+        return cls(_table_client(settings.storage, settings.table_name), settings.session_lifetime, clock)
+
+    def save(self, xml: Compressed, credentials: Compressed, users: int, connections: int) -> Session:
+        """Store a new session in one request, so it is either wholly there or not at all.
+
+        Raises SessionTooLarge, before any request, when the compressed data cannot fit one entity.
+        """
+        stored_bytes = len(xml.data) + len(credentials.data)
+        if stored_bytes > STORED_BYTES_LIMIT:
+            raise SessionTooLarge(xml.size, stored_bytes)
+        created = self._clock().astimezone(timezone.utc)
+        partition, row = created.strftime(BUCKET_FORMAT), uuid.uuid4().hex
+        session = Session(
+            token=f"{partition}-{row}",
+            created=created,
+            expires=created + self._lifetime,
+            users=users,
+            connections=connections,
+            xml_size=xml.size,
+            xml_sha256=xml.sha256,
+            xml_zstd=xml.data,
+        )
+        entity = {
+            "PartitionKey": partition,
+            "RowKey": row,
+            "CreatedAt": session.created,
+            "ExpiresAt": session.expires,
+            "Users": users,
+            "Connections": connections,
+            "XmlSize": xml.size,
+            "XmlSha256": xml.sha256,
+            **_chunked("Xml", xml.data),
+            **_chunked("Credentials", credentials.data),
+        }
+        with _storage_errors():
+            self._write(entity)
+        return session
+
+    def load(self, token: str) -> Session | None:
+        """The session, or None if the token is malformed, unknown or expired (exactly at ExpiresAt)."""
+        entity = self._live_entity(token)
+        if entity is None:
+            return None
+        return Session(
+            token=token,
+            created=entity["CreatedAt"],
+            expires=entity["ExpiresAt"],
+            users=entity["Users"],
+            connections=entity["Connections"],
+            xml_size=entity["XmlSize"],
+            xml_sha256=entity["XmlSha256"],
+            xml_zstd=_joined(entity, "Xml"),
+        )
+
+    def load_credentials(self, token: str) -> bytes | None:
+        """The session's credentials sheet (CSV), under the same rules as ``load``."""
+        entity = self._live_entity(token)
+        if entity is None:
+            return None
+        return decompress(_joined(entity, "Credentials"))
+
+    def delete(self, token: str) -> None:
+        """Remove the session now; deleting twice, or a token that names nothing, is not an error."""
+        keys = _parse_token(token)
+        if keys is None:
+            return
+        with _storage_errors():
+            self._ensure_table()
+            self._table.delete_entity(*keys)
+
+    def sweep(self) -> SweepReport:
+        """Delete every expired session and nothing else.
+
+        Safe to run concurrently with other sweeps and with deletes, and to interrupt: the next run
+        finishes the job. Its cost grows with the number of expired sessions, not with the table.
+        """
+        expired = self.list_expired()
+        removed = self.delete_keys(expired.rows)
+        report = SweepReport(deleted=removed.deleted, requests=expired.requests + removed.requests)
+        log.info("sweep deleted %d expired sessions in %d requests", report.deleted, report.requests)
+        return report
+
+    def list_expired(self) -> ExpiredKeys:
+        """The first half of a sweep: keys only, from whole expired hours and the hours at the boundary.
+
+        An hour bucket whose every session has expired is listed by a PartitionKey range alone; the
+        later buckets, which may still hold live sessions, are filtered by ExpiresAt.
+        """
+        now = self._clock()
+        first_live_bucket = (now - self._lifetime).astimezone(timezone.utc).strftime(BUCKET_FORMAT)
+        rows: dict[str, list[str]] = {}
+        with _storage_errors():
+            self._ensure_table()
+            requests = self._collect_keys(rows, "PartitionKey lt @bucket", {"bucket": first_live_bucket})
+            requests += self._collect_keys(
+                rows, "PartitionKey ge @bucket and ExpiresAt le @now", {"bucket": first_live_bucket, "now": now}
+            )
+        return ExpiredKeys(rows, requests)
+
+    def delete_keys(self, rows: Mapping[str, Sequence[str]]) -> SweepReport:
+        """The second half of a sweep: delete these keys in transactions of one partition, at most 100
+        each. Keys that are already gone are skipped; ``deleted`` counts only what this call removed."""
+        deleted = requests = 0
+        with _storage_errors():
+            self._ensure_table()
+            for partition, row_keys in rows.items():
+                for start in range(0, len(row_keys), TRANSACTION_LIMIT):
+                    batch = _batch_deleted(self._table, partition, row_keys[start : start + TRANSACTION_LIMIT])
+                    deleted += batch.deleted
+                    requests += batch.requests
+        return SweepReport(deleted, requests)
+
+    def ping(self) -> None:
+        """Return if storage answers a point read in the session table; raise StorageUnavailable if not."""
+        with _storage_errors():
+            self._ensure_table()
+            self._entity("ping", "ping")
+
+    def _live_entity(self, token: str) -> dict | None:
+        keys = _parse_token(token)
+        if keys is None:
+            return None
+        with _storage_errors():
+            self._ensure_table()
+            entity = self._entity(*keys)
+        if entity is None or self._clock() >= entity["ExpiresAt"]:
+            return None
+        return entity
+
+    def _entity(self, partition: str, row: str) -> dict | None:
+        try:
+            return self._table.get_entity(partition, row)
+        except ResourceNotFoundError:
+            return None
+
+    def _collect_keys(self, rows: dict[str, list[str]], query_filter: str, parameters: dict) -> int:
+        """Add the keys the query matches to ``rows``; return the number of pages (requests) it took."""
+        pages = self._table.query_entities(
+            query_filter, parameters=parameters, select=KEYS, results_per_page=PAGE_SIZE
+        ).by_page()
+        requests = 0
+        for page in pages:
+            requests += 1
+            for entity in page:
+                rows.setdefault(entity["PartitionKey"], []).append(entity["RowKey"])
+        return requests
+
+    def _write(self, entity: dict) -> None:
+        """Upsert, so that the SDK's retry after a lost response cannot fail on the entity it just wrote.
+
+        If the table vanished (an emulator restarted without persistence), create it again and retry.
+        """
+        self._ensure_table()
+        try:
+            self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        except ResourceNotFoundError:
+            self._table_ready = False
+            self._ensure_table()
+            self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+
+    def _ensure_table(self) -> None:
+        if self._table_ready:
+            return
+        with self._table_lock:
+            if not self._table_ready:
+                try:
+                    self._table.create_table()
+                except ResourceExistsError:
+                    pass
+                self._table_ready = True
+
+
+def _table_client(target: StorageTarget, table_name: str) -> TableClient:
+    """A connection string (``UseDevelopmentStorage=true`` only for Azurite's default port), or an
+    https endpoint reached with the app's identity."""
+    if target.connection_string:
+        return TableClient.from_connection_string(target.connection_string, table_name, **CLIENT_OPTIONS)
+    return TableClient(target.table_endpoint, table_name, credential=DefaultAzureCredential(), **CLIENT_OPTIONS)
+
+
+def _parse_token(token: str) -> tuple[str, str] | None:
+    match = TOKEN_PATTERN.fullmatch(token or "")
+    if match is None:
+        return None
+    return match["partition"], match["row"]
+
+
+def _chunked(name: str, data: bytes) -> dict:
+    chunks = [data[start : start + CHUNK_BYTES] for start in range(0, len(data), CHUNK_BYTES)]
+    return {f"{name}Chunks": len(chunks), **{f"{name}{index}": chunk for index, chunk in enumerate(chunks)}}
+
+
+def _joined(entity: Mapping, name: str) -> bytes:
+    return b"".join(entity[f"{name}{index}"] for index in range(entity[f"{name}Chunks"]))
+
+
+def _batch_deleted(table: TableClient, partition: str, row_keys: Sequence[str]) -> SweepReport:
+    """Delete the keys in one transaction. A transaction fails whole if one entity is missing (another
+    sweep or a user got there first); then delete each key in a transaction of its own."""
+    if _transaction_deleted(table, partition, row_keys):
+        return SweepReport(deleted=len(row_keys), requests=1)
+    singles = [_transaction_deleted(table, partition, [row]) for row in row_keys]
+    return SweepReport(deleted=sum(singles), requests=1 + len(singles))
+
+
+def _transaction_deleted(table: TableClient, partition: str, row_keys: Sequence[str]) -> bool:
+    """True if the transaction deleted every key; False if one was missing, and then it deleted none."""
+    try:
+        table.submit_transaction([("delete", {"PartitionKey": partition, "RowKey": row}) for row in row_keys])
+    except TableTransactionError as error:
+        if error.status_code == 404:
+            return False
+        raise
+    return True
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    """Turn the SDK's ways of saying "storage is not there right now" into StorageUnavailable."""
+    try:
+        yield
+    except (ServiceRequestError, ServiceResponseError) as error:
+        raise StorageUnavailable(f"storage did not answer: {error}") from error
+    except HttpResponseError as error:
+        status = error.status_code or 0
+        if status < 500 and status != 429:
+            raise
+        raise StorageUnavailable(f"storage answered {status}: {error.reason}", _retry_after(error)) from error
+
+
+def _retry_after(error: HttpResponseError) -> int:
+    header = error.response.headers.get("Retry-After", "") if error.response is not None else ""
+    return int(header) if header.isdigit() else DEFAULT_RETRY_AFTER
