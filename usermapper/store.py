@@ -208,20 +208,24 @@ class SessionStore:
         return report
 
     def list_expired(self) -> ExpiredKeys:
-        """The first half of a sweep: keys only, from whole expired hours and the hours at the boundary.
+        """The first half of a sweep: the keys of expired sessions, and nothing else of them.
 
-        An hour bucket whose every session has expired is listed by a PartitionKey range alone; the
-        later buckets, which may still hold live sessions, are filtered by ExpiresAt.
+        Hour buckets before the one of ``now - lifetime`` hold only expired sessions and are listed by a
+        PartitionKey range; the later buckets, which hold the live sessions, by a second range. Both also
+        require ExpiresAt before ``now``: that costs nothing where every session has expired, and keeps
+        sessions saved under a longer lifetime setting alive until their own expiry. ``now`` is cut to
+        whole milliseconds because Azurite compares times no finer; a session that expired within the
+        last millisecond waits for the next sweep.
         """
         now = self._clock()
         first_live_bucket = (now - self._lifetime).astimezone(timezone.utc).strftime(BUCKET_FORMAT)
+        whole_milliseconds = now.replace(microsecond=now.microsecond - now.microsecond % 1000)
+        parameters = {"bucket": first_live_bucket, "now": whole_milliseconds}
         rows: dict[str, list[str]] = {}
         with _storage_errors():
             self._ensure_table()
-            requests = self._collect_keys(rows, "PartitionKey lt @bucket", {"bucket": first_live_bucket})
-            requests += self._collect_keys(
-                rows, "PartitionKey ge @bucket and ExpiresAt le @now", {"bucket": first_live_bucket, "now": now}
-            )
+            requests = self._collect_keys(rows, "PartitionKey lt @bucket and ExpiresAt lt @now", parameters)
+            requests += self._collect_keys(rows, "PartitionKey ge @bucket and ExpiresAt lt @now", parameters)
         return ExpiredKeys(rows, requests)
 
     def delete_keys(self, rows: Mapping[str, Sequence[str]]) -> SweepReport:
