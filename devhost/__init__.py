@@ -1,0 +1,112 @@
+"""devhost: run this Azure Functions app locally, for machines without Core Tools.
+
+`python -m devhost` serves the app's HTTP functions on http://127.0.0.1:7071 and fires its timer
+functions on their schedules. Where a difference from the real host could hide a bug, it behaves
+like the real host: route order, reserved routes, request and response conversion, cookies.
+
+The modules, in the order an app meets them: `settings` (local.settings.json, host.json),
+`indexing` (function_app.py -> functions, with `routing` and `schedule`), `wsgi` (dispatch, with
+`conversion` and `cookies` for HTTP in and out), `timers`. This file only assembles them.
+"""
+
+import logging
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Union
+
+import waitress
+
+from .conversion import MAX_REQUEST_BODY_BYTES
+from .errors import DevhostError
+from .indexing import FunctionIndex, index_app
+from .settings import load_local_settings, read_route_prefix
+from .timers import TimerScheduler
+from .wsgi import FunctionsWsgiApp
+
+__all__ = ["DevhostError", "LocalHost", "load", "serve"]
+
+logger = logging.getLogger("devhost")
+
+
+@dataclass(frozen=True)
+class LocalHost:
+    """An app loaded as the host loads it at startup: its functions and its WSGI application."""
+
+    app_dir: Path
+    index: FunctionIndex
+    wsgi_app: FunctionsWsgiApp
+
+
+def load(app_dir: Union[str, Path] = ".") -> LocalHost:
+    """Load the app in `app_dir` without serving it.
+
+    Copies local.settings.json's Values into `os.environ` (variables already set win), reads the
+    route prefix from host.json, imports function_app.py and indexes its functions. Raises
+    DevhostError for anything the real host would refuse or devhost cannot run.
+    """
+    app_dir = Path(app_dir).resolve()
+    load_local_settings(app_dir, os.environ)
+    index = index_app(app_dir, read_route_prefix(app_dir), os.environ)
+    return LocalHost(app_dir, index, FunctionsWsgiApp(index))
+
+
+def serve(app_dir: Union[str, Path] = ".", host: str = "127.0.0.1", port: int = 7071) -> None:
+    """Run the app until SIGINT or SIGTERM; call it from the main thread.
+
+    HTTP is served by waitress with 8 threads (port 0 picks a free port, logged at startup) and
+    bodies above the host's 100 MiB limit are answered 413. Timer functions run in background
+    threads. The working directory becomes the app directory, where the worker runs an app.
+    """
+    app_dir = Path(app_dir).resolve()
+    os.chdir(app_dir)
+    local = load(app_dir)
+    server = waitress.create_server(
+        local.wsgi_app, host=host, port=port, threads=8, max_request_body_size=MAX_REQUEST_BODY_BYTES + 1
+    )
+    base_url = _base_url(server)
+    _log_functions(local.index, base_url)
+    scheduler = TimerScheduler(local.index.timer_functions)
+    scheduler.start()
+    logger.info("Listening on %s (Ctrl+C to stop)", base_url)
+    try:
+        with _sigterm_stops_like_ctrl_c():
+            server.run()
+    finally:
+        scheduler.stop()
+        server.close()
+        logger.info("devhost stopped")
+
+
+def _base_url(server: Any) -> str:
+    """The URL of the first address waitress listens on (one per address `host` resolves to)."""
+    addresses = getattr(server, "effective_listen", None) or [(server.effective_host, server.effective_port)]
+    host, port = addresses[0][:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _log_functions(index: FunctionIndex, base_url: str) -> None:
+    """List the functions as Core Tools does: each HTTP route's URL, each timer's schedule."""
+    logger.info("Functions:")
+    for function in index.http_functions:
+        methods = ",".join(sorted(function.methods)) if function.methods is not None else "*"
+        logger.info("    %s: [%s] %s/%s", function.name, methods, base_url, function.route.text)
+    for timer in index.timer_functions:
+        startup = ", runs on startup" if timer.run_on_startup else ""
+        logger.info("    %s: timerTrigger, schedule '%s'%s", timer.name, timer.schedule.text, startup)
+
+
+@contextmanager
+def _sigterm_stops_like_ctrl_c() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt, which waitress's loop takes as the signal to stop."""
+    def interrupt(_signal_number: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,143 @@
+"""HTTP requests and responses converted the way the host and the Python worker convert them.
+
+In Azure the host receives the request, turns it into an `RpcHttp` message for the Python
+worker, which builds an `azure.functions.http.HttpRequest`; on the way back the worker encodes
+the function's return value with azure.functions' `HttpResponseConverter` and the host writes
+the response. Each hop changes things a function can observe; they are repeated here.
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Optional
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+import azure.functions as func
+from azure.functions.http import HttpRequest as WorkerHttpRequest
+from azure.functions.http import HttpResponseConverter
+
+from .cookies import host_set_cookie_headers
+
+MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024  # the host's limit; a larger body is answered 413
+_UNPREFIXED_HEADERS = ("CONTENT_TYPE", "CONTENT_LENGTH")
+_ENCODED_SLASH = re.compile("%2[fF]")
+
+
+@dataclass(frozen=True)
+class RequestTarget:
+    """Where a request goes: the URL as the client sent it, and the decoded path routes match."""
+
+    url: str
+    path: str
+    query: str
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, Any]) -> "RequestTarget":
+        target = _origin_form(environ)
+        path, _, query = target.partition("?")
+        host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+        return cls(url=f"http://{host}{target}", path=_decode_path(path), query=query)
+
+
+@dataclass(frozen=True)
+class HostResponse:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+def function_request(environ: Mapping[str, Any], target: RequestTarget, route_params: dict[str, str]) -> func.HttpRequest:
+    """The request object the worker hands the function: raw body bytes, host-shaped headers and query."""
+    return WorkerHttpRequest(
+        method=environ["REQUEST_METHOD"],
+        url=target.url,
+        headers=request_headers(environ),
+        params=query_params(target.query),
+        route_params=route_params,
+        body_type="bytes",
+        body=_read_body(environ),
+    )
+
+
+def request_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    """Headers with lower-case names, as the host sends them; repeated headers arrive joined.
+
+    waitress joins a repeated header with ", ". Several Cookie lines are joined with "; " instead,
+    so the function sees one ordinary Cookie header: RFC 6265 cookie values hold neither commas
+    nor spaces, so a ", " in the joined Cookie value can only come from that join.
+    """
+    headers = {}
+    for key, value in environ.items():
+        name = _header_name(key)
+        if name is not None:
+            headers[name] = value
+    if "cookie" in headers:
+        headers["cookie"] = headers["cookie"].replace(", ", "; ")
+    return headers
+
+
+def query_params(query: str) -> dict[str, str]:
+    """Query parameters as the host sends them to the Python worker.
+
+    ASP.NET Core groups repeated names case-insensitively and the host joins their values with
+    "," (`StringValues.ToString()`); a parameter whose value is empty is left out altogether.
+    """
+    grouped: dict[str, list[str]] = {}
+    first_spelling: dict[str, str] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        spelling = first_spelling.setdefault(name.casefold(), name)
+        grouped.setdefault(spelling, []).append(value)
+    joined = {name: ",".join(values) for name, values in grouped.items()}
+    return {name: value for name, value in joined.items() if value}
+
+
+def host_response(result: Any) -> HostResponse:
+    """What the host sends for a function's return value, through the converter the worker uses.
+
+    The converter keeps only the last value of a repeated header (other than Set-Cookie) and adds
+    a Content-Type when there is none. A return value it cannot encode (None, bytes, a dict) fails
+    the invocation in the worker, so it raises TypeError here with the worker's message.
+    """
+    try:
+        datum = HttpResponseConverter.encode(result, expected_type=None)
+    except NotImplementedError as error:
+        raise TypeError(
+            f'unable to encode outgoing TypedData: unsupported type "http" for Python type "{type(result).__name__}"'
+        ) from error
+    if datum.type == "string":
+        return HostResponse(200, (("Content-Type", "text/plain; charset=utf-8"),), datum.value.encode("utf-8"))
+    response = datum.value
+    headers = [(name, header.value) for name, header in response["headers"].items()]
+    headers += [("Set-Cookie", cookie) for cookie in host_set_cookie_headers(response["cookies"])]
+    return HostResponse(int(response["status_code"].value), tuple(headers), response["body"].value)
+
+
+def _origin_form(environ: Mapping[str, Any]) -> str:
+    """The request target as the client sent it (`/path?query`), decoded from WSGI's latin-1 as UTF-8."""
+    target = environ.get("REQUEST_URI")
+    if target is None:  # a WSGI server other than waitress: rebuild it from the decoded parts
+        query = environ.get("QUERY_STRING")
+        target = quote(environ.get("PATH_INFO", "/").encode("latin-1")) + (f"?{query}" if query else "")
+    if not target.startswith("/"):  # absolute-form, as sent to a proxy
+        parts = urlsplit(target)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+    return target.encode("latin-1").decode("utf-8", "replace")
+
+
+def _decode_path(raw_path: str) -> str:
+    """Percent-decode like Kestrel, which keeps %2F encoded so it never splits a segment."""
+    return "%2F".join(unquote(part) for part in _ENCODED_SLASH.split(raw_path))
+
+
+def _header_name(environ_key: str) -> Optional[str]:
+    if environ_key.startswith("HTTP_"):
+        return environ_key[5:].replace("_", "-").lower()
+    if environ_key in _UNPREFIXED_HEADERS:
+        return environ_key.replace("_", "-").lower()
+    return None
+
+
+def _read_body(environ: Mapping[str, Any]) -> bytes:
+    length = environ.get("CONTENT_LENGTH")
+    stream = environ["wsgi.input"]
+    return stream.read(int(length)) if length else stream.read()

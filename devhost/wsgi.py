@@ -1,0 +1,111 @@
+"""The WSGI application standing in for the Functions host's HTTP pipeline."""
+
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from http import HTTPStatus
+from typing import Any, Optional
+
+from .conversion import HostResponse, RequestTarget, function_request, host_response
+from .indexing import FunctionIndex, HttpFunction, TimerFunction
+from .timers import fire
+
+logger = logging.getLogger("devhost")
+
+_NOT_FOUND = HostResponse(404, (), b"")
+_ADMIN_INVOKE = re.compile(r"/admin/functions/([^/]+)/?", re.IGNORECASE)
+_HOMEPAGE = (
+    b"<!doctype html><title>Azure Functions</title>"
+    b"<p>Your Functions app is up and running. (devhost's stand-in for the host's homepage: "
+    b"set AzureWebJobsDisableHomepage to true to turn it off.)</p>"
+)
+
+
+class FunctionsWsgiApp:
+    """Sends each request to the first HTTP function whose route and methods both match.
+
+    As in the host: functions are tried in alphabetical order of name; a route that matches with
+    the wrong method is skipped, so a path no function accepts for that method is a 404, never a
+    405; `/admin/...` belongs to the host; `/` with no function for it is the host's homepage.
+    """
+
+    def __init__(self, index: FunctionIndex) -> None:
+        self._index = index
+
+    def __call__(self, environ: Mapping[str, Any], start_response: Callable) -> Iterable[bytes]:
+        started = time.perf_counter()
+        target = RequestTarget.from_environ(environ)
+        handler, response = self._respond(environ, target)
+        logger.info(
+            "%s %s -> %s %d (%d ms)",
+            environ["REQUEST_METHOD"], target.path, handler, response.status,
+            round((time.perf_counter() - started) * 1000),
+        )
+        start_response(_status_line(response.status), list(response.headers))
+        return [response.body]
+
+    def _respond(self, environ: Mapping[str, Any], target: RequestTarget) -> tuple[str, HostResponse]:
+        """The name of whatever answered (a function, or the host) and its response."""
+        if _is_admin_path(target.path):
+            return "(host admin)", self._admin(environ, target)
+        for function in self._index.http_functions:
+            if not function.accepts_method(environ["REQUEST_METHOD"]):
+                continue
+            route_params = function.route.match(target.path)
+            if route_params is not None:
+                return function.name, _invoke(function, function_request(environ, target, route_params))
+        if target.path == "/":
+            return "(host homepage)", _homepage()
+        return "(no function)", _NOT_FOUND
+
+    def _admin(self, environ: Mapping[str, Any], target: RequestTarget) -> HostResponse:
+        """`POST /admin/functions/{name}` runs a non-HTTP function now and answers 202, as Core Tools does.
+
+        The body (the host wants JSON such as `{"input": ""}`) is ignored, as the host ignores the
+        input of a timer. The rest of the host's admin API answers 404 here.
+        """
+        match = _ADMIN_INVOKE.fullmatch(target.path)
+        function = self._index.find(match[1]) if match and environ["REQUEST_METHOD"] == "POST" else None
+        if function is None:
+            return _NOT_FOUND
+        if isinstance(function, HttpFunction):
+            logger.warning("'%s' is an HTTP function: call its route instead of the admin API", function.name)
+            return HostResponse(400, (), b"")
+        _run_in_background(function)
+        return HostResponse(202, (), b"")
+
+
+def _invoke(function: HttpFunction, request: Any) -> HostResponse:
+    """Run the function and convert its result; any failure is a 500 with an empty body, as in the host."""
+    try:
+        return host_response(function.call(request))
+    except Exception:
+        logger.exception("Function '%s' failed", function.name)
+        return HostResponse(500, (), b"")
+
+
+def _run_in_background(timer: TimerFunction) -> None:
+    threading.Thread(target=fire, args=(timer,), name=f"admin run {timer.name}", daemon=True).start()
+
+
+def _homepage() -> HostResponse:
+    """The host answers `/` itself when no function did: 204 if AzureWebJobsDisableHomepage is true, else its page."""
+    if os.environ.get("AzureWebJobsDisableHomepage", "").lower() == "true":
+        return HostResponse(204, (), b"")
+    return HostResponse(200, (("Content-Type", "text/html"),), _HOMEPAGE)
+
+
+def _is_admin_path(path: str) -> bool:
+    """The host keeps `/admin` and everything below it, whatever the route prefix."""
+    folded = path.casefold()
+    return folded == "/admin" or folded.startswith("/admin/")
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"

@@ -1,0 +1,10 @@
+"""A function app devhost must refuse to start: a route constraint it does not know."""
+
+import azure.functions as func
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.route(route="items/{id:guid}")
+def item(req: func.HttpRequest) -> str:
+    return "item"
