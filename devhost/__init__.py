@@ -36,7 +36,6 @@ logger = logging.getLogger("devhost")
 class LocalHost:
     """An app loaded as the host loads it at startup: its functions and its WSGI application."""
 
-    app_dir: Path
     index: FunctionIndex
     wsgi_app: FunctionsWsgiApp
 
@@ -51,7 +50,7 @@ def load(app_dir: Union[str, Path] = ".") -> LocalHost:
     app_dir = Path(app_dir).resolve()
     load_local_settings(app_dir, os.environ)
     index = index_app(app_dir, read_route_prefix(app_dir), os.environ)
-    return LocalHost(app_dir, index, FunctionsWsgiApp(index))
+    return LocalHost(index, FunctionsWsgiApp(index))
 
 
 def serve(app_dir: Union[str, Path] = ".", host: str = "127.0.0.1", port: int = 7071) -> None:
@@ -89,11 +88,18 @@ def _base_url(server: Any) -> str:
 
 
 def _log_functions(index: FunctionIndex, base_url: str) -> None:
-    """List the functions as Core Tools does: each HTTP route's URL, each timer's schedule."""
+    """List the functions as Core Tools does: each HTTP route's URL, each timer's schedule.
+
+    A function that is not anonymous gets a warning: Azure will answer 401 without a key, while
+    devhost, like Core Tools, asks for none.
+    """
     logger.info("Functions:")
     for function in index.http_functions:
         methods = ",".join(sorted(function.methods)) if function.methods is not None else "*"
         logger.info("    %s: [%s] %s/%s", function.name, methods, base_url, function.route.text)
+        if function.auth_level != "anonymous":
+            logger.warning("    %s has auth level '%s': Azure will require a key, devhost does not",
+                           function.name, function.auth_level)
     for timer in index.timer_functions:
         startup = ", runs on startup" if timer.run_on_startup else ""
         logger.info("    %s: timerTrigger, schedule '%s'%s", timer.name, timer.schedule.text, startup)

@@ -32,6 +32,7 @@ class HttpFunction:
     name: str
     route: RouteTemplate
     methods: Optional[frozenset[str]]  # None accepts every method, as in the host
+    auth_level: str  # "anonymous", "function" or "admin": enforced in Azure, not locally
     call: Callable[[func.HttpRequest], Any]
 
     def accepts_method(self, method: str) -> bool:
@@ -139,12 +140,14 @@ def _http_function(function: func.Function, route_prefix: str) -> HttpFunction:
         template = parse_route(f"{route_prefix}/{route}" if route_prefix else route)
     except DevhostError as error:
         raise DevhostError(f"function '{name}': {error}") from error
-    methods = None if trigger.methods is None else frozenset(_method_name(method) for method in trigger.methods)
-    return HttpFunction(name, template, methods, _caller(function, trigger.name))
+    methods = None if trigger.methods is None else frozenset(_enum_text(method).upper() for method in trigger.methods)
+    auth_level = "function" if trigger.auth_level is None else _enum_text(trigger.auth_level).lower()
+    return HttpFunction(name, template, methods, auth_level, _caller(function, trigger.name))
 
 
-def _method_name(method: Any) -> str:
-    return str(getattr(method, "value", method)).upper()
+def _enum_text(value: Any) -> str:
+    """The text of an azure.functions enum member, or of a plain string given in its place."""
+    return str(getattr(value, "value", value))
 
 
 def _timer_function(function: func.Function, environ: Mapping[str, str]) -> TimerFunction:

@@ -20,3 +20,9 @@ def ping(req: func.HttpRequest) -> str:
 def blank(req: func.HttpRequest) -> str:
     """An empty route: the host uses the function's name, so the site root cannot be ""."""
     return "blank"
+
+
+@app.route(route="keyed", auth_level=func.AuthLevel.FUNCTION)
+def keyed(req: func.HttpRequest) -> str:
+    """Needs a key in Azure; devhost serves it anyway, like Core Tools, but warns at startup."""
+    return "keyed"

@@ -4,6 +4,7 @@ Like usermapper itself it uses routePrefix "" (host.json), so every route is wri
 Timers write to files named by settings, which the tests set; `tick` also fails on purpose.
 """
 
+import asyncio
 import hashlib
 import json
 import os
@@ -127,6 +128,12 @@ def api_boom(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="api/nothing")
 def api_nothing(req: func.HttpRequest) -> func.HttpResponse:
     return None
+
+
+@app.route(route="api/async")
+async def api_async(req: func.HttpRequest) -> func.HttpResponse:
+    await asyncio.sleep(0)
+    return func.HttpResponse("awaited")
 
 
 @app.route(route="api/sleep")

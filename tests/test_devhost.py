@@ -1,0 +1,369 @@
+"""devhost, tested as people run it: `python -m devhost` in a subprocess, real HTTP over sockets.
+
+Each app under tests/devhost_apps/ exercises behaviours of the real Functions host that devhost
+must reproduce. An app is copied to a temporary directory before it runs: its timers write files
+there, and its local.settings.json (never committed) is written there by the test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Optional
+
+import pytest
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+APPS = Path(__file__).resolve().parent / "devhost_apps"
+LISTENING = re.compile(r"Listening on (http://\S+)")
+START_TIMEOUT_SECONDS = 20
+CONTROLLED_SETTINGS = (
+    "FROM_FILE", "OVERRIDDEN", "TICK_SCHEDULE", "TICK_FILE", "MANUAL_FILE", "STARTUP_FILE",
+    "AzureWebJobsDisableHomepage",
+)
+
+
+def devhost_command(app_dir: Path) -> list[str]:
+    return [sys.executable, "-m", "devhost", "--host", "127.0.0.1", "--port", "0", "--app-dir", str(app_dir)]
+
+
+def environment(**settings: str) -> dict[str, str]:
+    """The test process's environment without the settings these tests control, plus `settings`."""
+    inherited = {name: value for name, value in os.environ.items() if name not in CONTROLLED_SETTINGS}
+    return {**inherited, **settings}
+
+
+def copy_app(name: str, destination: Path, local_values: Optional[dict[str, str]] = None) -> Path:
+    app_dir = destination / name
+    shutil.copytree(APPS / name, app_dir)
+    if local_values is not None:
+        (app_dir / "local.settings.json").write_text(json.dumps({"IsEncrypted": False, "Values": local_values}))
+    return app_dir
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def line_count(path: Path) -> int:
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+class Devhost:
+    """One `python -m devhost` process on a free port, its output in a log file."""
+
+    def __init__(self, app_dir: Path, env: dict[str, str]):
+        self._log_path = app_dir.parent / f"{app_dir.name}-devhost.log"
+        with open(self._log_path, "wb") as log:
+            self._process = subprocess.Popen(
+                devhost_command(app_dir), cwd=REPO_ROOT, env=env,
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )
+        self.base_url = self._wait_until_listening()
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def log(self) -> str:
+        return self._log_path.read_text(errors="replace")
+
+    def stop(self) -> int:
+        """SIGTERM, as a service manager (or tests/apphost.py) stops it; returns the exit status."""
+        self._process.terminate()
+        try:
+            return self._process.wait(5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+            raise
+
+    def _wait_until_listening(self) -> str:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            listening = LISTENING.search(self.log())
+            if listening:
+                return listening[1]
+            if self._process.poll() is not None:
+                raise RuntimeError(f"devhost exited with status {self._process.returncode}:\n{self.log()}")
+            time.sleep(0.05)
+        self._process.kill()
+        raise RuntimeError(f"devhost did not start within {START_TIMEOUT_SECONDS} s:\n{self.log()}")
+
+
+@pytest.fixture(scope="module")
+def site_dir(tmp_path_factory) -> Path:
+    workspace = tmp_path_factory.mktemp("site")
+    return copy_app("site", workspace, {
+        "FROM_FILE": "from the file",
+        "OVERRIDDEN": "from the file",
+        "TICK_SCHEDULE": "*/1 * * * * *",
+        "TICK_FILE": str(workspace / "tick.txt"),
+        "MANUAL_FILE": str(workspace / "manual.txt"),
+        "STARTUP_FILE": str(workspace / "startup.txt"),
+        "AzureWebJobsDisableHomepage": "true",
+    })
+
+
+@pytest.fixture(scope="module")
+def site(site_dir):
+    """The site app (routePrefix ""), with one setting also set in the environment."""
+    host = Devhost(site_dir, environment(OVERRIDDEN="from the environment"))
+    yield host
+    host.stop()
+
+
+# Startup
+
+
+def test_startup_lists_each_function_with_its_url_or_schedule(site):
+    log = site.log()
+    assert f"page: [GET] {site.base_url}/{{ignored:maxlength(0)?}}" in log
+    assert f"api_echo: [GET,POST] {site.base_url}/api/echo" in log
+    assert f"aaa_files: [*] {site.base_url}/api/files/{{*path}}" in log
+    assert "tick: timerTrigger, schedule '*/1 * * * * *'" in log
+
+
+# Route matching
+
+
+def test_a_catch_all_whose_name_sorts_first_swallows_the_routes_after_it(site):
+    response = requests.get(site.url("/api/files/readme"))
+    assert response.json() == {"function": "aaa_files", "route_params": {"path": "readme"}}
+
+
+def test_a_catch_all_whose_name_sorts_last_leaves_earlier_routes_alone(site):
+    assert requests.get(site.url("/api/docs/index")).json()["function"] == "docs_index"
+    response = requests.get(site.url("/api/docs/guide/intro/"))
+    assert response.json() == {"function": "zzz_docs", "route_params": {"path": "guide/intro/"}}
+
+
+@pytest.mark.parametrize("path, function, route_params", [
+    ("/api/items/42", "api_item_by_id", {"id": "42"}),
+    ("/api/items/-7", "api_item_by_id", {"id": "-7"}),
+    ("/api/items/abc", "api_item_by_name", {"name": "abc"}),
+    ("/api/items/4x", None, None),
+    ("/api/items/2147483648", None, None),
+    ("/api/pages", "api_pages", {}),
+    ("/api/pages/3", "api_pages", {"page": "3"}),
+    ("/api/pages/three", None, None),
+    ("/api/codes/abc", "api_codes", {"code": "abc"}),
+    ("/api/codes/ab", None, None),
+    ("/api/tags/ab", "api_tags", {"tag": "ab"}),
+    ("/api/tags/abcd", "api_tags", {"tag": "abcd"}),
+    ("/api/tags/a", None, None),
+    ("/api/tags/abcde", None, None),
+    ("/api/files/a%2Fb/c%20d", "aaa_files", {"path": "a%2Fb/c d"}),
+])
+def test_route_parameters_and_constraints(site, path, function, route_params):
+    response = requests.get(site.url(path))
+    if function is None:
+        assert (response.status_code, response.content) == (404, b"")
+    else:
+        assert response.json() == {"function": function, "route_params": route_params}
+
+
+def test_the_empty_optional_route_serves_the_site_root_only(site):
+    root = requests.get(site.url("/"))
+    assert (root.status_code, root.text) == (200, "<h1>page</h1>")
+    assert requests.get(site.url("/x")).status_code == 404
+
+
+def test_literals_ignore_case_and_a_trailing_slash(site):
+    assert requests.get(site.url("/API/Echo/")).json()["method"] == "GET"
+
+
+def test_a_method_no_function_accepts_on_a_route_is_404(site):
+    assert requests.get(site.url("/api/only-post")).status_code == 404
+    posted = requests.post(site.url("/api/only-post"))
+    assert (posted.status_code, posted.text, posted.headers["Content-Type"]) == (200, "posted", "text/plain; charset=utf-8")
+
+
+def test_an_async_function_is_awaited(site):
+    assert requests.get(site.url("/api/async")).text == "awaited"
+
+
+def test_no_route_is_404_with_an_empty_body(site):
+    response = requests.get(site.url("/api/nowhere"))
+    assert (response.status_code, response.content) == (404, b"")
+
+
+def test_the_site_root_nobody_handles_is_the_hosts_and_204_with_the_homepage_disabled(site):
+    assert requests.post(site.url("/")).status_code == 204
+
+
+def test_admin_routes_belong_to_the_host(site):
+    assert requests.get(site.url("/admin/host/status")).status_code == 404
+
+
+# Request and response conversion
+
+
+def test_the_url_and_query_arrive_as_the_host_sends_them(site):
+    response = requests.get(site.url("/api/echo?a=1&A=2&empty=&plus=x+y&e=%C3%A9"))
+    echoed = response.json()
+    assert echoed["url"] == site.url("/api/echo?a=1&A=2&empty=&plus=x+y&e=%C3%A9")
+    assert echoed["params"] == {"a": "1,2", "plus": "x y", "e": "é"}
+
+
+def test_headers_arrive_with_repeated_ones_joined(site):
+    connection = http.client.HTTPConnection(site.base_url.removeprefix("http://"))
+    connection.putrequest("GET", "/api/echo")
+    for name, value in [("X-Multi", "one"), ("X-Multi", "two"), ("Cookie", "a=1"), ("Cookie", "b=2")]:
+        connection.putheader(name, value)
+    connection.endheaders()
+    headers = json.loads(connection.getresponse().read())["headers"]
+    connection.close()
+    assert headers["x-multi"] == "one, two"
+    assert headers["cookie"] == "a=1; b=2"
+
+
+def test_a_cookie_header_reaches_the_function(site):
+    response = requests.get(site.url("/api/echo"), headers={"Cookie": "session=abc; theme=dark"})
+    assert response.json()["headers"]["cookie"] == "session=abc; theme=dark"
+
+
+def test_binary_bodies_round_trip_byte_exact(site):
+    body = bytes(range(256)) * 4096 + b"\r\n\x00tail"
+    response = requests.post(site.url("/api/bytes"), data=body, headers={"Content-Type": "application/octet-stream"})
+    assert response.content == body
+    assert response.headers["Content-Type"] == "application/octet-stream"
+
+
+def test_multipart_form_data_reaches_form_and_files(site):
+    upload = bytes(range(256)) * 10
+    response = requests.post(
+        site.url("/api/form"),
+        data={"config": "users:\n  student: {quantity: 2}\n"},
+        files={"file": ("lab.yaml", upload, "application/octet-stream")},
+    )
+    assert response.json() == {
+        "form": {"config": "users:\n  student: {quantity: 2}\n"},
+        "files": {"file": {"filename": "lab.yaml", "sha256": hashlib.sha256(upload).hexdigest()}},
+    }
+
+
+def test_set_cookie_headers_arrive_as_the_real_host_writes_them(site):
+    """Partitioned and unquoted-space cookies are dropped; values are percent-encoded by ASP.NET."""
+    response = requests.get(site.url("/api/cookies"))
+    assert response.raw.headers.getlist("Set-Cookie") == [
+        "session=abc; domain=; path=/api; samesite=lax; httponly",
+        "theme=dark; max-age=60; domain=; path=",
+        "token=a%2Bb%2Fc%3D; domain=; path=/",
+    ]
+
+
+def test_a_body_over_100_mib_is_413(site):
+    host, port = site.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(b"POST /api/bytes HTTP/1.1\r\nHost: x\r\nContent-Length: 104857601\r\n\r\n")
+        assert connection.recv(64).startswith(b"HTTP/1.1 413 ")
+
+
+# Failures
+
+
+def test_an_exception_is_a_logged_500_with_an_empty_body_and_serving_goes_on(site):
+    response = requests.get(site.url("/api/boom"))
+    assert (response.status_code, response.content) == (500, b"")
+    assert requests.get(site.url("/api/echo")).status_code == 200
+    assert "RuntimeError: boom, on purpose" in site.log()
+    assert re.search(r"GET /api/boom -> api_boom 500 \(\d+ ms\)", site.log())
+
+
+def test_a_return_value_the_worker_cannot_send_is_500(site):
+    response = requests.get(site.url("/api/nothing"))
+    assert (response.status_code, response.content) == (500, b"")
+    assert 'unsupported type "http" for Python type "NoneType"' in site.log()
+
+
+# Concurrency
+
+
+def test_requests_are_served_in_parallel(site):
+    started = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(lambda _: requests.get(site.url("/api/sleep")).status_code, range(4)))
+    assert statuses == [200] * 4
+    assert time.monotonic() - started < 1.5  # one after another would take 2 s
+
+
+# Timers and settings
+
+
+def test_a_timer_fires_on_its_seconds_schedule_and_survives_its_exceptions(site, site_dir):
+    tick_file = site_dir.parent / "tick.txt"
+    assert wait_for(lambda: line_count(tick_file) >= 2, timeout=5)
+    assert "tick fails on purpose" in site.log()
+
+
+def test_a_run_on_startup_timer_runs_at_startup(site, site_dir):
+    assert wait_for(lambda: line_count(site_dir.parent / "startup.txt") == 1)
+
+
+def test_the_admin_api_runs_a_timer_function_now(site, site_dir):
+    response = requests.post(site.url("/admin/functions/manual_job"), json={"input": ""})
+    assert response.status_code == 202
+    assert wait_for(lambda: line_count(site_dir.parent / "manual.txt") == 1)
+
+
+def test_the_admin_api_refuses_unknown_and_http_functions(site):
+    assert requests.post(site.url("/admin/functions/nope"), json={}).status_code == 404
+    assert requests.post(site.url("/admin/functions/api_echo"), json={}).status_code == 400
+
+
+def test_local_settings_are_loaded_and_the_environment_wins(site, site_dir):
+    settings = requests.get(site.url("/api/settings")).json()
+    assert settings == {"FROM_FILE": "from the file", "OVERRIDDEN": "from the environment", "cwd": str(site_dir)}
+
+
+# The default route prefix, the homepage, stopping
+
+
+def test_the_default_route_prefix_is_api_and_sigterm_stops_cleanly(tmp_path):
+    host = Devhost(copy_app("prefixed", tmp_path), environment())
+    try:
+        assert requests.get(host.url("/api/hello")).text == "hello"
+        assert requests.get(host.url("/hello")).status_code == 404
+        assert requests.get(host.url("/api/ping")).text == "pong"
+        assert requests.get(host.url("/api/blank")).text == "blank"
+        assert requests.get(host.url("/api/keyed")).text == "keyed"
+        assert "keyed has auth level 'function': Azure will require a key" in host.log()
+        homepage = requests.get(host.url("/"))
+        assert (homepage.status_code, homepage.headers["Content-Type"]) == (200, "text/html")
+        assert "No local.settings.json" in host.log()
+    finally:
+        assert host.stop() == 0
+    assert "devhost stopped" in host.log()
+
+
+# Apps devhost refuses, as the real host would
+
+
+@pytest.mark.parametrize("app, message", [
+    ("bad_constraint", "unknown route constraint 'guid'"),
+    ("admin_route", "conflicts with the host's built-in admin routes"),
+    ("site", "'%TICK_SCHEDULE%' does not resolve to a value"),
+])
+def test_startup_fails_clearly(tmp_path, app, message):
+    result = subprocess.run(
+        devhost_command(copy_app(app, tmp_path)), cwd=REPO_ROOT, env=environment(),
+        capture_output=True, text=True, timeout=START_TIMEOUT_SECONDS,
+    )
+    assert result.returncode == 1
+    assert message in result.stderr
