@@ -31,8 +31,8 @@ class AzuriteError(RuntimeError):
 class Azurite:
     """One ``azurite-table`` process on 127.0.0.1, started and stopped by its own PID."""
 
-    def __init__(self, port: int | None = None):
-        self.port = port or _free_port()
+    def __init__(self):
+        self.port = _free_port()
         self._process: subprocess.Popen | None = None
         self._output = None
 
