@@ -46,7 +46,9 @@ class HostResponse:
     body: bytes
 
 
-def function_request(environ: Mapping[str, Any], target: RequestTarget, route_params: dict[str, str]) -> func.HttpRequest:
+def function_request(
+    environ: Mapping[str, Any], target: RequestTarget, route_params: dict[str, str]
+) -> func.HttpRequest:
     """The request object the worker hands the function: raw body bytes, host-shaped headers and query."""
     return WorkerHttpRequest(
         method=environ["REQUEST_METHOD"],
@@ -101,8 +103,9 @@ def host_response(result: Any) -> HostResponse:
     try:
         datum = HttpResponseConverter.encode(result, expected_type=None)
     except NotImplementedError as error:
+        python_type = type(result).__name__
         raise TypeError(
-            f'unable to encode outgoing TypedData: unsupported type "http" for Python type "{type(result).__name__}"'
+            f'unable to encode outgoing TypedData: unsupported type "http" for Python type "{python_type}"'
         ) from error
     if datum.type == "string":
         return HostResponse(200, (("Content-Type", "text/plain; charset=utf-8"),), datum.value.encode("utf-8"))

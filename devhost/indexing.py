@@ -79,7 +79,7 @@ def index_app(app_dir: Path, route_prefix: str, environ: Mapping[str, str]) -> F
         raise DevhostError(f"the app cannot be indexed: {error}") from error
     http_functions, timer_functions = [], []
     for function in functions:
-        trigger_type = _trigger_type(function)
+        trigger_type = _supported_trigger_type(function)
         if trigger_type == HTTP_TRIGGER:
             http_functions.append(_http_function(function, route_prefix))
         else:
@@ -109,11 +109,12 @@ def _find_function_app(module: ModuleType) -> func.FunctionRegister:
     return apps[0]
 
 
-def _trigger_type(function: func.Function) -> str:
+def _supported_trigger_type(function: func.Function) -> str:
     trigger_type = function.get_trigger().type
     if trigger_type not in (HTTP_TRIGGER, TIMER_TRIGGER):
         raise DevhostError(
-            f"function '{function.get_function_name()}': devhost runs HTTP and timer triggers only, not {trigger_type}"
+            f"function '{function.get_function_name()}': devhost runs HTTP and timer triggers only, "
+            f"not {trigger_type}"
         )
     _check_bindings(function, trigger_type)
     return trigger_type
@@ -135,12 +136,16 @@ def _http_function(function: func.Function, route_prefix: str) -> HttpFunction:
     trigger = function.get_trigger()
     route = trigger.route or name  # the host maps an empty route to the function's name
     if route.lstrip("/").lower().startswith("admin"):
-        raise DevhostError(f"function '{name}': the route '{route}' conflicts with the host's built-in admin routes")
+        raise DevhostError(
+            f"function '{name}': the route '{route}' conflicts with the host's built-in admin routes"
+        )
     try:
         template = parse_route(f"{route_prefix}/{route}" if route_prefix else route)
     except DevhostError as error:
         raise DevhostError(f"function '{name}': {error}") from error
-    methods = None if trigger.methods is None else frozenset(_enum_text(method).upper() for method in trigger.methods)
+    methods = None
+    if trigger.methods is not None:
+        methods = frozenset(_enum_text(method).upper() for method in trigger.methods)
     auth_level = "function" if trigger.auth_level is None else _enum_text(trigger.auth_level).lower()
     return HttpFunction(name, template, methods, auth_level, _caller(function, trigger.name))
 

@@ -7,7 +7,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
-from typing import Any, Optional
+from typing import Any
+
+import azure.functions as func
 
 from .conversion import HostResponse, RequestTarget, function_request, host_response
 from .indexing import FunctionIndex, HttpFunction, TimerFunction
@@ -78,7 +80,7 @@ class FunctionsWsgiApp:
         return HostResponse(202, (), b"")
 
 
-def _invoke(function: HttpFunction, request: Any) -> HostResponse:
+def _invoke(function: HttpFunction, request: func.HttpRequest) -> HostResponse:
     """Run the function and convert its result; any failure is a 500 with an empty body, as in the host."""
     try:
         return host_response(function.call(request))
@@ -92,7 +94,8 @@ def _run_in_background(timer: TimerFunction) -> None:
 
 
 def _homepage() -> HostResponse:
-    """The host answers `/` itself when no function did: 204 if AzureWebJobsDisableHomepage is true, else its page."""
+    """The host answers `/` itself when no function did: its welcome page, or 204 when
+    AzureWebJobsDisableHomepage is true (read per request, as the host does)."""
     if os.environ.get("AzureWebJobsDisableHomepage", "").lower() == "true":
         return HostResponse(204, (), b"")
     return HostResponse(200, (("Content-Type", "text/html"),), _HOMEPAGE)

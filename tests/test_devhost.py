@@ -191,7 +191,8 @@ def test_literals_ignore_case_and_a_trailing_slash(site):
 def test_a_method_no_function_accepts_on_a_route_is_404(site):
     assert requests.get(site.url("/api/only-post")).status_code == 404
     posted = requests.post(site.url("/api/only-post"))
-    assert (posted.status_code, posted.text, posted.headers["Content-Type"]) == (200, "posted", "text/plain; charset=utf-8")
+    assert (posted.status_code, posted.text) == (200, "posted")
+    assert posted.headers["Content-Type"] == "text/plain; charset=utf-8"
 
 
 def test_an_async_function_is_awaited(site):
@@ -240,7 +241,9 @@ def test_a_cookie_header_reaches_the_function(site):
 
 def test_binary_bodies_round_trip_byte_exact(site):
     body = bytes(range(256)) * 4096 + b"\r\n\x00tail"
-    response = requests.post(site.url("/api/bytes"), data=body, headers={"Content-Type": "application/octet-stream"})
+    response = requests.post(
+        site.url("/api/bytes"), data=body, headers={"Content-Type": "application/octet-stream"}
+    )
     assert response.content == body
     assert response.headers["Content-Type"] == "application/octet-stream"
 
@@ -265,6 +268,7 @@ def test_set_cookie_headers_arrive_as_the_real_host_writes_them(site):
         "session=abc; domain=; path=/api; samesite=lax; httponly",
         "theme=dark; max-age=60; domain=; path=",
         "token=a%2Bb%2Fc%3D; domain=; path=/",
+        "gone=; expires=Thu, 01 Jan 1970 00:00:00 GMT; max-age=0; domain=; path=/api",
     ]
 
 

@@ -104,6 +104,7 @@ def api_cookies(req: func.HttpRequest) -> func.HttpResponse:
         "session=abc; Path=/api; HttpOnly; SameSite=Lax",
         "theme=dark; Max-Age=60",
         "token=a+b/c=; Path=/",
+        "gone=; Expires=Thu, 01-Jan-1970 00:00:00 GMT; Max-Age=0; Path=/api",
         "chips=1; Path=/; Secure; SameSite=None; Partitioned",
         "spaced=a b",
     ):
