@@ -59,10 +59,13 @@ def serve(app_dir: Union[str, Path] = ".", host: str = "127.0.0.1", port: int = 
     HTTP is served by waitress with 8 threads (port 0 picks a free port, logged at startup) and
     bodies above the host's 100 MiB limit are answered 413. Timer functions run in background
     threads. The working directory becomes the app directory, where the worker runs an app.
+    Everything is logged through the `devhost` logger. To serve an app from another thread, give
+    `load(app_dir).wsgi_app` to a WSGI server of your own.
     """
     app_dir = Path(app_dir).resolve()
     os.chdir(app_dir)
     local = load(app_dir)
+    # waitress refuses a body of exactly max_request_body_size; the host accepts exactly its limit.
     server = waitress.create_server(
         local.wsgi_app, host=host, port=port, threads=8, max_request_body_size=MAX_REQUEST_BODY_BYTES + 1
     )

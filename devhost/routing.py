@@ -148,7 +148,7 @@ def _parse_constraint(text: str, template: str) -> Constraint:
     known = match is not None and match["name"].lower() in _CONSTRAINT_TESTS
     if not known:
         supported = ", ".join(sorted(_CONSTRAINT_TESTS))
-        raise DevhostError(f"route '{template}': unknown route constraint '{text}' (devhost supports {supported})")
+        raise DevhostError(f"route '{template}': devhost does not know the constraint '{text}' (it knows {supported})")
     name = match["name"].lower()
     _, takes_argument = _CONSTRAINT_TESTS[name]
     if takes_argument != (match["argument"] is not None):

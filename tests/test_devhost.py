@@ -360,7 +360,7 @@ def test_the_default_route_prefix_is_api_and_sigterm_stops_cleanly(tmp_path):
 
 
 @pytest.mark.parametrize("app, message", [
-    ("bad_constraint", "unknown route constraint 'guid'"),
+    ("bad_constraint", "devhost does not know the constraint 'guid'"),
     ("admin_route", "conflicts with the host's built-in admin routes"),
     ("site", "'%TICK_SCHEDULE%' does not resolve to a value"),
 ])
