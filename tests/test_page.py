@@ -7,12 +7,13 @@ test provoked on purpose (Chromium logs every 4xx fetch as a console error).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from lxml import etree
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from apphost import AppHost
 
 pytestmark = pytest.mark.browser
 
@@ -36,12 +37,10 @@ document.addEventListener('securitypolicyviolation', (event) => {
 
 
 @pytest.fixture(scope="session")
-def app_url():
-    """Temporary, until tests/conftest.py provides the real app: a URL given by hand."""
-    url = os.environ.get("USERMAPPER_PAGE_URL")
-    if not url:
-        pytest.skip("no app to test: set USERMAPPER_PAGE_URL")
-    return url
+def app_url(azurite):
+    """Temporary, until tests/conftest.py provides it: devhost on the run's Azurite."""
+    with AppHost(azurite.connection_string, table="pagetests") as app:
+        yield app.url
 
 
 @pytest.fixture(scope="session")
@@ -100,9 +99,13 @@ def open_page(browser: Browser, app_url: str):
 
 # ---------- helpers: what a trainer does ----------
 
-def generate_example(page: Page) -> None:
+def load_example(page: Page) -> None:
     page.get_by_role("button", name="Load example").click()
-    expect(page.locator("#editor")).not_to_have_value("")
+    expect(page.locator("#editor")).to_have_value(CLASSROOM.read_text())
+
+
+def generate_example(page: Page) -> None:
+    load_example(page)
     page.get_by_role("button", name="Generate user-mapping.xml").click()
     expect(page.locator("#result")).to_be_visible()
 
@@ -187,9 +190,8 @@ def test_drop_a_file_on_the_page(open_page):
 
 def test_an_error_names_its_line_and_goes_there(open_page):
     page, watch = open_page()
-    page.get_by_role("button", name="Load example").click()
+    load_example(page)
     editor = page.locator("#editor")
-    expect(editor).to_have_value(CLASSROOM.read_text())
 
     broken = CLASSROOM.read_text().replace("quantity: 12", "quantity: -3")
     editor.fill(broken)
@@ -277,7 +279,7 @@ def test_an_expired_session_is_a_sentence_not_json(open_page):
 def test_a_network_failure_is_a_sentence(open_page):
     page, watch = open_page()
     page.route("**/api/usermapping", lambda route: route.abort("internetdisconnected"))
-    page.get_by_role("button", name="Load example").click()
+    load_example(page)
     page.get_by_role("button", name="Generate user-mapping.xml").click()
     expect(page.locator("#problem")).to_contain_text("could not be reached")
     expect(page.get_by_role("button", name="Generate user-mapping.xml")).to_be_enabled()
@@ -291,9 +293,8 @@ def test_a_storage_outage_says_when_to_retry(open_page):
     page.route("**/api/usermapping", lambda route: route.fulfill(
         status=503, headers={"Retry-After": "30"}, content_type="application/problem+json",
         body='{"type": "about:blank", "title": "Service Unavailable", "status": 503, "detail": "x"}'))
-    generate = page.get_by_role("button", name="Generate user-mapping.xml")
-    page.get_by_role("button", name="Load example").click()
-    generate.click()
+    load_example(page)
+    page.get_by_role("button", name="Generate user-mapping.xml").click()
     notice = page.locator("#problem")
     expect(notice).to_contain_text("Storage is unavailable")
     expect(notice).to_contain_text("in about 30 seconds")
