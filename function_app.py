@@ -19,6 +19,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
+# The storage SDK logs every request and response at INFO; one line per invocation is what we want to read.
+logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
+
 
 @lru_cache(maxsize=1)
 def api() -> Api:

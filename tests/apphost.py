@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from azurite import REPO_ROOT, _free_port
+from azurite import REPO_ROOT, free_port
 
 START_TIMEOUT_SECONDS = 30
 STOP_TIMEOUT_SECONDS = 5
@@ -27,7 +27,7 @@ class AppHost:
     """One devhost process serving function_app against the given storage connection string."""
 
     def __init__(self, storage: str, table: str = "usermappings", **settings: str):
-        self.port = _free_port()
+        self.port = free_port()
         self.env = {
             **os.environ,
             "USERMAPPER_STORAGE": storage,

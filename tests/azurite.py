@@ -32,7 +32,7 @@ class Azurite:
     """One ``azurite-table`` process on 127.0.0.1, started and stopped by its own PID."""
 
     def __init__(self):
-        self.port = _free_port()
+        self.port = free_port()
         self._process: subprocess.Popen | None = None
         self._output = None
 
@@ -109,7 +109,7 @@ class Azurite:
         raise AzuriteError(f"{reason}; it printed:\n{printed}")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]

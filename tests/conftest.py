@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from azure.data.tables import TableClient
 
+from apphost import AppHost
 from azurite import Azurite
 from usermapper.settings import Settings, StorageTarget
 from usermapper.store import SessionStore
@@ -80,3 +81,13 @@ def store(azurite, table_name, table_client, clock) -> SessionStore:
         session_lifetime=SESSION_LIFETIME,
     )
     return SessionStore.from_settings(settings, clock=clock)
+
+
+@pytest.fixture(scope="session")
+def app_url(azurite):
+    """The real app, ``python -m devhost`` on a free port, backed by the run's Azurite; yields its base URL.
+
+    One app for the whole run: every test that uses it makes its own sessions, as real clients do.
+    """
+    with AppHost(azurite.connection_string, table="endtoend") as app:
+        yield app.url
