@@ -212,6 +212,20 @@ def test_an_error_names_its_line_and_goes_there(open_page):
     watch.assert_clean(422)
 
 
+def test_warnings_are_listed_with_their_line(open_page):
+    page, watch = open_page()
+    config = CLASSROOM.read_text().replace("port: 3389", "port: 3389\n            colour: blue")
+    page.locator("#editor").fill(config)
+    page.get_by_role("button", name="Generate user-mapping.xml").click()
+
+    warning = page.locator("#warnings-list button")
+    expect(warning).to_have_count(1)
+    expect(warning).to_contain_text(f"Line {line_of(config, 'colour: blue')}")
+    expect(warning).to_contain_text("devices.desktops.parameters.colour")
+    expect(page.locator("#summary-users")).to_have_text("13")
+    watch.assert_clean()
+
+
 def test_keyboard_alone_gets_to_the_download(open_page):
     page, watch = open_page()
     page.keyboard.press("Tab")
