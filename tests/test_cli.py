@@ -1,0 +1,153 @@
+"""The command line, run as its own process: ``python -m usermapper``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import guacamole_reader
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+CLASSROOM = EXAMPLES / "classroom.yaml"
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def usermapper(*args: str, cwd: Path, stdin: bytes = b"") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "usermapper", *args], cwd=cwd, input=stdin,
+                          capture_output=True, env=ENV, timeout=60)
+
+
+def test_writes_the_file(tmp_path):
+    result = usermapper("-i", str(CLASSROOM), "-o", "out.xml", cwd=tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
+    users = guacamole_reader.read((tmp_path / "out.xml").read_bytes())
+    assert len(users) == 13
+    assert users["trainer1"][0] == "Lab-Trainer-2026"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.xml"]
+
+
+def test_reads_config_yaml_and_writes_user_mapping_xml_by_default(tmp_path):
+    shutil.copy(CLASSROOM, tmp_path / "config.yaml")
+    result = usermapper(cwd=tmp_path)
+    assert result.returncode == 0
+    assert (tmp_path / "user-mapping.xml").read_bytes().startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n')
+
+
+def test_a_dash_means_standard_input_and_output(tmp_path):
+    result = usermapper("-i", "-", "-o", "-", cwd=tmp_path, stdin=CLASSROOM.read_bytes())
+    assert result.returncode == 0
+    assert len(guacamole_reader.read(result.stdout)) == 13
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_credentials_sheet_logs_every_user_in(tmp_path):
+    hashed = re.sub("^        password: ", "        password_encoding: md5\n        password: ", CLASSROOM.read_text(),
+                    flags=re.MULTILINE)
+    result = usermapper("-i", "-", "-o", "out.xml", "--credentials", "people.csv", cwd=tmp_path,
+                        stdin=hashed.encode())
+    assert result.returncode == 0
+    users = guacamole_reader.read((tmp_path / "out.xml").read_bytes())
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "people.csv").read_text(encoding="utf-8"))))
+    assert [r["username"] for r in rows] == list(users)
+    assert all(guacamole_reader.authenticates(users, r["username"], r["password"]) for r in rows)
+    assert {encoding for _, encoding, _ in users.values()} == {"md5"}
+
+
+def test_check_prints_a_summary_and_writes_nothing(tmp_path):
+    result = usermapper("-i", str(CLASSROOM), "--check", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.decode() == (f"{CLASSROOM}: valid: 13 users in 2 types, 5 devices in 2 types, "
+                                      f"65 connections\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_errors_are_located_on_stderr_with_exit_2(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(CLASSROOM.read_text().replace("quantity: 12", "quantity: 0").replace("protocol: ssh", "protocol: shh"))
+    result = usermapper(cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert result.stderr.decode().splitlines() == [
+        "config.yaml:10:19: users.students.quantity: must be a whole number of at least 1, not 0",
+        "config.yaml:36:23: devices.routers.parameters.protocol: must be one of rdp, vnc, ssh, telnet, "
+        "kubernetes, not 'shh' (did you mean 'ssh'?)",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
+
+
+@pytest.mark.parametrize("name, line", [("missing-quantity.yaml", "5:5: users.students.quantity: is missing"),
+                                        ("not-yaml.yaml", "4:1: not valid YAML: ")])
+def test_invalid_examples_are_reported_by_file_and_place(tmp_path, name, line):
+    path = EXAMPLES / "invalid" / name
+    result = usermapper("-i", str(path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.decode().startswith(f"{path}:{line}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_errors_in_standard_input_are_located_in_stdin(tmp_path):
+    result = usermapper("-i", "-", "-o", "-", cwd=tmp_path, stdin=b"users: [\n")
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert result.stderr.decode().startswith("<stdin>:2:1: not valid YAML")
+
+
+def test_warnings_are_reported_and_the_file_is_written(tmp_path):
+    config = CLASSROOM.read_text().replace("ignore-cert:", "ignore-certs:")
+    result = usermapper("-i", "-", "-o", "out.xml", cwd=tmp_path, stdin=config.encode())
+    assert result.returncode == 0
+    assert result.stderr.decode() == (
+        "<stdin>:28:13: warning: devices.desktops.parameters.ignore-certs: is not a parameter Guacamole rdp "
+        "connections know; it is written as given (did you mean 'ignore-cert'?)\n")
+    assert b'<param name="ignore-certs">true</param>' in (tmp_path / "out.xml").read_bytes()
+
+
+def test_a_missing_input_file_is_a_clear_error(tmp_path):
+    result = usermapper("-i", "nope.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.decode() == "usermapper: cannot read nope.yaml: No such file or directory\n"
+
+
+def test_a_failed_run_leaves_the_old_file_untouched(tmp_path):
+    (tmp_path / "user-mapping.xml").write_text("old")
+    result = usermapper("-i", str(EXAMPLES / "invalid" / "bad-protocol.yaml"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert (tmp_path / "user-mapping.xml").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["user-mapping.xml"]
+
+
+def test_an_unwritable_output_names_the_file_asked_for(tmp_path):
+    result = usermapper("-i", str(CLASSROOM), "-o", "missing/out.xml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.decode() == "usermapper: cannot write missing/out.xml: No such file or directory\n"
+
+
+def test_no_file_is_written_when_the_credentials_cannot_be(tmp_path):
+    result = usermapper("-i", str(CLASSROOM), "-o", "out.xml", "--credentials", "missing/people.csv", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "missing/people.csv" in result.stderr.decode()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_closed_pipe_ends_the_run_quietly(tmp_path):
+    process = subprocess.Popen([sys.executable, "-m", "usermapper", "-i", str(EXAMPLES / "big-lab.yaml"), "-o", "-"],
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    assert process.stdout.readline() == b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    process.stdout.close()
+    assert process.stderr.read() == b""
+    assert process.wait(timeout=60) == 1
+
+
+def test_a_summary_into_a_closed_pipe_ends_quietly(tmp_path):
+    process = subprocess.Popen([sys.executable, "-m", "usermapper", "-i", str(CLASSROOM), "--check"],
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    process.stdout.close()
+    assert process.stderr.read() == b""
+    assert process.wait(timeout=60) == 1
