@@ -40,16 +40,19 @@ def main(argv: list[str] | None = None) -> int:
         _report(args.input, error.problems)
         return EXIT_INVALID
     _report(args.input, lab.warnings, "warning: ")
-    if args.check:
-        print(_summary(args.input, lab))
-        return 0
-    mapping = expand(lab)
     try:
+        if args.check:
+            print(_summary(args.input, lab), flush=True)
+            return 0
+        mapping = expand(lab)
         with _output(args.output) as out:
             write_user_mapping(mapping, out)
         if args.credentials:
             with _output(args.credentials) as out:
                 out.write(credentials_csv(mapping))
+    except BrokenPipeError:  # whoever read standard output has gone, as in `usermapper -o - | head`
+        _discard_stdout()
+        return 1
     except OSError as error:
         print(f"usermapper: cannot write {error.filename or args.output}: {error.strerror}", file=sys.stderr)
         return 1
@@ -94,6 +97,12 @@ def _output(path: str) -> Iterator[BinaryIO]:
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null, so that Python's last flush at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _report(source: str, problems, label: str = "") -> None:
