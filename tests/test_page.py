@@ -13,8 +13,6 @@ import pytest
 from lxml import etree
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from apphost import AppHost
-
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,13 +32,6 @@ document.addEventListener('securitypolicyviolation', (event) => {
   window.reportCspViolation(`${event.violatedDirective} blocked ${event.blockedURI || 'inline code'}`);
 });
 """
-
-
-@pytest.fixture(scope="session")
-def app_url(azurite):
-    """Temporary, until tests/conftest.py provides it: devhost on the run's Azurite."""
-    with AppHost(azurite.connection_string, table="pagetests") as app:
-        yield app.url
 
 
 @pytest.fixture(scope="session")
