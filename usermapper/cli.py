@@ -88,14 +88,18 @@ def _output(path: str) -> Iterator[BinaryIO]:
         sys.stdout.buffer.flush()
         return
     directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".usermapper-", suffix=".tmp")
+    temporary = None
     try:
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".usermapper-", suffix=".tmp")
         with os.fdopen(handle, "wb", buffering=1 << 20) as file:
             yield file
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
+    except BaseException as error:
+        if temporary:
+            os.unlink(temporary)
+        if isinstance(error, OSError):  # name the file asked for, not the temporary one
+            raise OSError(error.errno, error.strerror, path) from None
         raise
 
 
