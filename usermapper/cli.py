@@ -45,11 +45,11 @@ def main(argv: list[str] | None = None) -> int:
             print(_summary(args.input, lab), flush=True)
             return 0
         mapping = expand(lab)
-        with _output(args.output) as out:
-            write_user_mapping(mapping, out)
-        if args.credentials:
+        if args.credentials:  # first: a file of random passwords nobody can read is worse than none
             with _output(args.credentials) as out:
                 out.write(credentials_csv(mapping))
+        with _output(args.output) as out:
+            write_user_mapping(mapping, out)
     except BrokenPipeError:  # whoever read standard output has gone, as in `usermapper -o - | head`
         _discard_stdout()
         return 1
