@@ -25,7 +25,6 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
-from azure.identity import DefaultAzureCredential
 
 from .compression import Compressed, decompress
 from .settings import Settings, StorageTarget
@@ -306,6 +305,9 @@ def _table_client(target: StorageTarget, table_name: str) -> TableClient:
     https endpoint reached with the app's identity."""
     if target.connection_string:
         return TableClient.from_connection_string(target.connection_string, table_name, **CLIENT_OPTIONS)
+    # Imported here: azure.identity costs ~100 ms at import, paid on every cold start otherwise.
+    from azure.identity import DefaultAzureCredential
+
     return TableClient(target.table_endpoint, table_name, credential=DefaultAzureCredential(), **CLIENT_OPTIONS)
 
 
