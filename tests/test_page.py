@@ -13,6 +13,8 @@ import pytest
 from lxml import etree
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from apphost import AppHost
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,9 +74,9 @@ def open_page(browser: Browser, app_url: str):
     """Opens the page in a fresh context (its own cookies); returns (page, watch)."""
     contexts = []
 
-    def open_(viewport=DESKTOP, color_scheme="light", **options):
+    def open_(viewport=DESKTOP, color_scheme="light", base_url=app_url, **options):
         context = browser.new_context(viewport=viewport, color_scheme=color_scheme, accept_downloads=True,
-                                      base_url=app_url, **options)
+                                      base_url=base_url, **options)
         contexts.append(context)
         watch = Watch()
         watch.attach(context)
@@ -281,29 +283,33 @@ def test_an_expired_session_is_a_sentence_not_json(open_page):
     watch.assert_clean(404)
 
 
-def test_a_network_failure_is_a_sentence(open_page):
-    page, watch = open_page()
-    page.route("**/api/usermapping", lambda route: route.abort("internetdisconnected"))
-    load_example(page)
+def test_a_network_failure_is_a_sentence(open_page, azurite):
+    """The app goes away under an open page (its own app, stopped for real)."""
+    app = AppHost(azurite.connection_string, table="pagenetwork").start()
+    try:
+        page, watch = open_page(base_url=app.url)
+        load_example(page)
+    finally:
+        app.stop()
     page.get_by_role("button", name="Generate user-mapping.xml").click()
     expect(page.locator("#problem")).to_contain_text("could not be reached")
     expect(page.get_by_role("button", name="Generate user-mapping.xml")).to_be_enabled()
-    assert [e for e in watch.console_errors if "ERR_INTERNET_DISCONNECTED" not in e] == []
+    assert [e for e in watch.console_errors if "ERR_CONNECTION_REFUSED" not in e] == []
     assert watch.csp_violations == []
 
 
-def test_a_storage_outage_says_when_to_retry(open_page):
-    """The real outage is covered by the API tests; here only how the page words the contract's 503."""
-    page, _ = open_page()
-    page.route("**/api/usermapping", lambda route: route.fulfill(
-        status=503, headers={"Retry-After": "30"}, content_type="application/problem+json",
-        body='{"type": "about:blank", "title": "Service Unavailable", "status": 503, "detail": "x"}'))
-    load_example(page)
-    page.get_by_role("button", name="Generate user-mapping.xml").click()
-    notice = page.locator("#problem")
-    expect(notice).to_contain_text("Storage is unavailable")
-    expect(notice).to_contain_text("in about 30 seconds")
-    expect(notice).not_to_contain_text("{")
+def test_a_storage_outage_says_when_to_retry(open_page, private_azurite):
+    """Storage stops for real under the page's own app: the page words the 503 and its Retry-After."""
+    with AppHost(private_azurite.connection_string) as app:
+        page, watch = open_page(base_url=app.url)
+        load_example(page)
+        private_azurite.stop()
+        page.get_by_role("button", name="Generate user-mapping.xml").click()
+        notice = page.locator("#problem")
+        expect(notice).to_contain_text("Storage is unavailable")
+        expect(notice).to_contain_text("in about 5 seconds")
+        expect(notice).not_to_contain_text("{")
+        watch.assert_clean(503)
 
 
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])
