@@ -14,10 +14,9 @@ from pathlib import Path
 
 import requests
 
-from azurite import REPO_ROOT, free_port
+from azurite import REPO_ROOT, free_port, stop_process
 
 START_TIMEOUT_SECONDS = 30
-STOP_TIMEOUT_SECONDS = 5
 
 # A schedule that never fires during a test run: sweeps are driven by the tests themselves.
 NEVER = "0 0 0 1 1 *"
@@ -55,12 +54,7 @@ class AppHost:
     def stop(self) -> None:
         if self._process is None:
             return
-        self._process.terminate()
-        try:
-            self._process.wait(STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        stop_process(self._process)
         self._process = None
         self._log.close()
         os.unlink(self._log.name)

@@ -74,13 +74,7 @@ class Azurite:
         """Terminate the process (kill it if it lingers); its in-memory data is lost."""
         if self._process is None:
             return
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        stop_process(self._process)
         self._process = None
         self._output.close()
         self._output = None
@@ -107,6 +101,17 @@ class Azurite:
         printed = self._output.read().decode(errors="replace")
         self.stop()
         raise AzuriteError(f"{reason}; it printed:\n{printed}")
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminate a server we started, by its PID; kill it if it lingers."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def free_port() -> int:
