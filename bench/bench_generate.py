@@ -1,0 +1,183 @@
+"""Benchmark: user-mapping.xml for 50,000 and 200,000 connections, ours against the original tool's approach.
+
+Each lab is generated through the library (in this process: wall time) and through the command line as a
+fresh process (wall time and that process's peak RSS), by usermapper and by
+``original_usermapper.py`` (the original's approach, re-created as the baseline), the peak RSS read by
+GNU time (``/usr/bin/time``). Every figure is the
+median of ``--runs`` runs, the cases interleaved; one run of each command beforehand is not counted (it
+also writes the bytecode caches, as an installation would). Prints a Markdown table.
+
+    python bench/bench_generate.py [--runs 5] [--json figures.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench import original_usermapper  # noqa: E402
+from usermapper.config import read_config  # noqa: E402
+from usermapper.expand import expand  # noqa: E402
+from usermapper.xmlwriter import write_user_mapping  # noqa: E402
+
+BIG_LAB = REPO / "examples" / "big-lab.yaml"
+ORIGINAL_SCRIPT = REPO / "bench" / "original_usermapper.py"
+TIME = "/usr/bin/time"  # GNU time: apt-get install time
+ENV = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, "PYTHONPATH": str(REPO)}
+
+# The original tool measured by the issue on these machines: (wall s, peak RSS MB) by connections.
+ISSUE_REFERENCE = {50_000: (0.22, 37), 200_000: (0.83, 102)}
+TARGET_SPEEDUP = 4
+TARGET_RSS_GROWTH = 1.2
+
+
+def lab_200k(directory: Path) -> Path:
+    """big-lab.yaml with four times the users: 2,000 users x 100 devices."""
+    text = BIG_LAB.read_text().replace("quantity: 20\n", "quantity: 80\n").replace("quantity: 480\n", "quantity: 1920\n")
+    path = directory / "lab-200k.yaml"
+    path.write_text(text)
+    return path
+
+
+def timed(generate, config: Path, output: Path) -> tuple[float, None]:
+    output.unlink(missing_ok=True)
+    started = time.perf_counter()
+    generate(config, output)
+    return time.perf_counter() - started, None
+
+
+def as_process(command: list[str], output: Path) -> tuple[float, float]:
+    """Wall time and peak RSS (MB) of one fresh process.
+
+    The RSS comes from /usr/bin/time, a small process: Linux counts in a child's peak RSS the memory of
+    the process it was forked from, so a child of this (large) Python process would report ours.
+    """
+    output.unlink(missing_ok=True)
+    rss = output.with_suffix(".rss")
+    started = time.perf_counter()
+    subprocess.run([TIME, "-f", "%M", "-o", str(rss), *command], env=ENV, stdout=subprocess.DEVNULL, check=True)
+    wall = time.perf_counter() - started
+    return wall, int(rss.read_text().split()[-1]) / 1024
+
+
+def generate_ours(config: Path, output: Path) -> None:
+    mapping = expand(read_config(config.read_bytes()))
+    with open(output, "wb") as out:
+        write_user_mapping(mapping, out)
+
+
+def generate_original(config: Path, output: Path) -> None:
+    with open(output, "w") as out:
+        out.write(original_usermapper.generate(yaml.safe_load(config.read_text())))
+
+
+def ours_library(config: Path, output: Path) -> tuple[float, None]:
+    return timed(generate_ours, config, output)
+
+
+def original_library(config: Path, output: Path) -> tuple[float, None]:
+    return timed(generate_original, config, output)
+
+
+def ours_cli(config: Path, output: Path) -> tuple[float, float]:
+    return as_process([sys.executable, "-m", "usermapper", "-i", str(config), "-o", str(output)], output)
+
+
+def original_cli(config: Path, output: Path) -> tuple[float, float]:
+    return as_process([sys.executable, str(ORIGINAL_SCRIPT), "-i", str(config), "-o", str(output)], output)
+
+
+CASES = {"usermapper, library": ours_library, "original, library": original_library,
+         "usermapper, CLI": ours_cli, "original, CLI": original_cli}
+
+
+def measure(runs: int) -> list[dict]:
+    """Every case on every lab, ``runs`` times, interleaved; one warm-up run each first."""
+    with tempfile.TemporaryDirectory(prefix="usermapper-bench-") as name:
+        directory = Path(name)
+        labs = {50_000: BIG_LAB, 200_000: lab_200k(directory)}
+        for connections, config in labs.items():
+            assert read_config(config.read_bytes()).connection_count == connections
+        plan = [(case, connections) for connections in labs for case in CASES]
+        figures: dict[tuple[str, int], list] = {key: [] for key in plan}
+        for run in range(runs + 1):
+            for case, connections in plan:
+                wall, rss = CASES[case](labs[connections], directory / f"{connections}.xml")
+                if run > 0:
+                    figures[case, connections].append((wall, rss))
+    results = []
+    for (case, connections), measured in figures.items():
+        wall = statistics.median(w for w, _ in measured)
+        rss = None if measured[0][1] is None else statistics.median(r for _, r in measured)
+        results.append({"case": case, "connections": connections, "wall_s": wall,
+                        "connections_per_s": connections / wall, "peak_rss_mb": rss,
+                        "walls_s": [w for w, _ in measured]})
+    return results
+
+
+def ratios(results: list[dict]) -> dict:
+    def find(case: str, connections: int) -> dict:
+        return next(r for r in results if r["case"] == case and r["connections"] == connections)
+
+    ours_200k, ours_50k = find("usermapper, CLI", 200_000), find("usermapper, CLI", 50_000)
+    original_200k = find("original, CLI", 200_000)
+    return {
+        "original_over_ours_cli_200k": original_200k["wall_s"] / ours_200k["wall_s"],
+        "issue_reference_over_ours_cli_200k": ISSUE_REFERENCE[200_000][0] / ours_200k["wall_s"],
+        "ours_rss_200k_over_50k": ours_200k["peak_rss_mb"] / ours_50k["peak_rss_mb"],
+        "original_rss_200k_over_50k": original_200k["peak_rss_mb"] / find("original, CLI", 50_000)["peak_rss_mb"],
+    }
+
+
+def table(results: list[dict], found: dict, runs: int) -> str:
+    lines = ["| case | connections | wall s | connections/s | peak RSS MB |", "|---|---:|---:|---:|---:|"]
+    for r in sorted(results, key=lambda r: (r["case"].endswith("CLI"), r["connections"], r["case"])):
+        rss = f"{r['peak_rss_mb']:.1f}" if r["peak_rss_mb"] is not None else "-"
+        lines.append(f"| {r['case']} | {r['connections']:,} | {r['wall_s']:.3f} | "
+                     f"{r['connections_per_s']:,.0f} | {rss} |")
+    speedup = found["original_over_ours_cli_200k"]
+    growth = found["ours_rss_200k_over_50k"]
+    lines += [
+        "",
+        f"Medians of {runs} runs. Python {sys.version.split()[0]}, {os.cpu_count()} CPUs.",
+        f"- original / usermapper, CLI wall time at 200,000: **{speedup:.1f}x** (target >= {TARGET_SPEEDUP}x: "
+        f"{'met' if speedup >= TARGET_SPEEDUP else 'MISSED'})",
+        f"- the issue's reference for the original ({ISSUE_REFERENCE[200_000][0]} s) / usermapper, CLI at "
+        f"200,000: {found['issue_reference_over_ours_cli_200k']:.1f}x",
+        f"- usermapper peak RSS 200,000 / 50,000: **{growth:.2f}** (target <= {TARGET_RSS_GROWTH}: "
+        f"{'met' if growth <= TARGET_RSS_GROWTH else 'MISSED'}); the original's: "
+        f"{found['original_rss_200k_over_50k']:.2f}",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs per case; the median is shown (default 5)")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
+    args = parser.parse_args()
+    results = measure(args.runs)
+    found = ratios(results)
+    print(table(results, found, args.runs))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"runs": args.runs, "python": sys.version.split()[0],
+                                               "cpus": os.cpu_count(), "results": results, "ratios": found,
+                                               "issue_reference": {str(k): {"wall_s": v[0], "peak_rss_mb": v[1]}
+                                                                   for k, v in ISSUE_REFERENCE.items()}},
+                                              indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
