@@ -233,6 +233,11 @@ def test_a_user_type_may_only_name_device_types_that_exist():
     assert "'pc' is not a device type (did you mean 'pcs'?)" in problem.message
 
 
+def test_a_device_type_named_like_a_boolean_can_be_listed():
+    text = config(user={"devices": "[on]"}).replace("  pcs:", "  on:")
+    assert read_config(text).user_types[0].devices == ("on",)
+
+
 # -- refused: limits ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("limits, words", [
