@@ -281,7 +281,8 @@ class _Reader:
         if not node.value:
             self.refuse(path, node, "lists no device types; leave the field out to reach every device type")
         names = [self.text(f"{path}[{i}]", item) for i, item in enumerate(node.value)]
-        return tuple(n for n in names if n is not None)
+        # as written, like the type names they refer to: `on` stays `on`, not the boolean `true`
+        return tuple(item.value for item, name in zip(node.value, names) if name is not None)
 
     # -- one device type ---------------------------------------------------------------------------------
 
