@@ -45,7 +45,8 @@ TARGET_RSS_GROWTH = 1.2
 
 def lab_200k(directory: Path) -> Path:
     """big-lab.yaml with four times the users: 2,000 users x 100 devices."""
-    text = BIG_LAB.read_text().replace("quantity: 20\n", "quantity: 80\n").replace("quantity: 480\n", "quantity: 1920\n")
+    text = BIG_LAB.read_text().replace("quantity: 20\n", "quantity: 80\n")
+    text = text.replace("quantity: 480\n", "quantity: 1920\n")
     path = directory / "lab-200k.yaml"
     path.write_text(text)
     return path

@@ -72,7 +72,8 @@ def test_check_prints_a_summary_and_writes_nothing(tmp_path):
 
 def test_errors_are_located_on_stderr_with_exit_2(tmp_path):
     config = tmp_path / "config.yaml"
-    config.write_text(CLASSROOM.read_text().replace("quantity: 12", "quantity: 0").replace("protocol: ssh", "protocol: shh"))
+    config.write_text(CLASSROOM.read_text().replace("quantity: 12", "quantity: 0")
+                      .replace("protocol: ssh", "protocol: shh"))
     result = usermapper(cwd=tmp_path)
     assert (result.returncode, result.stdout) == (2, b"")
     assert result.stderr.decode().splitlines() == [

@@ -260,8 +260,8 @@ def test_a_huge_quantity_is_refused_by_the_limits_not_built():
     started = time.perf_counter()
     problems = refused(config(user={"quantity": "1" + "0" * 30}))
     assert time.perf_counter() - started < 0.5
-    assert [p.path for p in problems] == ["users", "users"]
-    assert "1,000,000,000,000,000,000,000,000,000,000 users" in problems[0].message
+    assert problems[0].path == "users"
+    assert "1,000,000,000,000,000,000,000,000,000,000 users; the most one file may hold is 10,000" in problems[0].message
 
 
 # -- refused: values ---------------------------------------------------------------------------------------
@@ -419,7 +419,7 @@ def test_an_alias_bomb_is_refused_quickly():
 
 def test_an_alias_bomb_under_the_alias_limit_costs_nothing():
     bomb = billion_laughs(levels=10, width=9).replace("\n", "\n  ")
-    text = config(device={"parameters": "{protocol: rdp, port: *a9}"}).replace("users:", "bomb:\n  " + bomb + "\nusers:", 1)
+    text = "bomb:\n  " + bomb + "\n" + config(device={"parameters": "{protocol: rdp, port: *a9}"})
     assert len(text) < 1_500
     started = time.perf_counter()
     problems = refused(text)

@@ -241,7 +241,8 @@ def test_a_lab_written_as_json_works_exactly_or_is_refused_with_a_place(lab):
         assert result == model(lab)
 
 
-RAW = st.one_of(TEXT, st.from_regex(r"[A-Za-z0-9][A-Za-z0-9 .-]{0,6}", fullmatch=True), st.text(st.sampled_from("0123456789.'\"-:#&*!|>{}[], \n\t\\xé"), max_size=8))
+RAW = st.one_of(TEXT, st.from_regex(r"[A-Za-z0-9][A-Za-z0-9 .-]{0,6}", fullmatch=True),
+                st.text(st.sampled_from("0123456789.'\"-:#&*!|>{}[], \n\t\\xé"), max_size=8))
 TEMPLATE = ("users:\n  {}:\n    quantity: {}\n    username_prefix: {}\n    username_suffix: {}\n    password: {}\n"
             "devices:\n  {}:\n    quantity: {}\n    name_prefix: {}\n    name_suffix: {}\n    hostname_prefix: {}\n"
             "    hostname_suffix: {}\n    parameters: {{protocol: ssh, port: {}}}\n")

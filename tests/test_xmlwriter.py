@@ -29,8 +29,8 @@ def expand_example(name: str, text_change=lambda text: text) -> UserMapping:
 
 def with_encoding(encoding: str):
     """A change to an example's text: every user type stores its passwords with ``encoding``."""
-    return lambda text: re.sub("^        password: ", f"        password_encoding: {encoding}\n        password: ", text,
-                               flags=re.MULTILINE)
+    field = f"        password_encoding: {encoding}\n        password: "
+    return lambda text: re.sub("^        password: ", field, text, flags=re.MULTILINE)
 
 
 def ordered(users: dict) -> list:
@@ -197,11 +197,10 @@ def test_the_reader_rejects_what_guacamole_rejects(document):
 
 
 def test_the_reader_keeps_the_last_of_duplicates_and_takes_values_verbatim():
-    document = GOOD % (USER % (CONNECTION % b'<param name="x">1</param><param name="x"> 2&amp;\n</param>')
-                       + b'<authorize username="u" password="q" encoding="md5"/>')
-    assert guacamole_reader.read(b"\xef\xbb\xbf" + document) == {"u": ("q", "md5", {})}
-    first = guacamole_reader.read(GOOD % USER % CONNECTION % b'<param name="x">1</param><param name="x"> 2&amp;\n</param>')
-    assert first == {"u": ("p", "plain", {"c": ("ssh", {"x": " 2&\n"})})}
+    connection = CONNECTION % b'<param name="x">1</param><param name="x"> 2&amp;\n</param>'
+    assert guacamole_reader.read(GOOD % USER % connection) == {"u": ("p", "plain", {"c": ("ssh", {"x": " 2&\n"})})}
+    twice = GOOD % (USER % connection + b'<authorize username="u" password="q" encoding="md5"/>')
+    assert guacamole_reader.read(b"\xef\xbb\xbf" + twice) == {"u": ("q", "md5", {})}
 
 
 # -- the credentials sheet ---------------------------------------------------------------------------------
