@@ -29,6 +29,9 @@ RANDOM = "random"
 DEFAULT_PASSWORD_LENGTH = 12
 PASSWORD_LENGTHS = range(8, 129)
 MAX_SUFFIX_DIGITS = 100  # Python refuses to turn more than 4,300 digits into a number
+# A file may hold as much text as the largest lab allowed would with this much per connection: a long value
+# repeated for every user and device (or aliased many times) cannot ask for gigabytes from a small config.
+TEXT_PER_CONNECTION = 256
 
 _INT_TAG = "tag:yaml.org,2002:int"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
@@ -491,6 +494,13 @@ class _Reader:
             if count > limit:
                 self.refuse(field, fields[field],
                             f"the lab has {count:,} {what}; the most one file may hold is {limit:,}")
+        if self.problems:
+            return
+        text, most_text = _file_text(lab), limits.max_connections * TEXT_PER_CONNECTION
+        if text > most_text:
+            self.refuse("users", fields["users"],
+                        f"the file would repeat names, passwords and parameter values for every user and device "
+                        f"they reach, {text:,} characters in all; the most one file may hold is {most_text:,}")
 
     def check_unique_names(self, lab: Lab, fields: dict[str, yaml.Node]) -> None:
         """Guacamole silently keeps only the last of two equal usernames or connection names."""
@@ -526,6 +536,25 @@ class _Reader:
 
 
 _CONSTRUCTOR = yaml.SafeLoader("")
+
+
+def _file_text(lab: Lab) -> int:
+    """The characters of names, passwords and parameter values the file will hold: each user's own, and
+    each of its connections' once per user. Work and memory grow with it, whatever the config's size."""
+    per_device = {d.name: d.quantity * _connection_text(d) for d in lab.device_types}
+    return sum(u.quantity * (_numbered_text(u.username) + len(u.password or "") + u.password_length
+                             + sum(per_device[d.name] for d in lab.device_types_for(u)))
+               for u in lab.user_types)
+
+
+def _connection_text(device: DeviceType) -> int:
+    hostname = _numbered_text(device.hostname) if device.hostname else 0
+    return (_numbered_text(device.connection_name) + len(device.protocol) + hostname
+            + sum(len(name) + len(value or "") for name, value in device.parameters))
+
+
+def _numbered_text(numbering: Numbering) -> int:
+    return len(numbering.prefix) + numbering.width
 
 
 def _problem(path: str, node: yaml.Node, message: str) -> Problem:
