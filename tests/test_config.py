@@ -514,3 +514,52 @@ def test_password_random_means_one_per_user():
 
 def test_a_number_password_is_kept_as_written():
     assert read_config(config(user={"password": "007"})).user_types[0].password == "007"
+
+
+MERGED = """\
+users:
+    defaults: &student {quantity: 2, username_prefix: s, username_suffix: '1', password: random}
+    students:
+        <<: *student
+        username_prefix: pupil
+        devices: [labs]
+devices:
+    pcs: &pc
+        quantity: 2
+        name_prefix: PC
+        name_suffix: '1'
+        hostname_prefix: '10.0.0.'
+        hostname_suffix: '1'
+        parameters: &rdp {protocol: rdp, hostname: ~, port: 3389}
+    labs:
+        <<: *pc
+        name_prefix: LAB
+        parameters:
+            <<: *rdp
+            port: 3390
+            ignore-cert: true
+"""
+
+
+def test_merge_keys_share_settings_and_the_mapping_s_own_keys_win():
+    lab = read_config(MERGED)
+    students = lab.user_types[1]
+    assert (students.quantity, students.username.prefix, students.devices) == (2, "pupil", ("labs",))
+    labs = lab.device_types[1]
+    assert (labs.quantity, labs.connection_name.prefix, labs.hostname.prefix) == (2, "LAB", "10.0.0.")
+    assert labs.parameters == (("hostname", None), ("port", "3390"), ("ignore-cert", "true"))
+
+
+def test_merging_a_list_of_mappings_takes_the_first_that_has_a_key():
+    text = MERGED.replace("<<: *pc", "<<: [{name_prefix: FIRST}, *pc ]").replace("        name_prefix: LAB\n", "")
+    assert read_config(text).device_types[1].connection_name.prefix == "FIRST"
+
+
+def test_merging_what_is_not_a_mapping_is_refused_where_it_stands():
+    problems = refused(MERGED.replace("<<: *student", "<<: [1]"))
+    assert Problem("users.students.<<", 4, 13, "can only merge mappings, like <<: *defaults") in problems
+
+
+def test_a_mapping_merged_into_itself_is_read_once():
+    problems = refused("users: &u\n    <<: *u\n    s: {quantity: 1}\ndevices: {}\n")
+    assert any(p.path == "users.s.username_prefix" for p in problems)

@@ -122,6 +122,11 @@ def _located(name: str, problem: Problem, label: str) -> str:
 
 def _summary(source: str, lab: Lab) -> str:
     name = "<stdin>" if source == STDIO else source
-    return (f"{name}: valid: {lab.user_count} users in {len(lab.user_types)} types, "
-            f"{sum(d.quantity for d in lab.device_types)} devices in {len(lab.device_types)} types, "
-            f"{lab.connection_count} connections")
+    devices = sum(d.quantity for d in lab.device_types)
+    return (f"{name}: valid: {_count(lab.user_count, 'user')} in {_count(len(lab.user_types), 'type')}, "
+            f"{_count(devices, 'device')} in {_count(len(lab.device_types), 'type')}, "
+            f"{_count(lab.connection_count, 'connection')}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"

@@ -36,6 +36,7 @@ TEXT_PER_CONNECTION = 256
 _INT_TAG = "tag:yaml.org,2002:int"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _NULL_TAG = "tag:yaml.org,2002:null"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _NOT_XML_CHARACTER = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _DOTTED_NUMBERS = re.compile(r"^\d+(\.\d+){1,3}$")
@@ -373,13 +374,16 @@ class _Reader:
     # -- shared field readers ----------------------------------------------------------------------------
 
     def entries(self, path: str, node: yaml.Node) -> list[tuple[yaml.Node, yaml.Node]] | None:
-        """The key/value pairs of a mapping, refusing duplicate and non-text keys."""
+        """The key/value pairs of a mapping, merge keys applied, refusing duplicate and non-text keys."""
         if not isinstance(node, yaml.MappingNode):
             self.refuse(path, node, f"must be a mapping of names to settings, not {_describe(node)}")
             return None
+        for key, value in node.value:
+            if key.tag == _MERGE_TAG and not all(isinstance(s, yaml.MappingNode) for s in _merge_sources(value)):
+                self.refuse(f"{path}.<<", value, "can only merge mappings, like <<: *defaults")
         seen: dict[str, yaml.Node] = {}
         entries = []
-        for key, value in node.value:
+        for key, value in _flattened(node):
             if not isinstance(key, yaml.ScalarNode) or _is_null(key):
                 self.refuse(path, key, "keys must be names")
             elif key.value in seen:
@@ -586,5 +590,30 @@ def _suggest(name: str, choices) -> str:
 
 
 def _field(mapping: yaml.MappingNode, name: str) -> yaml.Node:
-    return next(value for key, value in mapping.value if key.value == name)
+    return next(value for key, value in _flattened(mapping) if key.value == name)
+
+
+def _flattened(node: yaml.MappingNode, merging: frozenset[int] = frozenset()) -> list[tuple[yaml.Node, yaml.Node]]:
+    """A mapping's pairs with YAML merge keys (``<<: *defaults``) applied, as YAML defines them: the
+    mapping's own keys win, then each merged mapping's in the order listed. Trainers use merges to share
+    one device type's parameters with another. A mapping merged into itself is not followed again."""
+    own = [(key, value) for key, value in node.value if key.tag != _MERGE_TAG]
+    names = {key.value for key, _ in own}
+    merged = []
+    for key, value in node.value:
+        if key.tag != _MERGE_TAG:
+            continue
+        for source in _merge_sources(value):
+            if not isinstance(source, yaml.MappingNode) or id(source) in merging | {id(node)}:
+                continue
+            for inner_key, inner_value in _flattened(source, merging | {id(node)}):
+                if inner_key.value not in names:
+                    names.add(inner_key.value)
+                    merged.append((inner_key, inner_value))
+    return merged + own
+
+
+def _merge_sources(value: yaml.Node) -> list[yaml.Node]:
+    return list(value.value) if isinstance(value, yaml.SequenceNode) else [value]
+
 
