@@ -1,0 +1,370 @@
+"""Run every benchmark and write bench/RESULTS.md: the machine, the date, each figure with its target.
+
+Each benchmark runs as its own process and writes its figures as JSON under bench/out/ (git-ignored);
+this script only collects them. It also records how busy the machine was with other work during each
+benchmark (CPU time not used by the benchmark's own processes), since every figure shares 2 cores.
+
+    .venv/bin/python bench/run_all.py            # the full run, a few minutes; commit the RESULTS.md it writes
+    .venv/bin/python bench/run_all.py --quick    # shorter runs and smaller datasets, to check the scripts
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+OUT = BENCH / "out"
+RESULTS = BENCH / "RESULTS.md"
+
+
+@dataclass
+class Step:
+    """One benchmark script: its arguments for a full and a quick run, and what its run cost."""
+
+    name: str
+    script: str
+    full: list[str]
+    quick: list[str]
+    command: list[str] = field(default_factory=list)
+    exit_code: int | None = None
+    wall_seconds: float = 0.0
+    own_cpu_seconds: float = 0.0
+    other_cpu_seconds: float = 0.0
+    stdout: str = ""
+
+    @property
+    def json_path(self) -> Path:
+        return OUT / f"{self.name}.json"
+
+    def figures(self) -> dict | None:
+        if self.exit_code is None or not self.json_path.exists():
+            return None
+        return json.loads(self.json_path.read_text())
+
+
+STEPS = [
+    Step("coldstart", "bench_coldstart.py", [], ["--runs", "3"]),
+    Step("generate", "bench_generate.py", [], ["--runs", "1"]),
+    Step("http", "bench_http.py", [], ["--seconds", "3", "--warmup", "1", "--runs", "1", "--big-runs", "2"]),
+    Step("sweep", "bench_sweep.py", [], ["--runs", "1", "--expired", "2000", "--live", "2000"]),
+]
+
+
+def busy_cpu_seconds() -> float:
+    """CPU time the whole machine has spent busy since boot (``/proc/stat``), in seconds."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def descendants_cpu_seconds() -> float:
+    """CPU time of every finished process this one started, their own children included."""
+    times = os.times()
+    return times.children_user + times.children_system + times.user + times.system
+
+
+def run_step(step: Step, quick: bool) -> None:
+    OUT.mkdir(exist_ok=True)
+    step.json_path.unlink(missing_ok=True)
+    step.command = [display_path(Path(sys.executable)), f"bench/{step.script}",
+                    *(step.quick if quick else step.full), "--json", f"bench/out/{step.name}.json"]
+    print(f"== {step.name}: {shlex.join(step.command)}", file=sys.stderr, flush=True)
+    machine_before, ours_before, begin = busy_cpu_seconds(), descendants_cpu_seconds(), time.perf_counter()
+    finished = subprocess.run([sys.executable, *step.command[1:]], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    step.wall_seconds = time.perf_counter() - begin
+    step.own_cpu_seconds = descendants_cpu_seconds() - ours_before
+    step.other_cpu_seconds = max(0.0, busy_cpu_seconds() - machine_before - step.own_cpu_seconds)
+    step.exit_code = finished.returncode
+    step.stdout = finished.stdout
+    print(finished.stdout, file=sys.stderr, flush=True)
+
+
+def display_path(path: Path) -> str:
+    """The path relative to the repo root when it lies inside it (``.venv/bin/python``), else as is."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+# -- the machine --------------------------------------------------------------------------------------------
+
+def machine() -> dict:
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
+                 platform.processor() or "unknown")
+    memory_kib = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                          if line.startswith("MemTotal:")))
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "ram": f"{memory_kib / 1024 ** 2:.1f} GiB",
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "os": f"{os_name()}, Linux {platform.release()}",
+    }
+
+
+def os_name() -> str:
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip('"')
+    except OSError:
+        pass
+    return platform.system()
+
+
+def git(*arguments: str) -> str:
+    return subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+
+def revision() -> str:
+    commit = git("rev-parse", "--short", "HEAD")
+    changed = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
+    if changed:
+        return f"`{commit}` plus uncommitted changes to {', '.join(f'`{path}`' for path in changed)}"
+    return f"`{commit}`"
+
+
+# -- the report ----------------------------------------------------------------------------------------------
+
+def verdict(met: bool) -> str:
+    return "met" if met else "**not met**"
+
+
+def table(header: list[str], rows: list[list]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def command_line(step: Step) -> list[str]:
+    return [f"Command: `{shlex.join(step.command)}` (exit status {step.exit_code}, {step.wall_seconds:.0f} s).", ""]
+
+
+def targets(steps: dict[str, Step]) -> list[str]:
+    rows = []
+    generate = steps["generate"].figures()
+    if generate:
+        from bench_generate import TARGET_RSS_GROWTH, TARGET_SPEEDUP
+
+        ratios = generate["ratios"]
+        rows.append(["Generation: CLI at 200,000 connections, original / usermapper wall time",
+                     f">= {TARGET_SPEEDUP}x", f"{ratios['original_over_ours_cli_200k']:.1f}x",
+                     verdict(ratios["original_over_ours_cli_200k"] >= TARGET_SPEEDUP)])
+        rows.append(["Generation: usermapper CLI peak RSS, 200,000 / 50,000 connections",
+                     f"<= {TARGET_RSS_GROWTH}", f"{ratios['ours_rss_200k_over_50k']:.2f}",
+                     verdict(ratios["ours_rss_200k_over_50k"] <= TARGET_RSS_GROWTH)])
+    http = steps["http"].figures()
+    if http:
+        from bench_http import TARGET_THROUGHPUT_RATIO
+
+        reference, comparison = http["reference"], http["comparison"]
+        level = next(x for x in http["levels"] if x["clients"] == reference["clients"])
+        errors = sum(x["errors"] for x in http["levels"])
+        big = http["big_lab"]
+        rows += [
+            [f"HTTP flow at {reference['clients']} clients: flows/s against the original's "
+             f"{reference['flows_per_second']:.0f}", f">= {TARGET_THROUGHPUT_RATIO}x",
+             f"{level['flows_per_second']:.0f} ({comparison['throughput_ratio']:.2f}x)",
+             verdict(comparison["throughput_target_met"])],
+            [f"HTTP flow at {reference['clients']} clients: p99 per flow", f"< {reference['flow_p99_ms']:.0f} ms",
+             f"{level['flow_p99_ms']:.0f} ms ({comparison['p99_ratio']:.2f}x)", verdict(comparison["p99_target_met"])],
+            ["HTTP flow: errors and SHA-256 mismatches, all levels", "0", str(errors), verdict(errors == 0)],
+            ["Big lab (50,000 connections): POST", "well under 1 s", f"{big['post_seconds'] * 1000:.0f} ms",
+             verdict(comparison["big_post_under_1s"])],
+            ["Big lab: GET", "well under 1 s", f"{big['get_seconds'] * 1000:.0f} ms",
+             verdict(comparison["big_get_under_1s"])],
+        ]
+    sweep = steps["sweep"].figures()
+    if sweep:
+        from bench_sweep import TARGET_REQUEST_RATIO, TARGET_SPEEDUP as SWEEP_SPEEDUP
+
+        intact = sweep["ours"]["exactly_live_left"] and sweep["naive"]["exactly_live_left"]
+        rows += [
+            ["Sweep: naive / ours, storage requests", f">= {TARGET_REQUEST_RATIO}x", f"{sweep['request_ratio']:.0f}x",
+             verdict(sweep["request_target_met"])],
+            ["Sweep: naive / ours, wall time", f">= {SWEEP_SPEEDUP}x", f"{sweep['speedup']:.1f}x",
+             verdict(sweep["speed_target_met"])],
+            ["Sweep: every live session still there, nothing else", "yes", "yes" if intact else "no", verdict(intact)],
+        ]
+    return ["## Targets", "", *table(["figure", "target", "measured", "verdict"], rows),
+            "Ratios are taken within one run; a target counts as met only if every run met it where the "
+            "benchmark records runs separately (the sweep).", ""]
+
+
+def generation_section(step: Step) -> list[str]:
+    lines = ["## 1. Generation (`bench/bench_generate.py`)", ""]
+    if not (BENCH / step.script).exists():
+        return lines + ["Not run: `bench/bench_generate.py` is not in this checkout.", ""]
+    lines += command_line(step)
+    if step.figures() is None:
+        return lines + ["No figures: the script failed.", ""]
+    return lines + [step.stdout.strip(), ""]
+
+
+def http_section(step: Step) -> list[str]:
+    lines = ["## 2. The HTTP flow (`bench/bench_http.py`)", "", *command_line(step)]
+    figures = step.figures()
+    if figures is None:
+        return lines + ["No figures: the script failed.", ""]
+    settings, reference = figures["settings"], figures["reference"]
+    lines += [f"`python -m devhost` (waitress, 8 threads) and Azurite on 127.0.0.1, the load generator in the same "
+              f"machine. A flow: POST `examples/classroom.yaml` (multipart field `config`), then GET "
+              f"`/api/usermapping` with the session cookie, checking the file's SHA-256 against the POST summary. "
+              f"Clients are threads, each a keep-alive `requests.Session`, running flows back to back. Each level: "
+              f"{settings['warmup']:g} s warm-up, then flows started within {settings['seconds']:g} s (at most "
+              f"{settings['max_flows']:,}); medians of {settings['runs']} runs, levels interleaved. Latencies in ms; "
+              f"CPU is milliseconds of CPU time per flow in each process.", ""]
+    rows = []
+    for level in figures["levels"]:
+        rows.append([level["clients"], f"{level['flows_per_second']:.1f}", f"{level['flow_p50_ms']:.1f}",
+                     f"{level['flow_p99_ms']:.1f}", f"{level['post_p50_ms']:.1f}", f"{level['post_p99_ms']:.1f}",
+                     f"{level['get_p50_ms']:.1f}", f"{level['get_p99_ms']:.1f}", level["errors"],
+                     f"{level['cpu_ms_per_flow_devhost']:.1f} / {level['cpu_ms_per_flow_azurite']:.1f} / "
+                     f"{level['cpu_ms_per_flow_load_generator']:.1f}"])
+    rows.append([f"original Flask site, {reference['clients']}", f"{reference['flows_per_second']:.0f}",
+                 f"{reference['flow_p50_ms']:.0f}", f"{reference['flow_p99_ms']:.0f}", "", "", "", "", "", ""])
+    lines += table(["clients", "flows/s", "flow p50", "flow p99", "POST p50", "POST p99", "GET p50", "GET p99",
+                    "errors", "CPU devhost / Azurite / load gen"], rows)
+    comparison = figures["comparison"]
+    level = next(x for x in figures["levels"] if x["clients"] == reference["clients"])
+    core_share = level["cpu_ms_per_flow_devhost"] * level["flows_per_second"] / 1000
+    lines += [f"At {reference['clients']} clients: {comparison['throughput_ratio']:.2f}x the original's flows per "
+              f"second, {comparison['p99_ratio']:.2f}x its p99. The devhost process (one Python interpreter) "
+              f"used {core_share:.2f} of a core there.", ""]
+    for sample in (s for x in figures["levels"] for s in x["error_samples"]):
+        lines.append(f"- error: `{sample}`")
+    big = figures["big_lab"]
+    lines += [f"### The big lab (`examples/big-lab.yaml`, {big['connections']:,.0f} connections), medians of "
+              f"{big['runs']} flows", ""]
+    lines += table(["request", "time", "bytes received"], [
+        ["POST (JSON summary with a 64 KiB preview)", f"{big['post_seconds'] * 1000:.0f} ms",
+         f"{big['post_response_bytes']:,.0f}"],
+        ["GET, plain", f"{big['get_seconds'] * 1000:.0f} ms", f"{big['get_bytes']:,.0f}"],
+        ["GET, `Accept-Encoding: zstd` (stored bytes as they are)", f"{big['get_zstd_seconds'] * 1000:.1f} ms",
+         f"{big['get_zstd_bytes']:,.0f}"],
+    ])
+    lines += [f"The original site took {reference['big_lab_page_seconds']:.1f} s to show the big lab's page; the POST "
+              f"that shows it here is {comparison['big_page_speedup']:.0f}x faster. zstd sends "
+              f"{comparison['zstd_bytes_ratio']:,.0f}x fewer bytes (`Content-Encoding: "
+              f"{big['content_encoding']}`); both downloads matched the summary's SHA-256: {big['sha256_ok']}.", ""]
+    return lines
+
+
+def sweep_section(step: Step) -> list[str]:
+    from bench_sweep import TARGET_SPEEDUP as SWEEP_TARGET_SPEEDUP
+
+    lines = ["## 3. The sweep (`bench/bench_sweep.py`)", "", *command_line(step)]
+    figures = step.figures()
+    if figures is None:
+        return lines + ["No figures: the script failed.", ""]
+    lines += [f"{figures['expired']:,} expired and {figures['live']:,} live sessions in "
+              f"{figures['partitions']:.0f} hour buckets, laid out by `SessionStore.save`, loaded into a fresh table "
+              f"of one Azurite for each sweep. Ours: `SessionStore.sweep()`. Naive: list the whole table with every "
+              f"property, then one delete request per expired entity. Requests are every HTTP response the "
+              f"sweep's client received. Medians of {figures['runs']} runs.", ""]
+    rows = []
+    for label, name in (("ours", "`SessionStore.sweep()`"), ("naive", "naive scan and delete")):
+        sweep = figures[label]
+        rows.append([name, f"{sweep['seconds']:.2f}", f"{sweep['requests']:,.0f}", f"{sweep['deleted']:,.0f}",
+                     f"{sweep['live_left']:,.0f}", "yes" if sweep["exactly_live_left"] else "**no**"])
+    lines += table(["sweep", "wall s", "requests", "deleted", "live left", "exactly the live left"], rows)
+    ours, naive = figures["ours"], figures["naive"]
+    extra = ours["requests"] - ours["reported_requests"]
+    lines += [f"Naive / ours: {figures['request_ratio']:.0f}x the requests, {figures['speedup']:.1f}x the time. "
+              f"Our sweep counts {ours['reported_requests']:,.0f} requests itself (`SweepReport.requests`); its "
+              f"client saw {extra:.0f} more (the store's create-table-if-missing call on first use"
+              f"{', and retries' if extra > 1 else ''}). The naive sweep spent "
+              f"{naive['seconds'] * 1000 / naive['requests']:.2f} ms per request against Azurite on loopback; each "
+              f"request would have to take {figures['break_even_latency_ms']:.1f} ms longer, as it does over a "
+              f"network to a storage account, for ours to be {SWEEP_TARGET_SPEEDUP}x faster "
+              f"(`--added-latency-ms` measures that).", ""]
+    return lines
+
+
+def coldstart_section(step: Step) -> list[str]:
+    lines = ["## 4. Cold start (`bench/bench_coldstart.py`)", "", *command_line(step)]
+    figures = step.figures()
+    if figures is None:
+        return lines + ["No figures: the script failed.", ""]
+    process = figures["process_ms"]
+    lines += [f"Fresh processes in the repo root with bytecode caches, medians of {figures['runs']}.", ""]
+    lines += table(["what", "ms"], [
+        *([f"process start to exit: `{label}`", f"{ms:.1f}"] for label, ms in process.items()),
+        ["in process: `import azure.functions` (the Functions library)", f"{figures['functions_import_ms']:.1f}"],
+        ["in process: then `import function_app` (what our code adds)", f"{figures['ours_import_ms']:.1f}"],
+        ["the same, our files compiled from source (no `__pycache__`, as `.funcignore` deploys them)",
+         f"{figures['ours_import_uncached_ms']:.1f}"],
+    ])
+    costs = figures["importtime"]
+    lines += [f"One `-X importtime` run (its bookkeeping inflates every figure): `function_app` "
+              f"{costs['function_app_cumulative_ms']:.1f} ms in all, of which our modules' own code "
+              f"{costs['our_modules_self_ms']:.1f} ms; what our modules import:", ""]
+    lines += table(["module", "imported by", "ms, with what it imports"],
+                   [[f"`{e['module']}`", f"`{e['imported_by']}`", f"{e['cumulative_ms']:.1f}"]
+                    for e in costs["top_imports"]])
+    return lines
+
+
+def load_section(steps: list[Step]) -> list[str]:
+    rows = [[step.name, f"{step.wall_seconds:.0f}", f"{step.own_cpu_seconds:.1f}", f"{step.other_cpu_seconds:.1f}",
+             step.exit_code] if step.exit_code is not None else [step.name, "not run", "", "", ""]
+            for step in steps]
+    return ["## Other work on the machine during each benchmark", "",
+            "CPU seconds used by processes other than the benchmark's own (from `/proc/stat`); near 0 means the "
+            "figures had the machine to themselves.", "",
+            *table(["benchmark", "wall s", "CPU s, benchmark", "CPU s, everything else", "exit status"], rows)]
+
+
+def write_results(steps: list[Step], quick: bool, started: datetime, seconds: float) -> None:
+    by_name = {step.name: step for step in steps}
+    about = machine()
+    invocation = ".venv/bin/python bench/run_all.py" + (" --quick" if quick else "")
+    lines = ["# Benchmark results", ""]
+    if quick:
+        lines += ["**A quick run** (`--quick`: short windows, small datasets, single runs): for checking the "
+                  "scripts, not for quoting. Run without `--quick` for the figures.", ""]
+    lines += [f"Written by `{invocation}` on {started:%Y-%m-%d} at {started:%H:%M} UTC in {seconds / 60:.1f} "
+              f"minutes, at commit {revision()}. Each benchmark's command is given in its section; their JSON "
+              f"figures are in `bench/out/` (not committed). What each benchmark measures: `bench/README.md`.", ""]
+    lines += ["## Machine", "", *table(["", ""], [
+        ["CPU", about["cpu"]], ["cores", about["cores"]], ["RAM", about["ram"]], ["Python", about["python"]],
+        ["OS", about["os"]]])]
+    lines += targets(by_name)
+    lines += generation_section(by_name["generate"])
+    lines += http_section(by_name["http"])
+    lines += sweep_section(by_name["sweep"])
+    lines += coldstart_section(by_name["coldstart"])
+    lines += load_section(steps)
+    RESULTS.write_text("\n".join(lines).rstrip() + "\n")
+
+
+def main() -> int:
+    arguments = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    arguments.add_argument("--quick", action="store_true", help="short runs and small datasets (about a minute)")
+    quick = arguments.parse_args().quick
+    sys.path.insert(0, str(BENCH))
+    started, begin = datetime.now(timezone.utc), time.perf_counter()
+    for step in STEPS:
+        if (BENCH / step.script).exists():
+            run_step(step, quick)
+    write_results(STEPS, quick, started, time.perf_counter() - begin)
+    print(f"wrote {display_path(RESULTS)}", file=sys.stderr)
+    return 0 if all(step.exit_code in (0, None) for step in STEPS) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
