@@ -223,8 +223,12 @@ class SessionStore:
         rows: dict[str, list[str]] = {}
         with _storage_errors():
             self._ensure_table()
-            requests = self._collect_keys(rows, "PartitionKey lt @bucket and ExpiresAt lt @now", parameters)
-            requests += self._collect_keys(rows, "PartitionKey ge @bucket and ExpiresAt lt @now", parameters)
+            try:
+                requests = self._collect_keys(rows, "PartitionKey lt @bucket and ExpiresAt lt @now", parameters)
+                requests += self._collect_keys(rows, "PartitionKey ge @bucket and ExpiresAt lt @now", parameters)
+            except ResourceNotFoundError:  # the table vanished (an emulator restarted without persistence)
+                self._table_ready = False
+                return ExpiredKeys({}, requests=1)
         return ExpiredKeys(rows, requests)
 
     def delete_keys(self, rows: Mapping[str, Sequence[str]]) -> SweepReport:
