@@ -341,6 +341,27 @@ def test_two_app_instances_sweeping_at_once_delete_each_expired_session_once(azu
     assert "-> Failed" not in "".join(logs)
 
 
+def test_a_timer_sweep_cut_off_half_way_is_finished_by_the_next_run(azurite, table_name, expired_and_live):
+    live, expired = expired_and_live
+    storage = azurite.connection_string
+    with TcpProxy(azurite.port) as proxy, AppHost(connection_string(proxy.port), table=table_name) as app:
+        proxy.forward(latency=0.3)  # slow enough to cut the sweep between its transactions
+        start_sweep(app)
+        deadline = time.monotonic() + SWEEP_SECONDS
+        while len(whole_sessions(storage, table_name)) == len(live) + expired:
+            assert time.monotonic() < deadline, "the sweep deleted nothing"
+            time.sleep(0.02)
+        proxy.cut()
+        wait_for_sweeps(app, 1)
+        assert "timer sweep_expired_sessions -> Failed" in app.log() and "StorageUnavailable" in app.log()
+        remaining = set(whole_sessions(storage, table_name))
+        assert live < remaining and len(remaining) < len(live) + expired, "not cut half way"
+
+        proxy.forward()
+        assert swept(fire_sweep(app)) == [len(remaining) - len(live)]
+    assert set(whole_sessions(storage, table_name)) == live
+
+
 SWEEP_SCRIPT = """
 import sys
 from usermapper.settings import Settings, StorageTarget
