@@ -598,7 +598,7 @@ def _flattened(node: yaml.MappingNode, merging: frozenset[int] = frozenset()) ->
     mapping's own keys win, then each merged mapping's in the order listed. Trainers use merges to share
     one device type's parameters with another. A mapping merged into itself is not followed again."""
     own = [(key, value) for key, value in node.value if key.tag != _MERGE_TAG]
-    names = {key.value for key, _ in own}
+    names = {_identity(key) for key, _ in own}
     merged = []
     for key, value in node.value:
         if key.tag != _MERGE_TAG:
@@ -607,10 +607,16 @@ def _flattened(node: yaml.MappingNode, merging: frozenset[int] = frozenset()) ->
             if not isinstance(source, yaml.MappingNode) or id(source) in merging | {id(node)}:
                 continue
             for inner_key, inner_value in _flattened(source, merging | {id(node)}):
-                if inner_key.value not in names:
-                    names.add(inner_key.value)
+                if _identity(inner_key) not in names:
+                    names.add(_identity(inner_key))
                     merged.append((inner_key, inner_value))
     return merged + own
+
+
+def _identity(key: yaml.Node) -> object:
+    """What makes two keys the same key: a name's text; a list or mapping used as a key (refused later) is
+    only ever itself."""
+    return key.value if isinstance(key, yaml.ScalarNode) else id(key)
 
 
 def _merge_sources(value: yaml.Node) -> list[yaml.Node]:
