@@ -283,6 +283,22 @@ def test_a_1_kb_scalar_alias_bomb_is_refused_before_the_work(app_url):
     assert any("characters" in error["message"] for error in problem["errors"]), problem
 
 
+def merge_bomb(levels: int) -> bytes:
+    """Each mapping merges the one before it twice (``<<: [*m4, *m4]``): 1 KB of YAML naming 2**levels
+    merges, if each is followed every time it is named."""
+    anchors = ["m0: &m0 {k: v}"] + [f"m{n}: &m{n} {{<<: [*m{n - 1}, *m{n - 1}]}}" for n in range(1, levels)]
+    return ("\n".join(anchors) + f"\nusers:\n  s: {{<<: *m{levels - 1}, quantity: 1, username_prefix: u, "
+            f"username_suffix: '1', password: random}}\ndevices:\n  d: {{quantity: 1, name_prefix: D, "
+            f"name_suffix: '1', hostname_prefix: h, hostname_suffix: '1', parameters: {{protocol: ssh}}}}\n").encode()
+
+
+def test_a_merge_key_bomb_is_answered_at_once(app_url):
+    bomb = merge_bomb(24)
+    assert len(bomb) < 1200
+    response = post(app_url, data=bomb, headers={"Content-Type": "application/yaml"})
+    assert 400 <= response.status_code < 500
+
+
 def test_huge_scalars_repeated_by_the_counts_are_refused_before_the_work(app_url):
     """Without any alias: a 900 KB parameter value that every one of 20 users gets on 100 devices."""
     config = (b"users:\n  s: {quantity: 20, username_prefix: u, username_suffix: '1', password: random}\n"
