@@ -593,10 +593,15 @@ def _field(mapping: yaml.MappingNode, name: str) -> yaml.Node:
     return next(value for key, value in _flattened(mapping) if key.value == name)
 
 
-def _flattened(node: yaml.MappingNode, merging: frozenset[int] = frozenset()) -> list[tuple[yaml.Node, yaml.Node]]:
+def _flattened(node: yaml.MappingNode, followed: set[int] | None = None) -> list[tuple[yaml.Node, yaml.Node]]:
     """A mapping's pairs with YAML merge keys (``<<: *defaults``) applied, as YAML defines them: the
     mapping's own keys win, then each merged mapping's in the order listed. Trainers use merges to share
-    one device type's parameters with another. A mapping merged into itself is not followed again."""
+    one device type's parameters with another. Each mapping is followed once: the first time it is met
+    its keys take their place, and meeting it again (merged into itself, or the same mapping merged
+    along many paths, which would otherwise cost 2**n for n mappings that each merge the last twice)
+    could add none that are not there already."""
+    followed = set() if followed is None else followed
+    followed.add(id(node))
     own = [(key, value) for key, value in node.value if key.tag != _MERGE_TAG]
     names = {_identity(key) for key, _ in own}
     merged = []
@@ -604,9 +609,9 @@ def _flattened(node: yaml.MappingNode, merging: frozenset[int] = frozenset()) ->
         if key.tag != _MERGE_TAG:
             continue
         for source in _merge_sources(value):
-            if not isinstance(source, yaml.MappingNode) or id(source) in merging | {id(node)}:
+            if not isinstance(source, yaml.MappingNode) or id(source) in followed:
                 continue
-            for inner_key, inner_value in _flattened(source, merging | {id(node)}):
+            for inner_key, inner_value in _flattened(source, followed):
                 if _identity(inner_key) not in names:
                     names.add(_identity(inner_key))
                     merged.append((inner_key, inner_value))
