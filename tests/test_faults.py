@@ -366,7 +366,8 @@ SWEEP_SCRIPT = """
 import sys
 from usermapper.settings import Settings, StorageTarget
 from usermapper.store import SessionStore
-store = SessionStore.from_settings(Settings(storage=StorageTarget(connection_string=sys.argv[1]), table_name=sys.argv[2]))
+settings = Settings(storage=StorageTarget(connection_string=sys.argv[1]), table_name=sys.argv[2])
+store = SessionStore.from_settings(settings)
 print("sweeping", flush=True)
 print(store.sweep(), flush=True)
 """
