@@ -81,6 +81,14 @@ def test_zstd_download_is_the_stored_bytes_and_decodes_to_the_file(client):
     assert zstandard.ZstdDecompressor().decompressobj().decompress(sent) == plain
 
 
+@pytest.mark.parametrize("accept_encoding", ["gzip, zstd;q=0", "identity", "gzip, deflate"])
+def test_a_client_that_does_not_accept_zstd_gets_plain_xml(client, accept_encoding):
+    client.post_file()
+    plain = client.get(headers={"Accept-Encoding": accept_encoding}, stream=True)
+    assert "Content-Encoding" not in plain.headers
+    assert plain.raw.read(decode_content=False).startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+
+
 def test_credentials_as_csv_and_json(client):
     client.post_file()
     sheet = client.get(API + "/credentials")

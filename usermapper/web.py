@@ -162,10 +162,7 @@ class Api:
 
     def download(self, request: Request) -> Response:
         session = self.current_session(request)
-        if "zstd" in request.header("accept-encoding").lower():
-            response = _xml_download(session, compressed=True)
-        else:
-            response = _xml_download(session)
+        response = _xml_download(session, compressed=_accepts(request.header("accept-encoding"), "zstd"))
         response.headers.append(("Vary", "Accept-Encoding"))
         return response
 
@@ -174,7 +171,7 @@ class Api:
         sheet = self.store.load_credentials(token) if token else None
         if sheet is None:
             raise _no_session()
-        if "application/json" in request.header("accept").lower():
+        if _accepts(request.header("accept"), "application/json"):
             rows = list(csv.DictReader(io.StringIO(sheet.decode("utf-8"))))
             return _json(200, {"credentials": rows})
         return Response(200, sheet, [("Content-Type", "text/csv; charset=utf-8"),
@@ -280,13 +277,24 @@ def _single_config_field(form: Mapping[str, list[bytes]]) -> bytes:
 
 def _prefers_xml(accept: str) -> bool:
     """True when the client ranks an XML type above JSON (``Accept: application/xml``)."""
-    ranks: dict[str, float] = {}
-    for item in accept.lower().split(","):
-        kind, *params = (part.strip() for part in item.split(";"))
-        quality = next((_quality(p[2:]) for p in params if p.startswith("q=")), 1.0)
-        ranks[kind] = max(ranks.get(kind, 0.0), quality)
+    ranks = _qualities(accept)
     xml = max(ranks.get(t, 0.0) for t in XML_TYPES)
     return xml > 0 and xml > ranks.get("application/json", 0.0)
+
+
+def _accepts(header: str, value: str) -> bool:
+    """True when an Accept or Accept-Encoding header names the value without refusing it (``;q=0``)."""
+    return _qualities(header).get(value, 0.0) > 0
+
+
+def _qualities(header: str) -> dict[str, float]:
+    """Each value an Accept-style header lists, with its weight (``q``, 1 when absent; RFC 9110 12.4.2)."""
+    ranks: dict[str, float] = {}
+    for item in header.lower().split(","):
+        value, *params = (part.strip() for part in item.split(";"))
+        quality = next((_quality(p[2:]) for p in params if p.startswith("q=")), 1.0)
+        ranks[value] = max(ranks.get(value, 0.0), quality)
+    return ranks
 
 
 def _quality(text: str) -> float:
