@@ -131,7 +131,7 @@ def git(*arguments: str) -> str:
 
 def revision() -> str:
     commit = git("rev-parse", "--short", "HEAD")
-    changed = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
+    changed = git("diff", "--name-only", "HEAD").splitlines()
     if changed:
         return f"`{commit}` plus uncommitted changes to {', '.join(f'`{path}`' for path in changed)}"
     return f"`{commit}`"
