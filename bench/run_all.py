@@ -131,7 +131,7 @@ def git(*arguments: str) -> str:
 
 def revision() -> str:
     commit = git("rev-parse", "--short", "HEAD")
-    changed = git("diff", "--name-only", "HEAD").splitlines()
+    changed = [path for path in git("diff", "--name-only", "HEAD").splitlines() if path != "bench/RESULTS.md"]
     if changed:
         return f"`{commit}` plus uncommitted changes to {', '.join(f'`{path}`' for path in changed)}"
     return f"`{commit}`"
