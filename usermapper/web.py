@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import timezone
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Mapping, TypeVar
 from urllib.parse import urlsplit
 
 from .compression import CompressingWriter, compress, decompress
@@ -29,6 +29,7 @@ from .store import Session, SessionStore, SessionTooLarge, StorageUnavailable
 from .xmlwriter import write_user_mapping
 
 log = logging.getLogger("usermapper")
+T = TypeVar("T")
 
 COOKIE_NAME = "usermapper_session"
 COOKIE_PATH = "/api"
@@ -130,7 +131,7 @@ class Api:
         """Only files that were in ``static/`` when the app started; names are never joined to paths."""
         body = self.assets.get(name)
         if body is None:
-            return _problem(404, "Not found", f"There is no page asset named {name!r}.")
+            return _secured(_problem(404, "Not found", f"There is no page asset named {name!r}."))
         suffix = Path(name).suffix
         kind = ASSET_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
         headers = [("Content-Type", kind), ("Cache-Control", "no-cache")]
@@ -167,10 +168,7 @@ class Api:
         return response
 
     def download_credentials(self, request: Request) -> Response:
-        token = request.session_token
-        sheet = self.store.load_credentials(token) if token else None
-        if sheet is None:
-            raise _no_session()
+        sheet = self.from_session(request, self.store.load_credentials)
         if _accepts(request.header("accept"), "application/json"):
             rows = list(csv.DictReader(io.StringIO(sheet.decode("utf-8"))))
             return _json(200, {"credentials": rows})
@@ -227,11 +225,15 @@ class Api:
                 log.warning("could not delete the replaced session; it will expire")
 
     def current_session(self, request: Request) -> Session:
+        return self.from_session(request, self.store.load)
+
+    def from_session(self, request: Request, load: Callable[[str], T | None]) -> T:
+        """What ``load`` finds for the request's session cookie; a 404 when there is no cookie or nothing."""
         token = request.session_token
-        session = self.store.load(token) if token else None
-        if session is None:
+        found = load(token) if token else None
+        if found is None:
             raise _no_session()
-        return session
+        return found
 
     def session_cookie(self, request: Request, token: str, max_age: int) -> str:
         attributes = [f"{COOKIE_NAME}={token}", f"Max-Age={max_age}", f"Path={COOKIE_PATH}", "HttpOnly",
