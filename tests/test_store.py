@@ -188,3 +188,14 @@ def test_stopped_storage_is_unavailable_within_seconds_and_recovers(private_azur
     store.ping()
     again = save(store)
     assert store.load(again.token).xml() == XML
+
+
+def test_storage_that_refuses_the_app_s_key_is_unavailable_not_a_crash(azurite, table_name, caplog):
+    """A wrong account key (or an identity without its role) is answered 403 by storage: the app says
+    503 to its users and logs, for the operator, what to check."""
+    wrong_key = azurite.connection_string.replace("AccountKey=E", "AccountKey=X")
+    settings = Settings(storage=StorageTarget(connection_string=wrong_key), table_name=table_name)
+    refused = SessionStore.from_settings(settings)
+    with pytest.raises(StorageUnavailable):
+        refused.ping()
+    assert "check the connection string's key" in caplog.text

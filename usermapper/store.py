@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from azure.core.exceptions import (
+    ClientAuthenticationError,
     HttpResponseError,
     ResourceExistsError,
     ResourceNotFoundError,
@@ -42,6 +43,7 @@ TRANSACTION_LIMIT = 100
 PAGE_SIZE = 1000
 KEYS = ["PartitionKey", "RowKey"]
 DEFAULT_RETRY_AFTER = 5
+REFUSED_ACCESS = (401, 403)  # a wrong key or a missing role: storage is there but not for us
 CLI_HINT = "python -m usermapper -i lab.yaml -o user-mapping.xml"
 
 # Dead storage must answer within seconds, not the SDK's minutes: one quick retry, short timeouts.
@@ -358,9 +360,16 @@ def _storage_errors() -> Iterator[None]:
         yield
     except (ServiceRequestError, ServiceResponseError) as error:
         raise StorageUnavailable(f"storage did not answer: {error}") from error
+    except ClientAuthenticationError as error:
+        # No token for the app's identity: the operator must fix it; users can only wait.
+        log.error("storage credentials failed (check the app's identity and its role on the account): %s", error)
+        raise StorageUnavailable(f"storage credentials failed: {error}") from error
     except HttpResponseError as error:
         status = error.status_code or 0
-        if status < 500 and status != 429:
+        if status in REFUSED_ACCESS:
+            log.error("storage refused the app (%s: check the connection string's key, or the identity's role "
+                      "on the account): %s", status, error.reason)
+        elif status < 500 and status != 429:
             raise
         raise StorageUnavailable(f"storage answered {status}: {error.reason}", _retry_after(error)) from error
 
