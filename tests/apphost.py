@@ -9,12 +9,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import requests
 
-from azurite import REPO_ROOT, free_port, stop_process
+from azurite import REPO_ROOT, free_port, stop_process, wait_until_ready
 
 START_TIMEOUT_SECONDS = 30
 
@@ -69,15 +68,15 @@ class AppHost:
         self.stop()
 
     def _wait_until_serving(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"devhost exited with status {self._process.returncode}:\n{self.log()}")
-            try:
-                requests.get(f"{self.url}/static/style.css", timeout=1)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        log = self.log()
-        self.stop()
-        raise RuntimeError(f"devhost did not serve {self.url} within {START_TIMEOUT_SECONDS} s:\n{log}")
+        failure = wait_until_ready(self._process, self._serving, START_TIMEOUT_SECONDS)
+        if failure:
+            log = self.log()
+            self.stop()
+            raise RuntimeError(f"devhost {failure} (serving {self.url}):\n{log}")
+
+    def _serving(self) -> bool:
+        try:
+            requests.get(f"{self.url}/static/style.css", timeout=1)
+            return True
+        except requests.ConnectionError:
+            return False

@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AZURITE_TABLE = REPO_ROOT / "node_modules" / ".bin" / "azurite-table"
@@ -87,20 +88,27 @@ class Azurite:
         self.stop()
 
     def _wait_until_listening(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                self._fail(f"azurite-table exited with status {self._process.returncode}")
-            if _port_answers(self.port):
-                return
-            time.sleep(0.05)
-        self._fail(f"azurite-table did not listen on 127.0.0.1:{self.port} within {START_TIMEOUT_SECONDS} s")
+        failure = wait_until_ready(self._process, lambda: _port_answers(self.port), START_TIMEOUT_SECONDS)
+        if failure:
+            self._fail(f"azurite-table {failure} (port {self.port})")
 
     def _fail(self, reason: str) -> None:
         self._output.seek(0)
         printed = self._output.read().decode(errors="replace")
         self.stop()
         raise AzuriteError(f"{reason}; it printed:\n{printed}")
+
+
+def wait_until_ready(process: subprocess.Popen, ready: Callable[[], bool], timeout: float) -> str | None:
+    """Poll ``ready`` until it is true. None then; otherwise why not: the process exited, or time ran out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return f"exited with status {process.returncode}"
+        if ready():
+            return None
+        time.sleep(0.05)
+    return f"was not ready within {timeout} s"
 
 
 def stop_process(process: subprocess.Popen) -> None:
