@@ -94,7 +94,7 @@ def session_entities(expired: int, live: int, seed: int) -> tuple[list[dict], se
     created_at += [now - LIVE_SPAN * rng.random() for _ in range(live)]
     for created in created_at:
         store = SessionStore(recorder, LIFETIME, clock=lambda created=created: created)
-        store.save(xml, credentials, mapping.user_count, mapping.connection_count)
+        store.save(xml, credentials, mapping.user_count, mapping.connection_count, summary=compress(b"{}"))
     live_rows = {entity["RowKey"] for entity in recorder.entities[expired:]}
     return recorder.entities, live_rows
 

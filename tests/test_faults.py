@@ -67,7 +67,7 @@ def store_at(storage: str, table: str, created: datetime | None = None) -> Sessi
 
 def save_at(storage: str, table: str, created: datetime, count: int) -> set[str]:
     store = store_at(storage, table, created)
-    return {store.save(XML, XML, 1, 1).token for _ in range(count)}
+    return {store.save(XML, XML, 1, 1, summary=XML).token for _ in range(count)}
 
 
 def whole_sessions(storage: str, table: str) -> dict[str, bytes]:
@@ -194,7 +194,7 @@ def test_a_timer_sweep_with_storage_stopped_fails_quickly_and_the_next_run_sweep
 def test_the_store_sweeps_again_once_storage_is_back(private_azurite, table_name):
     storage = private_azurite.connection_string
     store = store_at(storage, table_name)
-    store.save(XML, XML, 1, 1)
+    store.save(XML, XML, 1, 1, summary=XML)
     private_azurite.stop()
     with pytest.raises(StorageUnavailable):
         store.sweep()

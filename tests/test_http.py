@@ -42,6 +42,18 @@ def test_upload_then_download_gives_the_file_the_upload_built(client):
     assert len(etree.fromstring(downloaded.content).findall("authorize")) == 13
 
 
+def test_asking_for_json_gives_the_summary_again(client):
+    """The page, reloaded, asks what it has; browsers and curl (Accept */*) still get the file."""
+    summary = client.post_file().json()
+    again = client.get(headers={"Accept": "application/json"})
+    assert again.status_code == 200
+    assert again.json() == summary
+    assert client.get(headers={"Accept": "*/*"}).content.startswith(b"<?xml")
+    assert client.get(headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}).content.startswith(b"<?xml")
+    client.delete()
+    assert_problem(client.get(headers={"Accept": "application/json"}), 404)
+
+
 def test_session_cookie_has_the_documented_attributes(client):
     cookie, = set_cookies(client.post_file())
     name_value, *attributes = [part.strip().lower() for part in cookie.split(";")]

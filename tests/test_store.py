@@ -16,10 +16,12 @@ XML = b'<?xml version="1.0" encoding="UTF-8"?>\n<user-mapping>\n' + b"".join(
     for n in range(300)
 ) + b"</user-mapping>\n"
 CREDENTIALS = b"type,username,password\nstudents,student000,pw000\n"
+SUMMARY = b'{"warnings": [], "passwords": {"generated": false, "hashed": false}}'
 
 
 def save(store, xml=XML, credentials=CREDENTIALS, users=300, connections=300):
-    return store.save(compress(xml, head_limit=100), compress(credentials), users, connections)
+    return store.save(compress(xml, head_limit=100), compress(credentials), users, connections,
+                      summary=compress(SUMMARY))
 
 
 def entities(table_client):
@@ -38,6 +40,7 @@ def test_load_returns_what_was_saved(store):
 
     assert loaded == saved
     assert loaded.xml() == XML
+    assert loaded.summary() == SUMMARY
     assert (loaded.users, loaded.connections, loaded.xml_size) == (300, 300, len(XML))
     assert loaded.xml_sha256 == hashlib.sha256(XML).hexdigest()
 
@@ -156,13 +159,14 @@ def test_a_large_compressible_file_fits(store):
 
 
 def test_exactly_the_budget_fits_azurite_and_one_byte_more_does_not(store):
-    xml_part = STORED_BYTES_LIMIT - 1000
+    xml_part = STORED_BYTES_LIMIT - 1500
+    summary = random_bytes_compressed(500)
 
-    session = store.save(random_bytes_compressed(xml_part), random_bytes_compressed(1000), 1, 1)
+    session = store.save(random_bytes_compressed(xml_part), random_bytes_compressed(1000), 1, 1, summary=summary)
     assert len(store.load(session.token).xml_zstd) == xml_part
 
     with pytest.raises(SessionTooLarge):
-        store.save(random_bytes_compressed(xml_part), random_bytes_compressed(1001), 1, 1)
+        store.save(random_bytes_compressed(xml_part), random_bytes_compressed(1001), 1, 1, summary=summary)
 
 
 def test_ping_answers_when_storage_does(store):

@@ -22,7 +22,7 @@ def at(hour: int, minute: int = 0, second: int = 0, microsecond: int = 0) -> dat
 
 def save_at(store, clock, when: datetime, count: int = 1) -> list[str]:
     clock.now = when
-    return [store.save(XML, NO_CREDENTIALS, 1, 1).token for _ in range(count)]
+    return [store.save(XML, NO_CREDENTIALS, 1, 1, summary=NO_CREDENTIALS).token for _ in range(count)]
 
 
 def stored_tokens(table_client) -> set[str]:

@@ -2,8 +2,8 @@
 
 Layout (DESIGN.md, "Storage layout"): PartitionKey is the UTC hour the session was created in
 (``YYYYMMDDHH``), RowKey a random UUID4 in hex; the session token carries both, so a download is a point
-read and the sweep finds whole expired hours with one range query. The compressed XML and credentials
-are split into binary properties of at most 64 KiB (``Xml0``.., ``Credentials0``..).
+read and the sweep finds whole expired hours with one range query. The compressed XML, credentials and
+summary are split into binary properties of at most 64 KiB (``Xml0``.., ``Credentials0``..).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ BUCKET_FORMAT = "%Y%m%d%H"
 CHUNK_BYTES = 64 * 1024
 # Azure counts a binary property's raw bytes against the 1 MiB entity limit; Azurite counts the JSON
 # request body, where binary is base64 (4/3 larger). 11 chunks' worth (704 KiB, 939 KiB as base64) plus
-# the other properties fits both, in at most 12 chunk properties.
+# the other properties fits both, in at most 13 chunk properties (XML, credentials, summary).
 STORED_BYTES_LIMIT = 11 * CHUNK_BYTES
 TRANSACTION_LIMIT = 100
 PAGE_SIZE = 1000
@@ -90,9 +90,14 @@ class Session:
     xml_size: int
     xml_sha256: str
     xml_zstd: bytes = field(repr=False)
+    summary_zstd: bytes = field(repr=False)
 
     def xml(self) -> bytes:
         return decompress(self.xml_zstd)
+
+    def summary(self) -> bytes:
+        """What the app said about the file when it was made (its JSON), to say it again after a reload."""
+        return decompress(self.summary_zstd)
 
 
 @dataclass(frozen=True)
@@ -128,12 +133,13 @@ class SessionStore:
     def from_settings(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> "SessionStore":
         return cls(_table_client(settings.storage, settings.table_name), settings.session_lifetime, clock)
 
-    def save(self, xml: Compressed, credentials: Compressed, users: int, connections: int) -> Session:
+    def save(self, xml: Compressed, credentials: Compressed, users: int, connections: int, *,
+             summary: Compressed) -> Session:
         """Store a new session in one request, so it is either wholly there or not at all.
 
         Raises SessionTooLarge, before any request, when the compressed data cannot fit one entity.
         """
-        stored_bytes = len(xml.data) + len(credentials.data)
+        stored_bytes = len(xml.data) + len(credentials.data) + len(summary.data)
         if stored_bytes > STORED_BYTES_LIMIT:
             raise SessionTooLarge(xml.size, stored_bytes)
         created = self._clock().astimezone(timezone.utc)
@@ -147,6 +153,7 @@ class SessionStore:
             xml_size=xml.size,
             xml_sha256=xml.sha256,
             xml_zstd=xml.data,
+            summary_zstd=summary.data,
         )
         entity = {
             "PartitionKey": partition,
@@ -159,6 +166,7 @@ class SessionStore:
             "XmlSha256": xml.sha256,
             **_chunked("Xml", xml.data),
             **_chunked("Credentials", credentials.data),
+            **_chunked("Summary", summary.data),
         }
         with _storage_errors():
             self._write(entity)
@@ -178,6 +186,7 @@ class SessionStore:
             xml_size=entity["XmlSize"],
             xml_sha256=entity["XmlSha256"],
             xml_zstd=_joined(entity, "Xml"),
+            summary_zstd=_joined(entity, "Summary"),
         )
 
     def load_credentials(self, token: str) -> bytes | None:

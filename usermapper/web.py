@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Mapping, TypeVar
 from urllib.parse import urlsplit
 
-from .compression import CompressingWriter, compress, decompress
+from .compression import Compressed, CompressingWriter, compress, decompress
 from .config import ConfigError, Lab, Problem, read_config
 from .credentials import credentials_csv
 from .expand import expand
@@ -40,6 +40,7 @@ MULTIPART_OVERHEAD = 64 * 1024  # room for boundaries and part headers around a 
 RAW_CONFIG_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain",
                     "application/json")
 XML_TYPES = ("application/xml", "text/xml")
+JSON_TYPES = ("application/json",)
 PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 ASSET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
@@ -148,21 +149,25 @@ class Api:
         writer = CompressingWriter(head_limit=PREVIEW_BYTES)
         write_user_mapping(mapping, writer)
         xml = writer.finish()
-        session = self.store.save(xml, compress(credentials_csv(mapping)),
-                                  mapping.user_count, mapping.connection_count)
+        details = _details(lab, xml)
+        session = self.store.save(xml, compress(credentials_csv(mapping)), mapping.user_count,
+                                  mapping.connection_count, summary=compress(json.dumps(details).encode()))
         self.end_previous(request, session)
         log.info("generated %s users, %s connections, %s bytes in %.0f ms", session.users, session.connections,
                  session.xml_size, (time.perf_counter() - started) * 1000)
         cookie = self.session_cookie(request, session.token, int(self.settings.session_lifetime.total_seconds()))
-        if _prefers_xml(request.header("accept")):
+        if _prefers(request.header("accept"), XML_TYPES, over=JSON_TYPES):
             response = _xml_download(session)
         else:
-            response = _json(201, _summary(lab, session, xml.head), ("Location", DOWNLOAD_PATH))
+            response = _json(201, _summary(session, details), ("Location", DOWNLOAD_PATH))
         response.headers.append(("Set-Cookie", cookie))
         return response
 
     def download(self, request: Request) -> Response:
+        """The file; or, for a client that asks for JSON (the page after a reload), what the upload said."""
         session = self.current_session(request)
+        if _prefers(request.header("accept"), JSON_TYPES, over=XML_TYPES):
+            return _json(200, _summary(session, json.loads(session.summary())))
         response = _xml_download(session, compressed=_accepts(request.header("accept-encoding"), "zstd"))
         response.headers.append(("Vary", "Accept-Encoding"))
         return response
@@ -277,11 +282,12 @@ def _single_config_field(form: Mapping[str, list[bytes]]) -> bytes:
     return values[0]
 
 
-def _prefers_xml(accept: str) -> bool:
-    """True when the client ranks an XML type above JSON (``Accept: application/xml``)."""
+def _prefers(accept: str, wanted: tuple[str, ...], over: tuple[str, ...]) -> bool:
+    """True when the client names one of ``wanted`` and ranks it above all of ``over``; a wildcard
+    (``*/*``, curl's and browsers' default) names neither, so each route's own default stands."""
     ranks = _qualities(accept)
-    xml = max(ranks.get(t, 0.0) for t in XML_TYPES)
-    return xml > 0 and xml > ranks.get("application/json", 0.0)
+    best = max(ranks.get(t, 0.0) for t in wanted)
+    return best > 0 and best > max(ranks.get(t, 0.0) for t in over)
 
 
 def _accepts(header: str, value: str) -> bool:
@@ -316,19 +322,26 @@ def _xml_download(session: Session, compressed: bool = False) -> Response:
     return Response(200, decompress(session.xml_zstd), headers)
 
 
-def _summary(lab: Lab, session: Session, head: bytes) -> dict:
-    preview = head if len(head) == session.xml_size else head[: head.rfind(b"\n") + 1]
+def _details(lab: Lab, xml: Compressed) -> dict:
+    """What a summary says that the stored session does not: kept with it, to be said again later."""
+    preview = xml.head if len(xml.head) == xml.size else xml.head[: xml.head.rfind(b"\n") + 1]
+    return {
+        "warnings": [asdict(w) for w in lab.warnings],
+        "preview": preview.decode("utf-8"),
+        "preview_truncated": len(preview) < xml.size,
+        "passwords": {"generated": any(u.password is None for u in lab.user_types),
+                      "hashed": any(u.password_encoding != "plain" for u in lab.user_types)},
+    }
+
+
+def _summary(session: Session, details: dict) -> dict:
     return {
         "users": session.users,
         "connections": session.connections,
         "bytes": session.xml_size,
         "sha256": session.xml_sha256,
         "expires": session.expires.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "warnings": [asdict(w) for w in lab.warnings],
-        "preview": preview.decode("utf-8"),
-        "preview_truncated": len(preview) < session.xml_size,
-        "passwords": {"generated": any(u.password is None for u in lab.user_types),
-                      "hashed": any(u.password_encoding != "plain" for u in lab.user_types)},
+        **details,
         "links": {"download": DOWNLOAD_PATH, "credentials": CREDENTIALS_PATH},
     }
 
