@@ -5,6 +5,8 @@
 const API = '/api/usermapping';
 const CREDENTIALS_API = '/api/usermapping/credentials';
 const EXAMPLE_URL = '/static/example.yaml';
+// Set while this tab shows a generated file, so that a reload can ask the server for it again.
+const SHOWN_KEY = 'usermapper.shown';
 // Bigger files are still sent, but not shown: a multi-megabyte textarea makes the page crawl.
 const EDITOR_MAX_BYTES = 2 * 1024 * 1024;
 
@@ -381,6 +383,7 @@ async function generate() {
     });
     if (response.status === 201) {
       showResult(await response.json());
+      rememberShown(true);
     } else {
       showProblem(await problemFrom(response));
     }
@@ -484,6 +487,7 @@ function isExpired() {
 }
 
 function markExpired({ moveFocus }) {
+  rememberShown(false);
   disableLink(ui.download);
   disableLink(ui.downloadCredentials);
   ui.showPasswords.disabled = true;
@@ -640,6 +644,7 @@ async function startOver() {
 }
 
 function clearPage() {
+  rememberShown(false);
   window.clearTimeout(state.expiryTimer);
   state.result = null;
   state.credentials = null;
@@ -650,6 +655,40 @@ function clearPage() {
   ui.resultProblem.hidden = true;
   ui.preview.replaceChildren();
   ui.credentialsBody.replaceChildren();
+}
+
+/* ---------- after a reload ---------- */
+
+function rememberShown(shown) {
+  try {
+    if (shown) window.sessionStorage.setItem(SHOWN_KEY, '1');
+    else window.sessionStorage.removeItem(SHOWN_KEY);
+  } catch {
+    // Storage refused (a private mode): a reload then starts empty, as a first visit does.
+  }
+}
+
+function remembersShown() {
+  try {
+    return window.sessionStorage.getItem(SHOWN_KEY) === '1';
+  } catch {
+    return false;
+  }
+}
+
+// Only a tab that showed a file asks for it again, so a first visit never provokes a 404.
+async function restoreResult() {
+  if (!remembersShown()) return;
+  try {
+    const response = await fetch(API, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    if (response.ok) {
+      showResult(await response.json());
+    } else {
+      rememberShown(false);
+    }
+  } catch {
+    // Unreachable now: the page starts empty; generating again will say what is wrong.
+  }
 }
 
 /* ---------- drag and drop ---------- */
@@ -701,6 +740,7 @@ function start() {
   // On a narrow screen the reference would push the editor out of sight; start it closed there.
   if (window.matchMedia('(max-width: 60rem)').matches) ui.reference.open = false;
   updateGutter();
+  restoreResult();
 }
 
 start();

@@ -251,6 +251,35 @@ def test_start_over_deletes_the_file_and_other_browsers_never_see_it(open_page):
     watch.assert_clean()
 
 
+def test_a_reload_shows_the_file_the_server_still_holds(open_page):
+    page, watch = open_page()
+    generate_example(page)
+    expires = page.locator("#summary-expires").get_attribute("datetime")
+
+    page.reload()
+    expect(page.locator("#result")).to_be_visible()
+    expect(page.locator("#summary-users")).to_have_text("13")
+    expect(page.locator("#summary-connections")).to_have_text("65")
+    assert page.locator("#summary-expires").get_attribute("datetime") == expires
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download user-mapping.xml").click()
+    assert Path(download.value.path()).read_bytes().count(b"<authorize ") == 13
+
+    page.get_by_role("button", name="Start over").click()
+    expect(page.locator("#result")).to_be_hidden()
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#result")).to_be_hidden()
+    watch.assert_clean()  # no 404: after Start over the page does not ask again
+
+
+def test_a_first_visit_asks_the_server_for_nothing(open_page):
+    page, watch = open_page()
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#result")).to_be_hidden()
+    watch.assert_clean()
+
+
 def test_show_passwords_lists_every_user_and_copies_them(open_page):
     page, watch = open_page(permissions=["clipboard-read", "clipboard-write"])
     generate_example(page)
