@@ -322,9 +322,8 @@ class _Reader:
             return False, params
         for name in ("hostname_prefix", "hostname_suffix"):
             if name not in fields:
-                self.refuse(f"{path}.{name}", key, f"is missing (every device type needs "
-                                                               f"hostname_prefix and hostname_suffix, or a "
-                                                               f"literal parameters.hostname)")
+                self.refuse(f"{path}.{name}", key, "is missing (every device type needs hostname_prefix and "
+                                                   "hostname_suffix, or a literal parameters.hostname)")
         numbering = self.numbering(path, "hostname", fields) if has_numbering else None
         if numbering is None:
             return False, params

@@ -85,9 +85,6 @@ class Response:
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
 
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
-
 
 class Problem4xx(Exception):
     """A request the client must change; becomes a problem response with this status."""
