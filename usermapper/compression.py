@@ -85,9 +85,18 @@ def compress(data: bytes, head_limit: int = 0) -> Compressed:
 def decompress(data: bytes) -> bytes:
     """The bytes held by one complete zstd frame, whether or not its header records their size.
 
-    Raises ``zstandard.ZstdError`` for data that is not a zstd frame, and ``ValueError`` for a frame that
-    is cut short, so a damaged session is never served as a silently truncated file.
+    A frame that records its size (every file the app writes now) is decompressed into one buffer of
+    exactly that size; one that does not is decompressed piece by piece. Raises ``zstandard.ZstdError``
+    for data that is not a zstd frame, and ``ValueError`` for a frame that is cut short, so a damaged
+    session is never served as a silently truncated file.
     """
+    if zstandard.get_frame_parameters(data).content_size != zstandard.CONTENTSIZE_UNKNOWN:
+        try:
+            return zstandard.ZstdDecompressor().decompress(data)
+        except zstandard.ZstdError as error:
+            if "did not decompress full frame" in str(error):
+                raise ValueError("the zstd frame is incomplete") from None
+            raise
     decompressor = zstandard.ZstdDecompressor().decompressobj()
     content = decompressor.decompress(data)
     if not decompressor.eof:
