@@ -24,7 +24,7 @@ import guacamole_reader
 from usermapper.config import ConfigError, Lab, read_config
 from usermapper.expand import UserMapping, expand
 from usermapper.guacamole import PROTOCOLS
-from usermapper.xmlwriter import user_mapping_bytes
+from usermapper.xmlwriter import file_size, user_mapping_bytes
 
 FUZZ = settings(max_examples=int(os.environ.get("USERMAPPER_FUZZ_EXAMPLES", "200")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -61,8 +61,8 @@ class Fields:
         self.encoding = st.sampled_from(["plain", "md5", "sha256"] + ([] if strict else ["SHA256"]))
 
 
-def fixed_password(length: int) -> str:
-    return "R" * length
+def fixed_password(count: int, length: int) -> list[str]:
+    return ["R" * length] * count
 
 
 @st.composite
@@ -163,7 +163,7 @@ def users(user: dict, connections_by_type: dict) -> list:
     encoding = user.get("password_encoding", "plain")
     if encoding not in ("plain", "md5", "sha256"):
         raise Refused(encoding)
-    password = fixed_password(length) if user["password"] == "random" else text(user["password"])
+    password = fixed_password(1, length)[0] if user["password"] == "random" else text(user["password"])
     stored = password if encoding == "plain" else hashlib.new(encoding, password.encode()).hexdigest()
     block = [c for name in reachable for c in connections_by_type[name]]
     return [(username, stored, encoding, block)
@@ -206,7 +206,9 @@ def outcome(source: str | bytes) -> list | ConfigError:
         return error
     assert isinstance(lab, Lab)
     mapping = expand(lab, fixed_password)
-    content = as_read(user_mapping_bytes(mapping))
+    xml = user_mapping_bytes(mapping)
+    assert len(xml) == file_size(lab)  # the size the limits are checked against is the size written
+    content = as_read(xml)
     assert content == expanded(mapping)
     return content
 

@@ -13,10 +13,11 @@ import yaml
 from lxml import etree
 
 import guacamole_reader
-from usermapper.config import read_config
+from usermapper.config import Numbering, read_config
 from usermapper.credentials import credentials_csv
 from usermapper.expand import UserMapping, expand
-from usermapper.xmlwriter import XML_DECLARATION, user_mapping_bytes, write_user_mapping
+from usermapper.xmlwriter import (XML_DECLARATION, FileTooLarge, check_file_size, file_size, user_mapping_bytes,
+                                  write_user_mapping)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SMALL_EXAMPLES = ["classroom.yaml", "original-format.yaml", "escaping.yaml", "invalid/unquoted-suffix-is-fine.yaml"]
@@ -24,7 +25,7 @@ SMALL_EXAMPLES = ["classroom.yaml", "original-format.yaml", "escaping.yaml", "in
 
 def expand_example(name: str, text_change=lambda text: text) -> UserMapping:
     return expand(read_config(text_change((EXAMPLES / name).read_text(encoding="utf-8"))),
-                  new_password=lambda length: "Pw" + "x" * (length - 2))
+                  new_passwords=lambda count, length: ["Pw" + "x" * (length - 2)] * count)
 
 
 def with_encoding(encoding: str):
@@ -210,3 +211,50 @@ def test_the_credentials_sheet_lists_every_user_in_order():
     rows = list(csv.reader(io.StringIO(credentials_csv(mapping).decode("utf-8"), newline="")))
     assert rows == [["type", "username", "password"], ["instructors", "o'brien&1", "p<a>ss\"&'word"],
                     ["élèves", "élève-1", "Pwxxxxxxxxxx"], ["élèves", "élève-2", "Pwxxxxxxxxxx"]]
+
+
+@pytest.mark.parametrize("name_suffix, hostname_prefix, quantity", [
+    ("'9'", "''", 200), ("'0098'", "'10.0.'", 5), ("'1'", "'h&<\"'", 150), ("'00'", "'é'", 11)])
+@pytest.mark.parametrize("password", ["random", "'a&b<\"c'"])
+@pytest.mark.parametrize("encoding", ["plain", "md5", "sha256"])
+def test_the_size_known_before_writing_is_the_size_written(name_suffix, hostname_prefix, quantity, password,
+                                                           encoding):
+    """Numbers that grow a digit (9 -> 10 -> 100), zero-padding, escapes in names, passwords and values,
+    hashed and random passwords, a type that reaches one device type and one that reaches all."""
+    text = f"""
+users:
+  a: {{quantity: {quantity}, username_prefix: 'u&', username_suffix: {name_suffix}, password: {password},
+      password_length: 17, password_encoding: {encoding}}}
+  b: {{quantity: 3, username_prefix: v, username_suffix: '1', password: x, devices: [pcs]}}
+devices:
+  pcs:
+    quantity: {quantity}
+    name_prefix: 'PC "<'
+    name_suffix: {name_suffix}
+    hostname_prefix: {hostname_prefix}
+    hostname_suffix: {name_suffix}
+    parameters: {{protocol: rdp, port: 3389, hostname: ~, domain: 'a&b', empty: '', initial-program: "l1\\nl2"}}
+  routers:
+    quantity: 2
+    name_prefix: R
+    name_suffix: '1'
+    parameters: {{protocol: ssh, hostname: '10.0.0.1'}}
+"""
+    lab = read_config(text)
+    assert file_size(lab) == len(user_mapping_bytes(expand(lab)))
+
+
+def test_a_file_above_the_limit_is_refused_before_anything_is_built():
+    lab = read_config((EXAMPLES / "big-lab.yaml").read_bytes())
+    size = file_size(lab)
+    assert check_file_size(lab, size) == size
+    with pytest.raises(FileTooLarge) as refused:
+        check_file_size(lab, size - 1)
+    assert (refused.value.size, refused.value.limit) == (size, size - 1)
+
+
+@pytest.mark.parametrize("start, width", [(0, 1), (9, 1), (1, 3), (98, 4), (999_999, 2)])
+def test_a_numbering_counts_its_digits_without_making_its_names(start, width):
+    numbering = Numbering("x", start, width)
+    for count in (1, 2, 11, 1001):
+        assert numbering.digits(count) == sum(len(name) - 1 for name in numbering.names(count))

@@ -17,14 +17,14 @@ from .config import ConfigError, Lab, Problem, read_config
 from .credentials import credentials_csv
 from .expand import expand
 from .limits import Limits
-from .xmlwriter import write_user_mapping
+from .xmlwriter import FileTooLarge, check_file_size, write_user_mapping
 
 STDIO = "-"
 EXIT_INVALID = 2
 
 # The command line builds files on the trainer's own machine, so it takes far bigger labs than the web app.
-CLI_LIMITS = Limits(max_config_bytes=64 << 20, max_users=1_000_000, max_devices=100_000,
-                    max_connections=50_000_000)
+CLI_LIMITS = Limits(max_config_bytes=64 << 20, max_nodes=4_000_000, max_users=1_000_000, max_devices=100_000,
+                    max_connections=50_000_000, max_xml_bytes=20_000_000_000, max_random_characters=200_000_000)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,8 +36,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INVALID
     try:
         lab = read_config(source, CLI_LIMITS)
+        check_file_size(lab, CLI_LIMITS.max_xml_bytes)
     except ConfigError as error:
         _report(args.input, error.problems)
+        return EXIT_INVALID
+    except FileTooLarge as error:
+        print(f"usermapper: {args.input}: {error}", file=sys.stderr)
         return EXIT_INVALID
     _report(args.input, lab.warnings, "warning: ")
     try:

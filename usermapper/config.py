@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Iterator
 
 import yaml
@@ -25,13 +26,20 @@ except ImportError:  # pragma: no cover - only on PyYAML builds without libyaml
 
 MAX_DEPTH = 12
 MAX_ALIASES = 100
+# Guacamole's rdp, the protocol with the most, has about 110 parameters; a device type needs no more.
+MAX_PARAMETERS = 200
+# A merge (<<: *defaults) shares a handful of settings; following a mapping of thousands, many times over,
+# would cost more than reading the whole config.
+MAX_MERGED_FIELDS = 1000
+# Every problem is found, but a trainer reads the first few: the rest are summed up in one line.
+MAX_REPORTED = 100
+# Suggestions ("did you mean") compare a name with every known one: only the first few names get one.
+MAX_SUGGESTIONS = 20
+MAX_SUGGESTED_NAME = 64
 RANDOM = "random"
 DEFAULT_PASSWORD_LENGTH = 12
 PASSWORD_LENGTHS = range(8, 129)
 MAX_SUFFIX_DIGITS = 100  # Python refuses to turn more than 4,300 digits into a number
-# A file may hold as much text as the largest lab allowed would with this much per connection: a long value
-# repeated for every user and device (or aliased many times) cannot ask for gigabytes from a small config.
-TEXT_PER_CONNECTION = 256
 
 _INT_TAG = "tag:yaml.org,2002:int"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
@@ -79,6 +87,16 @@ class Numbering:
     def names(self, count: int) -> list[str]:
         return [self.name(i) for i in range(count)]
 
+    def digits(self, count: int) -> int:
+        """How many digits the first ``count`` names hold in all, counted without making them."""
+        total, first, end = 0, self.start, self.start + count  # numbers first .. end - 1
+        while first < end:
+            length = len(str(first))
+            below_next_length = min(end, 10 ** length)
+            total += (below_next_length - first) * max(length, self.width)
+            first = below_next_length
+        return total
+
 
 @dataclass(frozen=True)
 class UserType:
@@ -100,9 +118,6 @@ class DeviceType:
     protocol: str
     parameters: tuple[tuple[str, str | None], ...]  # in config order; None marks the generated hostname
 
-    def reachable_by(self, user_type: UserType) -> bool:
-        return user_type.devices is None or self.name in user_type.devices
-
 
 @dataclass(frozen=True)
 class Lab:
@@ -111,26 +126,63 @@ class Lab:
     warnings: tuple[Problem, ...] = ()
 
     def device_types_for(self, user_type: UserType) -> tuple[DeviceType, ...]:
-        return tuple(d for d in self.device_types if d.reachable_by(user_type))
+        """The device types a user type reaches, in config order."""
+        return self._reach[user_type.name][0]
 
     @property
     def user_count(self) -> int:
         return sum(u.quantity for u in self.user_types)
 
     @property
+    def device_count(self) -> int:
+        return sum(d.quantity for d in self.device_types)
+
+    @property
     def connection_count(self) -> int:
-        return sum(u.quantity * sum(d.quantity for d in self.device_types_for(u)) for u in self.user_types)
+        return sum(u.quantity * self._reach[u.name][1] for u in self.user_types)
+
+    @property
+    def random_characters(self) -> int:
+        """The random password characters the lab asks for: counted before any is drawn."""
+        return sum(u.quantity * u.password_length for u in self.user_types if u.password is None)
+
+    @cached_property
+    def _reach(self) -> dict[str, tuple[tuple[DeviceType, ...], int]]:
+        """Each user type's device types and how many devices they hold, worked out once per distinct
+        ``devices:`` list: user types that alias one anchored list share one answer."""
+        by_list: dict[int, tuple[tuple[DeviceType, ...], int]] = {}
+        reach = {}
+        for user_type in self.user_types:
+            key = id(user_type.devices)
+            if key not in by_list:
+                wanted = None if user_type.devices is None else frozenset(user_type.devices)
+                devices = tuple(d for d in self.device_types if wanted is None or d.name in wanted)
+                by_list[key] = (devices, sum(d.quantity for d in devices))
+            reach[user_type.name] = by_list[key]
+        return reach
 
 
 def read_config(source: str | bytes, limits: Limits = Limits()) -> Lab:
     """Parse and validate a config; raise ``ConfigError`` listing every problem found."""
     text = _decode(source, limits)
-    root = _compose(text)
+    root = _compose(text, limits)
     reader = _Reader()
     lab = reader.lab(root, limits)
     if reader.problems:
-        raise ConfigError(sorted(reader.problems, key=lambda p: (p.line, p.column)))
-    return lab
+        raise ConfigError(_reported(reader.problems, "problems"))
+    return Lab(lab.user_types, lab.device_types, tuple(_reported(reader.warnings, "warnings")))
+
+
+def _reported(problems: list[Problem], what: str) -> list[Problem]:
+    """In line order, the first ``MAX_REPORTED`` and then one line that counts the rest, at the first of
+    them: ten thousand copies of one mistake help nobody."""
+    ordered = sorted(problems, key=lambda p: (p.line, p.column))
+    if len(ordered) <= MAX_REPORTED:
+        return ordered
+    first_left_out = ordered[MAX_REPORTED]
+    rest = len(ordered) - MAX_REPORTED
+    return ordered[:MAX_REPORTED] + [Problem(first_left_out.path, first_left_out.line, first_left_out.column,
+                                             f"and {rest:,} more {what}, from here on; fix those above first")]
 
 
 def _decode(source: str | bytes, limits: Limits) -> str:
@@ -155,9 +207,9 @@ def _decode(source: str | bytes, limits: Limits) -> str:
                           syntax=True) from None
 
 
-def _compose(text: str) -> yaml.Node | None:
+def _compose(text: str, limits: Limits) -> yaml.Node | None:
     try:
-        _check_shape(text)
+        _check_shape(text, limits.max_nodes)
         return yaml.compose(text, Loader=_Loader)
     except yaml.reader.ReaderError as error:
         # libyaml gives the offset in the UTF-8 bytes of a character YAML does not allow
@@ -175,10 +227,17 @@ def _compose(text: str) -> yaml.Node | None:
         raise ConfigError([Problem("", 0, 0, f"not valid YAML: {error}")], syntax=True) from None
 
 
-def _check_shape(text: str) -> None:
-    """Bound nesting and aliases before composing: the composer recurses once per level."""
-    depth = aliases = 0
+def _check_shape(text: str, max_nodes: int) -> None:
+    """Bound nesting, aliases and values before composing: the composer recurses once per level, and
+    builds an object of several hundred bytes for every value, so a megabyte of one-letter values would
+    take seconds and hundreds of megabytes. The scan stops at the first value past the limit."""
+    depth = aliases = nodes = 0
     for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.NodeEvent):
+            nodes += 1
+            if nodes > max_nodes:
+                _refuse_shape(event, f"holds more than {max_nodes:,} values (names, numbers, lists and "
+                                     f"mappings); a lab config needs far fewer")
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
@@ -208,6 +267,9 @@ class _Reader:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
+        self.nodes: dict[str, yaml.Node] = {}  # each field's value by its path, for checks that come later
+        self.suggestions_left = MAX_SUGGESTIONS
+        self.device_lists: dict[int, tuple[str, ...] | None] = {}  # by node: an aliased list is read once
 
     # -- reporting ---------------------------------------------------------------------------------------
 
@@ -226,30 +288,33 @@ class _Reader:
         fields = self.mapping("", root, required=("users", "devices"), optional=())
         if fields is None:
             return None
-        users = self.types("users", fields.get("users"), self.user_type)
-        devices = self.types("devices", fields.get("devices"), self.device_type)
+        users = self.types("users", fields.get("users"), self.user_type, limits)
+        devices = self.types("devices", fields.get("devices"), self.device_type, limits)
         if self.problems:
             return None
         lab = Lab(tuple(users), tuple(devices))
-        self.check_references(lab, fields["users"])
+        self.check_references(lab)
         if not self.problems:
             self.check_limits(lab, fields, limits)
         if not self.problems:
-            self.check_unique_names(lab, fields)
-            self.check_hostnames(lab, fields["devices"])
-        return Lab(lab.user_types, lab.device_types, tuple(self.warnings))
+            self.check_unique_names(lab)
+            self.check_hostnames(lab)
+        return lab
 
-    def types(self, path: str, node: yaml.Node | None, read_one: Callable) -> list:
+    def types(self, path: str, node: yaml.Node | None, read_one: Callable, limits: Limits) -> list:
         if node is None:
             return []
         entries = self.entries(path, node)
         if entries is not None and not entries:
             self.refuse(path, node, f"needs at least one {path[:-1]} type")
-        return [t for key, value in entries or () if (t := read_one(f"{path}.{key.value}", key, value))]
+        for key, _ in entries or ():
+            self.nodes[f"{path}.{key.value}"] = key
+        return [t for key, value in entries or ()
+                if (t := read_one(f"{path}.{key.value}", key, value, limits))]
 
     # -- one user type -----------------------------------------------------------------------------------
 
-    def user_type(self, path: str, key: yaml.Node, node: yaml.Node) -> UserType | None:
+    def user_type(self, path: str, key: yaml.Node, node: yaml.Node, limits: Limits) -> UserType | None:
         fields = self.mapping(path, node, key=key,
                               required=("quantity", "username_prefix", "username_suffix", "password"),
                               optional=("password_length", "password_encoding", "devices"))
@@ -264,7 +329,7 @@ class _Reader:
             password_length=self.password_length(f"{path}.password_length", fields.get("password_length")),
             password_encoding=self.choice(f"{path}.password_encoding", fields.get("password_encoding"),
                                           guacamole.PASSWORD_ENCODINGS, default="plain"),
-            devices=self.device_list(f"{path}.devices", fields.get("devices")),
+            devices=self.device_list(f"{path}.devices", fields.get("devices"), limits),
         )
         return None if None in (user_type.quantity, user_type.username, password) else user_type
 
@@ -276,21 +341,32 @@ class _Reader:
             self.refuse(path, node, f"must be from {PASSWORD_LENGTHS.start} to {PASSWORD_LENGTHS.stop - 1}")
         return length or DEFAULT_PASSWORD_LENGTH
 
-    def device_list(self, path: str, node: yaml.Node | None) -> tuple[str, ...] | None:
+    def device_list(self, path: str, node: yaml.Node | None, limits: Limits) -> tuple[str, ...] | None:
         if node is None:
             return None
+        if id(node) not in self.device_lists:
+            self.device_lists[id(node)] = self.read_device_list(path, node, limits)
+        return self.device_lists[id(node)]
+
+    def read_device_list(self, path: str, node: yaml.Node, limits: Limits) -> tuple[str, ...] | None:
         if not isinstance(node, yaml.SequenceNode):
             self.refuse(path, node, "must be a list of device types, like [servers, routers]")
             return None
         if not node.value:
             self.refuse(path, node, "lists no device types; leave the field out to reach every device type")
+        if len(node.value) > limits.max_devices:
+            self.refuse(path, node, f"lists {len(node.value):,} device types; a lab has at most "
+                                    f"{limits.max_devices:,}")
+            return None
         names = [self.text(f"{path}[{i}]", item) for i, item in enumerate(node.value)]
+        for index, (item, name) in enumerate(zip(node.value, names)):
+            self.nodes[f"{path}[{index}]"] = item
         # as written, like the type names they refer to: `on` stays `on`, not the boolean `true`
         return tuple(item.value for item, name in zip(node.value, names) if name is not None)
 
     # -- one device type ---------------------------------------------------------------------------------
 
-    def device_type(self, path: str, key: yaml.Node, node: yaml.Node) -> DeviceType | None:
+    def device_type(self, path: str, key: yaml.Node, node: yaml.Node, limits: Limits) -> DeviceType | None:
         fields = self.mapping(path, node, key=key,
                               required=("quantity", "name_prefix", "name_suffix", "parameters"),
                               optional=("hostname_prefix", "hostname_suffix"))
@@ -339,9 +415,15 @@ class _Reader:
             self.refuse(f"{path}.protocol", node, "is missing; Guacamole needs one of "
                                                    + ", ".join(guacamole.PROTOCOLS))
             return None
-        protocol = self.choice(f"{path}.protocol", _field(node, "protocol"), guacamole.PROTOCOLS)
+        if len(entries) > MAX_PARAMETERS + 1:
+            self.refuse(path, node, f"has {len(entries) - 1:,} parameters besides protocol; a device type may "
+                                    f"have at most {MAX_PARAMETERS}")
+            return None
+        protocol = self.choice(f"{path}.protocol", next(v for k, v in entries if k.value == "protocol"),
+                               guacamole.PROTOCOLS)
         known = guacamole.KNOWN_PARAMETERS.get(protocol, frozenset())
         params: list[tuple[str, str | None]] = []
+        names: set[str] = set()
         for key, value in entries:
             name = self.text(f"{path}.<name>", key)
             if name is None or name == "protocol":
@@ -349,13 +431,14 @@ class _Reader:
             if not name:
                 self.refuse(path, key, "a parameter name cannot be empty")
                 continue
-            if name in dict(params):  # two keys YAML reads as one boolean, like yes and true
+            if name in names:  # two keys YAML reads as one boolean, like yes and true
                 self.refuse(f"{path}.{name}", key, f"appears twice (YAML reads {key.value!r} as {name!r}); "
                                                    f"Guacamole would keep only one of them")
                 continue
             if protocol and name not in known:
                 self.warn(f"{path}.{name}", key, f"is not a parameter Guacamole {protocol} connections know;"
-                                                 f" it is written as given{_suggest(name, known)}")
+                                                 f" it is written as given{self.suggest(name, known)}")
+            names.add(name)
             params.append((name, self.parameter_value(f"{path}.{name}", name, value)))
         return (protocol, tuple(params)) if protocol else None
 
@@ -380,9 +463,14 @@ class _Reader:
         for key, value in node.value:
             if key.tag == _MERGE_TAG and not all(isinstance(s, yaml.MappingNode) for s in _merge_sources(value)):
                 self.refuse(f"{path}.<<", value, "can only merge mappings, like <<: *defaults")
+        try:
+            flattened = _flattened(node)
+        except _TooManyMerged:
+            self.refuse(f"{path}.<<", node, f"merges more than {MAX_MERGED_FIELDS:,} fields into one mapping")
+            return None
         seen: dict[str, yaml.Node] = {}
         entries = []
-        for key, value in _flattened(node):
+        for key, value in flattened:
             if not isinstance(key, yaml.ScalarNode) or _is_null(key):
                 self.refuse(path, key, "keys must be names")
             elif key.value in seen:
@@ -400,10 +488,12 @@ class _Reader:
         if entries is None:
             return None
         fields = {k.value: v for k, v in entries}
+        for name, value in fields.items():
+            self.nodes[_join(path, name)] = value
         allowed = required + optional
         for k, _ in entries:
             if k.value not in allowed:
-                self.refuse(_join(path, k.value), k, f"is not a field here{_suggest(k.value, allowed)}; "
+                self.refuse(_join(path, k.value), k, f"is not a field here{self.suggest(k.value, allowed)}; "
                                                      f"expected {', '.join(allowed)}")
         for name in required:
             if name not in fields:
@@ -473,91 +563,80 @@ class _Reader:
         value = self.text(path, node)
         if value is not None and value not in choices:
             self.refuse(path, node, f"must be one of {', '.join(choices)}, not {value!r}"
-                                    f"{_suggest(value, choices)}")
+                                    f"{self.suggest(value, choices)}")
             return None
         return value
 
     # -- checks across types -----------------------------------------------------------------------------
 
-    def check_references(self, lab: Lab, users_node: yaml.MappingNode) -> None:
-        known = [d.name for d in lab.device_types]
-        for user_type, (_, node) in zip(lab.user_types, users_node.value):
-            for index, name in enumerate(user_type.devices or ()):
+    def check_references(self, lab: Lab) -> None:
+        known = {d.name: d for d in lab.device_types}
+        listed = ", ".join(known) if len(known) <= 20 else ", ".join(list(known)[:20]) + ", ..."
+        checked: set[int] = set()
+        for user_type in lab.user_types:
+            if user_type.devices is None or id(user_type.devices) in checked:
+                continue  # an aliased list is checked once, where it is written
+            checked.add(id(user_type.devices))
+            for index, name in enumerate(user_type.devices):
                 if name not in known:
-                    item = _field(node, "devices").value[index]
-                    self.refuse(f"users.{user_type.name}.devices[{index}]", item,
-                                f"{name!r} is not a device type{_suggest(name, known)}; "
-                                f"the device types are {', '.join(known)}")
+                    path = f"users.{user_type.name}.devices[{index}]"
+                    self.refuse(path, self.nodes[path], f"{name!r} is not a device type"
+                                                        f"{self.suggest(name, known)}; the device types are {listed}")
 
     def check_limits(self, lab: Lab, fields: dict[str, yaml.Node], limits: Limits) -> None:
         counts = (("users", lab.user_count, limits.max_users, "users"),
-                  ("devices", sum(d.quantity for d in lab.device_types), limits.max_devices, "devices"),
+                  ("devices", lab.device_count, limits.max_devices, "devices"),
                   ("users", lab.connection_count, limits.max_connections, "connections"))
         for field, count, limit, what in counts:
             if count > limit:
                 self.refuse(field, fields[field],
                             f"the lab has {count:,} {what}; the most one file may hold is {limit:,}")
-        if self.problems:
-            return
-        text, most_text = _file_text(lab), limits.max_connections * TEXT_PER_CONNECTION
-        if text > most_text:
+        if lab.random_characters > limits.max_random_characters:
             self.refuse("users", fields["users"],
-                        f"the file would repeat names, passwords and parameter values for every user and device "
-                        f"they reach, {text:,} characters in all; the most one file may hold is {most_text:,}")
+                        f"the random passwords would take {lab.random_characters:,} characters; the most one "
+                        f"file may ask for is {limits.max_random_characters:,} (fewer users or a shorter "
+                        f"password_length)")
 
-    def check_unique_names(self, lab: Lab, fields: dict[str, yaml.Node]) -> None:
+    def check_unique_names(self, lab: Lab) -> None:
         """Guacamole silently keeps only the last of two equal usernames or connection names."""
-        self.check_unique("users", fields["users"], "username",
-                          ((u.name, u.username.names(u.quantity)) for u in lab.user_types))
-        self.check_unique("devices", fields["devices"], "name",
+        self.check_unique("users", "username", ((u.name, u.username.names(u.quantity)) for u in lab.user_types))
+        self.check_unique("devices", "name",
                           ((d.name, d.connection_name.names(d.quantity)) for d in lab.device_types))
 
-    def check_unique(self, section: str, node: yaml.MappingNode, field: str,
-                     names_by_type: Iterator[tuple[str, list[str]]]) -> None:
+    def check_unique(self, section: str, field: str, names_by_type: Iterator[tuple[str, list[str]]]) -> None:
         owner: dict[str, str] = {}
         for type_name, names in names_by_type:
             clashes = [n for n in names if n in owner]
             if clashes:
                 shown = ", ".join(clashes[:3]) + (", ..." if len(clashes) > 3 else "")
-                self.refuse(f"{section}.{type_name}.{field}_prefix",
-                            _field(_field(node, type_name), f"{field}_prefix"),
+                path = f"{section}.{type_name}.{field}_prefix"
+                self.refuse(path, self.nodes[path],
                             f"{section} {owner[clashes[0]]!r} and {type_name!r} both generate {shown}; "
                             f"Guacamole would keep only one of them")
             owner.update((n, type_name) for n in names)
 
-    def check_hostnames(self, lab: Lab, node: yaml.MappingNode) -> None:
+    def check_hostnames(self, lab: Lab) -> None:
         for device in lab.device_types:
             if device.hostname is None:
                 continue
             for host in (device.hostname.name(0), device.hostname.name(device.quantity - 1)):
                 if _DOTTED_NUMBERS.match(host) and any(int(octet) > 255 for octet in host.split(".")):
-                    self.refuse(f"devices.{device.name}.hostname_suffix",
-                                _field(_field(node, device.name), "hostname_suffix"),
+                    path = f"devices.{device.name}.hostname_suffix"
+                    self.refuse(path, self.nodes[path],
                                 f"generates {host}, which is not an IPv4 address (each part goes up to "
                                 f"255); lower the suffix or the quantity")
                     break
 
+    def suggest(self, name: str, choices) -> str:
+        """" (did you mean 'x'?)" for a name close to one of ``choices``; nothing once the budget is spent."""
+        if self.suggestions_left <= 0 or len(name) > MAX_SUGGESTED_NAME:
+            return ""
+        self.suggestions_left -= 1
+        close = difflib.get_close_matches(name, list(choices), n=1)
+        return f" (did you mean {close[0]!r}?)" if close else ""
+
 
 _CONSTRUCTOR = yaml.SafeLoader("")
-
-
-def _file_text(lab: Lab) -> int:
-    """The characters of names, passwords and parameter values the file will hold: each user's own, and
-    each of its connections' once per user. Work and memory grow with it, whatever the config's size."""
-    per_device = {d.name: d.quantity * _connection_text(d) for d in lab.device_types}
-    return sum(u.quantity * (_numbered_text(u.username) + len(u.password or "") + u.password_length
-                             + sum(per_device[d.name] for d in lab.device_types_for(u)))
-               for u in lab.user_types)
-
-
-def _connection_text(device: DeviceType) -> int:
-    hostname = _numbered_text(device.hostname) if device.hostname else 0
-    return (_numbered_text(device.connection_name) + len(device.protocol) + hostname
-            + sum(len(name) + len(value or "") for name, value in device.parameters))
-
-
-def _numbered_text(numbering: Numbering) -> int:
-    return len(numbering.prefix) + numbering.width
 
 
 def _problem(path: str, node: yaml.Node, message: str) -> Problem:
@@ -583,13 +662,8 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _suggest(name: str, choices) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _field(mapping: yaml.MappingNode, name: str) -> yaml.Node:
-    return next(value for key, value in _flattened(mapping) if key.value == name)
+class _TooManyMerged(Exception):
+    """A mapping's merges (<<) bring in more than MAX_MERGED_FIELDS fields."""
 
 
 def _flattened(node: yaml.MappingNode, followed: set[int] | None = None) -> list[tuple[yaml.Node, yaml.Node]]:
@@ -602,6 +676,8 @@ def _flattened(node: yaml.MappingNode, followed: set[int] | None = None) -> list
     followed = set() if followed is None else followed
     followed.add(id(node))
     own = [(key, value) for key, value in node.value if key.tag != _MERGE_TAG]
+    if len(own) == len(node.value):
+        return own
     names = {_identity(key) for key, _ in own}
     merged = []
     for key, value in node.value:
@@ -614,6 +690,8 @@ def _flattened(node: yaml.MappingNode, followed: set[int] | None = None) -> list
                 if _identity(inner_key) not in names:
                     names.add(_identity(inner_key))
                     merged.append((inner_key, inner_value))
+            if len(merged) > MAX_MERGED_FIELDS:
+                raise _TooManyMerged
     return merged + own
 
 

@@ -47,6 +47,7 @@ class Settings:
                 max_users=int(_positive_number(env, "USERMAPPER_MAX_USERS", Limits.max_users)),
                 max_devices=int(_positive_number(env, "USERMAPPER_MAX_DEVICES", Limits.max_devices)),
                 max_connections=int(_positive_number(env, "USERMAPPER_MAX_CONNECTIONS", Limits.max_connections)),
+                max_xml_bytes=int(_positive_number(env, "USERMAPPER_MAX_XML_BYTES", Limits.max_xml_bytes)),
             ),
         )
 

@@ -25,8 +25,8 @@ from .config import ConfigError, Lab, Problem, read_config
 from .credentials import credentials_csv
 from .expand import expand
 from .settings import Settings
-from .store import Session, SessionStore, SessionTooLarge, StorageUnavailable
-from .xmlwriter import write_user_mapping
+from .store import CLI_HINT, Session, SessionStore, SessionTooLarge, StorageUnavailable
+from .xmlwriter import FileTooLarge, check_file_size, write_user_mapping
 
 log = logging.getLogger("usermapper")
 T = TypeVar("T")
@@ -142,8 +142,9 @@ class Api:
     def create(self, request: Request) -> Response:
         started = time.perf_counter()
         lab = self.read_lab(self.config_from(request))
+        size = check_file_size(lab, self.settings.limits.max_xml_bytes)
         mapping = expand(lab)
-        writer = CompressingWriter(head_limit=PREVIEW_BYTES)
+        writer = CompressingWriter(head_limit=PREVIEW_BYTES, size=size)
         write_user_mapping(mapping, writer)
         xml = writer.finish()
         details = _details(lab, xml)
@@ -154,7 +155,7 @@ class Api:
                  session.xml_size, (time.perf_counter() - started) * 1000)
         cookie = self.session_cookie(request, session.token, int(self.settings.session_lifetime.total_seconds()))
         if _prefers(request.header("accept"), XML_TYPES, over=JSON_TYPES):
-            response = _xml_download(session)
+            response = _xml_download(session, compressed=_accepts(request.header("accept-encoding"), "zstd"))
         else:
             response = _json(201, _summary(session, details), ("Location", DOWNLOAD_PATH))
         response.headers.append(("Set-Cookie", cookie))
@@ -251,6 +252,10 @@ def _guarded(handler: Callable[[Request], Response], request: Request) -> Respon
         response = handler(request)
     except Problem4xx as problem:
         response = _problem(problem.status, problem.title, problem.detail, problem.errors)
+    except FileTooLarge as error:
+        response = _problem(413, "File too large", f"The file would be {error.size:,} bytes of XML; the web app "
+                            f"makes files of at most {error.limit:,} bytes. For a lab this big use the command "
+                            f"line: {CLI_HINT}")
     except SessionTooLarge as error:
         response = _problem(413, "File too large to keep", str(error))
     except StorageUnavailable as error:
