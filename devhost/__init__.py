@@ -23,7 +23,7 @@ import waitress
 from .conversion import MAX_REQUEST_BODY_BYTES
 from .errors import DevhostError
 from .indexing import FunctionIndex, index_app
-from .settings import load_local_settings, read_route_prefix
+from .settings import load_local_settings, read_function_timeout, read_route_prefix
 from .timers import TimerScheduler
 from .wsgi import FunctionsWsgiApp
 
@@ -44,13 +44,14 @@ def load(app_dir: Union[str, Path] = ".") -> LocalHost:
     """Load the app in `app_dir` without serving it.
 
     Copies local.settings.json's Values into `os.environ` (variables already set win), reads the
-    route prefix from host.json, imports function_app.py and indexes its functions. Raises
+    route prefix and the function timeout from host.json, imports function_app.py and indexes its
+    functions. Raises
     DevhostError for anything the real host would refuse or devhost cannot run.
     """
     app_dir = Path(app_dir).resolve()
     load_local_settings(app_dir, os.environ)
     index = index_app(app_dir, read_route_prefix(app_dir), os.environ)
-    return LocalHost(index, FunctionsWsgiApp(index))
+    return LocalHost(index, FunctionsWsgiApp(index, read_function_timeout(app_dir)))
 
 
 def serve(app_dir: Union[str, Path] = ".", host: str = "127.0.0.1", port: int = 7071) -> None:

@@ -4,6 +4,7 @@ import json
 import logging
 import re
 from collections.abc import MutableMapping
+from datetime import timedelta
 from pathlib import Path
 
 from .errors import DevhostError
@@ -11,6 +12,8 @@ from .errors import DevhostError
 logger = logging.getLogger("devhost")
 
 DEFAULT_ROUTE_PREFIX = "api"
+DEFAULT_FUNCTION_TIMEOUT = timedelta(minutes=30)
+_TIMESPAN = re.compile(r"(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})")
 _SETTING_REFERENCE = re.compile(r"%([^%]+)%")
 
 
@@ -46,19 +49,35 @@ def _read_values(path: Path) -> dict[str, str]:
 
 
 def read_route_prefix(app_dir: Path) -> str:
-    """`extensions.http.routePrefix` from host.json: `api` when absent, and `""` is allowed.
+    """`extensions.http.routePrefix` from host.json: `api` when absent, and `""` is allowed."""
+    return _read_host_json(app_dir).get("extensions", {}).get("http", {}).get("routePrefix", DEFAULT_ROUTE_PREFIX)
 
-    host.json itself is required: without it the host does not recognise a function app, and a
-    missing file here usually means `--app-dir` points at the wrong directory.
-    """
+
+def read_function_timeout(app_dir: Path) -> timedelta | None:
+    """`functionTimeout` from host.json (`hh:mm:ss` or `d.hh:mm:ss`); the Flex Consumption default of 30
+    minutes when absent, None for `-1` (no limit)."""
+    text = _read_host_json(app_dir).get("functionTimeout")
+    if text is None:
+        return DEFAULT_FUNCTION_TIMEOUT
+    if str(text).strip() == "-1":
+        return None
+    match = _TIMESPAN.fullmatch(str(text).strip())
+    if match is None:
+        raise DevhostError(f"host.json: functionTimeout {text!r} is not a time span like '00:00:30'")
+    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def _read_host_json(app_dir: Path) -> dict:
+    """host.json itself is required: without it the host does not recognise a function app, and a
+    missing file here usually means `--app-dir` points at the wrong directory."""
     path = app_dir / "host.json"
     if not path.is_file():
         raise DevhostError(f"no host.json in {app_dir}: is --app-dir the function app's directory?")
     try:
-        host = json.loads(path.read_text(encoding="utf-8-sig"))
+        return json.loads(path.read_text(encoding="utf-8-sig"))
     except ValueError as error:
         raise DevhostError(f"{path} is not valid JSON: {error}") from error
-    return host.get("extensions", {}).get("http", {}).get("routePrefix", DEFAULT_ROUTE_PREFIX)
 
 
 def resolve_setting_references(text: str, environ: MutableMapping[str, str]) -> str:

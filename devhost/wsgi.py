@@ -6,6 +6,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from datetime import timedelta
 from http import HTTPStatus
 from typing import Any
 
@@ -34,18 +35,24 @@ class FunctionsWsgiApp:
     405; `/admin/...` belongs to the host; `/` with no function for it is the host's homepage.
     """
 
-    def __init__(self, index: FunctionIndex) -> None:
+    def __init__(self, index: FunctionIndex, function_timeout: timedelta | None = None) -> None:
         self._index = index
+        self._timeout_seconds = function_timeout.total_seconds() if function_timeout else None
 
     def __call__(self, environ: Mapping[str, Any], start_response: Callable) -> Iterable[bytes]:
         started = time.perf_counter()
         target = RequestTarget.from_environ(environ)
         handler, response = self._respond(environ, target)
+        elapsed = time.perf_counter() - started
         logger.info(
             "%s %s -> %s %d (%d ms)",
-            environ["REQUEST_METHOD"], target.path, handler, response.status,
-            round((time.perf_counter() - started) * 1000),
+            environ["REQUEST_METHOD"], target.path, handler, response.status, round(elapsed * 1000),
         )
+        if self._timeout_seconds is not None and elapsed > self._timeout_seconds:
+            logger.warning(
+                "%s %s ran %.1f s, past host.json's functionTimeout of %.0f s: the Functions host would "
+                "have ended it", environ["REQUEST_METHOD"], target.path, elapsed, self._timeout_seconds,
+            )
         start_response(_status_line(response.status), list(response.headers))
         return [response.body]
 

@@ -307,6 +307,14 @@ def test_requests_are_served_in_parallel(site):
     assert time.monotonic() - started < 1.5  # one after another would take 2 s
 
 
+def test_a_request_past_the_function_timeout_is_logged_as_a_warning(site):
+    """The host would end it; devhost lets it finish but says so, so that a slow path shows up locally."""
+    assert requests.get(site.url("/api/sleep")).status_code == 200  # 0.5 s: within the timeout
+    assert requests.get(site.url("/api/overrun")).text == "late"
+    warnings = [line for line in site.log().splitlines() if "past host.json's functionTimeout" in line]
+    assert len(warnings) == 1 and "GET /api/overrun ran 1.2 s" in warnings[0], warnings
+
+
 # Timers and settings
 
 

@@ -143,6 +143,12 @@ def api_sleep(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse("slept")
 
 
+@app.route(route="api/overrun")
+def api_overrun(req: func.HttpRequest) -> func.HttpResponse:
+    time.sleep(1.2)  # past host.json's functionTimeout of one second
+    return func.HttpResponse("late")
+
+
 @app.route(route="api/only-post", methods=["POST"])
 def api_only_post(req: func.HttpRequest) -> str:
     return "posted"
