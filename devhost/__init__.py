@@ -30,6 +30,7 @@ from .wsgi import FunctionsWsgiApp
 __all__ = ["DevhostError", "LocalHost", "load", "serve"]
 
 logger = logging.getLogger("devhost")
+OUTPUT_BUFFER_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,14 @@ def serve(app_dir: Union[str, Path] = ".", host: str = "127.0.0.1", port: int = 
     app_dir = Path(app_dir).resolve()
     os.chdir(app_dir)
     local = load(app_dir)
-    # waitress refuses a body of exactly max_request_body_size; the host accepts exactly its limit.
+    # waitress refuses a body of exactly max_request_body_size; the host accepts exactly its limit. Its
+    # buffers stay in memory: by default a request body past 512 KiB, or a response past 1 MB, goes to a
+    # temporary file, and nothing a user sends or gets may touch the disk. A response is buffered up to
+    # the high-water mark (16 MiB) and then waits for the client, so a buffer never grows past it.
     server = waitress.create_server(
-        local.wsgi_app, host=host, port=port, threads=8, max_request_body_size=MAX_REQUEST_BODY_BYTES + 1
+        local.wsgi_app, host=host, port=port, threads=8, max_request_body_size=MAX_REQUEST_BODY_BYTES + 1,
+        inbuf_overflow=MAX_REQUEST_BODY_BYTES + 1, outbuf_overflow=OUTPUT_BUFFER_BYTES + 1,
+        outbuf_high_watermark=OUTPUT_BUFFER_BYTES,
     )
     base_url = _base_url(server)
     _log_functions(local.index, base_url)

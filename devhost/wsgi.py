@@ -5,7 +5,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import timedelta
 from http import HTTPStatus
 from typing import Any
@@ -19,6 +19,7 @@ from .timers import fire
 logger = logging.getLogger("devhost")
 
 _NOT_FOUND = HostResponse(404, (), b"")
+RESPONSE_PIECE_BYTES = 256 * 1024
 _ADMIN_INVOKE = re.compile(r"/admin/functions/([^/]+)/?", re.IGNORECASE)
 _HOMEPAGE = (
     b"<!doctype html><title>Azure Functions</title>"
@@ -53,8 +54,11 @@ class FunctionsWsgiApp:
                 "%s %s ran %.1f s, past host.json's functionTimeout of %.0f s: the Functions host would "
                 "have ended it", environ["REQUEST_METHOD"], target.path, elapsed, self._timeout_seconds,
             )
-        start_response(_status_line(response.status), list(response.headers))
-        return [response.body]
+        headers = list(response.headers)
+        if not any(name.lower() == "content-length" for name, _ in headers):
+            headers.append(("Content-Length", str(len(response.body))))
+        start_response(_status_line(response.status), headers)
+        return _pieces(response.body)
 
     def _respond(self, environ: Mapping[str, Any], target: RequestTarget) -> tuple[str, HostResponse]:
         """The name of whatever answered (a function, or the host) and its response."""
@@ -85,6 +89,14 @@ class FunctionsWsgiApp:
             return HostResponse(400, (), b"")
         _run_in_background(function)
         return HostResponse(202, (), b"")
+
+
+def _pieces(body: bytes) -> Iterator[bytes]:
+    """The body in slices, which waitress sends as it goes: handed one big body, it would copy it whole
+    into its buffer (and past 1 MB, into a temporary file on disk)."""
+    view = memoryview(body)
+    for start in range(0, len(body), RESPONSE_PIECE_BYTES):
+        yield bytes(view[start : start + RESPONSE_PIECE_BYTES])
 
 
 def _invoke(function: HttpFunction, request: func.HttpRequest) -> HostResponse:

@@ -40,6 +40,11 @@ class AppHost:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        """The devhost process's id, for benchmarks that read its memory."""
+        return self._process.pid
+
     def start(self) -> "AppHost":
         self._log = tempfile.NamedTemporaryFile(prefix="devhost-", suffix=".log", delete=False)
         self._process = subprocess.Popen(
