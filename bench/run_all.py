@@ -58,6 +58,7 @@ STEPS = [
     Step("generate", "bench_generate.py", [], ["--runs", "1"]),
     Step("http", "bench_http.py", [], ["--seconds", "3", "--warmup", "1", "--runs", "1", "--big-runs", "2"]),
     Step("sweep", "bench_sweep.py", [], ["--runs", "1", "--expired", "2000", "--live", "2000"]),
+    Step("hostile", "bench_hostile.py", [], ["--runs", "1", "--search-seconds", "3"]),
 ]
 
 
@@ -202,6 +203,22 @@ def targets(steps: dict[str, Step]) -> list[str]:
              verdict(sweep["speed_target_met"])],
             ["Sweep: every live session still there, nothing else", "yes", "yes" if intact else "no", verdict(intact)],
         ]
+    hostile = steps["hostile"].figures()
+    if hostile:
+        from bench_hostile import TARGET_HEALTH_SECONDS, TARGET_RSS_MB, TARGET_SECONDS
+
+        shapes, concurrent, met = hostile["shapes"].values(), hostile["concurrent"], hostile["verdict"]
+        slowest = max(max(s["post_seconds"], s["get_seconds"] or 0) for s in shapes)
+        peak = max(max(s["post_peak_mb"], s["get_peak_mb"] or 0) for s in shapes)
+        rows += [
+            [f"Hostile configs ({len(hostile['shapes'])}): slowest POST or GET", f"< {TARGET_SECONDS * 1000:.0f} ms",
+             f"{slowest * 1000:.0f} ms", verdict(met["every_answer_under_0.5_s"])],
+            ["Hostile configs: the app's peak RSS during any POST or GET", f"< {TARGET_RSS_MB} MB", f"{peak:.0f} MB",
+             verdict(met["every_peak_under_300_mb"])],
+            [f"Hostile configs: slowest health check beside {concurrent['posts']} concurrent worst posts",
+             f"< {TARGET_HEALTH_SECONDS * 1000:.0f} ms", f"{concurrent['slowest_health_seconds'] * 1000:.0f} ms",
+             verdict(met["health_under_1_s_beside_concurrent_posts"])],
+        ]
     return ["## Targets", "", *table(["figure", "target", "measured", "verdict"], rows),
             "Ratios are taken within one run; a target counts as met only if every run met it where the "
             "benchmark records runs separately (the sweep).", ""]
@@ -297,6 +314,19 @@ def sweep_section(step: Step) -> list[str]:
     return lines
 
 
+def hostile_section(step: Step) -> list[str]:
+    lines = ["## 5. Hostile configs (`bench/bench_hostile.py`)", "", *command_line(step)]
+    figures = step.figures()
+    if figures is None:
+        return lines + ["No figures: the script failed.", ""]
+    lines += [f"Each config of `bench/hostile_configs.py` (the worst of its kind within the limits), the largest real "
+              f"lab the limits allow, and the slowest config a {figures['search']['seconds']:g} s hill-climb found, "
+              f"POSTed as `application/yaml` to `python -m devhost` on Azurite; each 201 followed by a GET without "
+              f"zstd and one with it. Peak RSS is the devhost process's high-water mark during that request "
+              f"(reset before it). Medians of {figures['settings']['runs']} runs.", "", step.stdout.strip(), ""]
+    return lines
+
+
 def coldstart_section(step: Step) -> list[str]:
     lines = ["## 4. Cold start (`bench/bench_coldstart.py`)", "", *command_line(step)]
     figures = step.figures()
@@ -350,6 +380,7 @@ def write_results(steps: list[Step], quick: bool, started: datetime, seconds: fl
     lines += http_section(by_name["http"])
     lines += sweep_section(by_name["sweep"])
     lines += coldstart_section(by_name["coldstart"])
+    lines += hostile_section(by_name["hostile"])
     lines += load_section(steps)
     RESULTS.write_text("\n".join(lines).rstrip() + "\n")
 
