@@ -111,6 +111,13 @@ def text(value) -> str:
     return value
 
 
+def login(value) -> str:
+    """A username's or password's text: a browser's login form cannot send a line break."""
+    if "\n" in text(value) or "\r" in value:
+        raise Refused(value)
+    return value
+
+
 def number(value) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise Refused(value)
@@ -163,11 +170,11 @@ def users(user: dict, connections_by_type: dict) -> list:
     encoding = user.get("password_encoding", "plain")
     if encoding not in ("plain", "md5", "sha256"):
         raise Refused(encoding)
-    password = fixed_password(1, length)[0] if user["password"] == "random" else text(user["password"])
+    password = fixed_password(1, length)[0] if user["password"] == "random" else login(user["password"])
     stored = password if encoding == "plain" else hashlib.new(encoding, password.encode()).hexdigest()
     block = [c for name in reachable for c in connections_by_type[name]]
     return [(username, stored, encoding, block)
-            for username in names(user["username_prefix"], user["username_suffix"], number(user["quantity"]))]
+            for username in names(login(user["username_prefix"]), user["username_suffix"], number(user["quantity"]))]
 
 
 def model(lab: dict) -> list:

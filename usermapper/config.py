@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 
 import yaml
 
-from . import guacamole
+from . import guacamole, tokens
 from .limits import Limits
 
 try:  # libyaml is much faster and keeps marks too; PyYAML's wheels ship it.
@@ -36,6 +36,7 @@ MAX_REPORTED = 100
 # Suggestions ("did you mean") compare a name with every known one: only the first few names get one.
 MAX_SUGGESTIONS = 20
 MAX_SUGGESTED_NAME = 64
+QUOTED_LENGTH = 60  # the most of a value a message repeats
 RANDOM = "random"
 DEFAULT_PASSWORD_LENGTH = 12
 PASSWORD_LENGTHS = range(8, 129)
@@ -219,12 +220,41 @@ def _compose(text: str, limits: Limits) -> yaml.Node | None:
                                                      f"#x{error.character:04x}: {error.reason}")],
                           syntax=True) from None
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        message = " ".join(part for part in (error.context, error.problem) if part)
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        raise ConfigError([Problem("", line, column, f"not valid YAML: {message}")], syntax=True) from None
+        raise ConfigError([_syntax_problem(error, text)], syntax=True) from None
     except yaml.YAMLError as error:
         raise ConfigError([Problem("", 0, 0, f"not valid YAML: {error}")], syntax=True) from None
+
+
+def _syntax_problem(error: yaml.MarkedYAMLError, text: str) -> Problem:
+    """libyaml's complaint in words a trainer knows, at the place that helps most to fix it."""
+    problem, context = error.problem or "", error.context or ""
+    at, opened = error.problem_mark, error.context_mark
+    message = f"not valid YAML: {' '.join(part for part in (context, problem) if part)}"
+    if problem == "found character that cannot start any token" and at is not None:
+        character = text[at.index] if at.index < len(text) else ""
+        message = ("a tab character: YAML indents with spaces only (replace the tab with spaces)"
+                   if character == "\t" else
+                   f"{character!r} cannot start a value: put a value that starts with it in quotes")
+    elif context == "while scanning a quoted scalar" and opened is not None:
+        message = "this quoted value is never closed: add the closing quote (a ' inside '...' is written '')"
+        at = opened
+    elif problem.startswith("mapping values are not allowed"):
+        message = ("a colon where no value can start: the line above may lack the colon after its name "
+                   "(`quantity: 2`, not `quantity 2`), or a value holding ': ' needs quotes")
+    elif problem == "did not find expected key" and opened is not None:
+        message = (f"this line is indented differently from the mapping it belongs to (line {opened.line + 1}, "
+                   f"column {opened.column + 1}): indent it exactly like the names beside it")
+    elif problem.startswith("did not find expected ',' or") and opened is not None:
+        closing = problem[-2]
+        message = (f"the list or mapping opened at line {opened.line + 1}, column {opened.column + 1} is not "
+                   f"closed: it needs a {closing!r}, or a ',' between its items")
+    elif problem == "found undefined alias":
+        message = "an alias (*name) with no anchor (&name) before it"
+    elif context.startswith("found duplicate anchor") and opened is not None:
+        message = f"this anchor is already defined at line {opened.line + 1}; give each anchor its own name"
+    mark = at or opened
+    line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    return Problem("", line, column, message)
 
 
 def _check_shape(text: str, max_nodes: int) -> None:
@@ -270,6 +300,7 @@ class _Reader:
         self.nodes: dict[str, yaml.Node] = {}  # each field's value by its path, for checks that come later
         self.suggestions_left = MAX_SUGGESTIONS
         self.device_lists: dict[int, tuple[str, ...] | None] = {}  # by node: an aliased list is read once
+        self.declared: dict[str, set[str]] = {}  # the names of the user and device types, read or not
 
     # -- reporting ---------------------------------------------------------------------------------------
 
@@ -290,15 +321,13 @@ class _Reader:
             return None
         users = self.types("users", fields.get("users"), self.user_type, limits)
         devices = self.types("devices", fields.get("devices"), self.device_type, limits)
-        if self.problems:
-            return None
+        # Every check runs on whatever could be read, so one run reports every problem; a type that could
+        # not be read is left out of them (its own problems are reported already).
         lab = Lab(tuple(users), tuple(devices))
         self.check_references(lab)
-        if not self.problems:
-            self.check_limits(lab, fields, limits)
-        if not self.problems:
+        self.check_hostnames(lab)
+        if self.check_limits(lab, fields, limits):  # names are generated to compare them: only within limits
             self.check_unique_names(lab)
-            self.check_hostnames(lab)
         return lab
 
     def types(self, path: str, node: yaml.Node | None, read_one: Callable, limits: Limits) -> list:
@@ -309,6 +338,7 @@ class _Reader:
             self.refuse(path, node, f"needs at least one {path[:-1]} type")
         for key, _ in entries or ():
             self.nodes[f"{path}.{key.value}"] = key
+        self.declared[path] = {key.value for key, _ in entries or ()}
         return [t for key, value in entries or ()
                 if (t := read_one(f"{path}.{key.value}", key, value, limits))]
 
@@ -320,7 +350,7 @@ class _Reader:
                               optional=("password_length", "password_encoding", "devices"))
         if fields is None:
             return None
-        password = self.text(f"{path}.password", fields.get("password"))
+        password = self.login_text(f"{path}.password", fields.get("password"))
         user_type = UserType(
             name=key.value,
             quantity=self.quantity(f"{path}.quantity", fields.get("quantity")),
@@ -379,6 +409,10 @@ class _Reader:
             return None
         protocol, params = parameters
         hostname, params = self.hostname(path, key, fields, params)
+        if hostname:
+            problem = tokens.problem(hostname.prefix)
+            if problem:
+                self.warn(f"{path}.hostname_prefix", fields["hostname_prefix"], problem)
         if None in (quantity, connection_name) or hostname is False:
             return None
         return DeviceType(key.value, quantity, connection_name, hostname, protocol, params)
@@ -423,7 +457,6 @@ class _Reader:
                                guacamole.PROTOCOLS)
         known = guacamole.KNOWN_PARAMETERS.get(protocol, frozenset())
         params: list[tuple[str, str | None]] = []
-        names: set[str] = set()
         for key, value in entries:
             name = self.text(f"{path}.<name>", key)
             if name is None or name == "protocol":
@@ -431,27 +464,40 @@ class _Reader:
             if not name:
                 self.refuse(path, key, "a parameter name cannot be empty")
                 continue
-            if name in names:  # two keys YAML reads as one boolean, like yes and true
-                self.refuse(f"{path}.{name}", key, f"appears twice (YAML reads {key.value!r} as {name!r}); "
-                                                   f"Guacamole would keep only one of them")
-                continue
             if protocol and name not in known:
-                self.warn(f"{path}.{name}", key, f"is not a parameter Guacamole {protocol} connections know;"
-                                                 f" it is written as given{self.suggest(name, known)}")
-            names.add(name)
-            params.append((name, self.parameter_value(f"{path}.{name}", name, value)))
+                self.warn(f"{path}.{name}", key, f"is not a parameter guacd {guacamole.GUACD_RELEASE} {protocol} "
+                                                 f"connections know; it is written as given"
+                                                 f"{self.suggest(name, known)}")
+            params.append((name, self.parameter_value(f"{path}.{name}", protocol, name, value)))
         return (protocol, tuple(params)) if protocol else None
 
-    def parameter_value(self, path: str, name: str, node: yaml.Node) -> str | None:
+    def parameter_value(self, path: str, protocol: str | None, name: str, node: yaml.Node) -> str | None:
+        """The value as written, but for a parameter guacd reads as a boolean, where every YAML spelling
+        of one (``yes``, ``on``, ``True``) becomes the ``true`` or ``false`` guacd needs. A value guacd
+        cannot read for its parameter, or one Guacamole's tokens change, is written as given, with a warning.
+        """
         if not isinstance(node, yaml.ScalarNode):
             self.refuse(path, node, "must be a single value, not a list or a mapping")
             return ""
-        if _is_null(node):
+        if _is_null(node) and (name == "hostname" or _is_empty(node)):
             if name != "hostname":
                 self.refuse(path, node, "has no value (only hostname may be ~, where the generated hostname "
                                         "goes)")
             return None
-        return self.text(path, node)
+        value = self.text(path, node)
+        if value is None:
+            return ""
+        if node.tag == _BOOL_TAG:
+            truth = _CONSTRUCTOR.bool_values.get(value.lower())
+            if truth is None:  # tagged !!bool, but not one of YAML's spellings of a boolean
+                self.refuse(path, node, f"must be true or false, not {_quoted(value)}")
+                return ""
+            if guacamole.kind_of(protocol, name) == guacamole.BOOLEAN:
+                value = "true" if truth else "false"
+        for problem in (guacamole.problem_with_value(protocol or "", name, value), tokens.problem(value)):
+            if problem:
+                self.warn(path, node, problem)
+        return value
 
     # -- shared field readers ----------------------------------------------------------------------------
 
@@ -517,7 +563,8 @@ class _Reader:
         return None
 
     def numbering(self, path: str, field: str, fields: dict[str, yaml.Node]) -> Numbering | None:
-        prefix = self.text(f"{path}.{field}_prefix", fields.get(f"{field}_prefix"))
+        read = self.login_text if field == "username" else self.text
+        prefix = read(f"{path}.{field}_prefix", fields.get(f"{field}_prefix"))
         suffix_node = fields.get(f"{field}_suffix")
         suffix = self.text(f"{path}.{field}_suffix", suffix_node)
         if suffix is not None and not (suffix.isascii() and suffix.isdigit()):
@@ -533,27 +580,28 @@ class _Reader:
         return Numbering(prefix, int(suffix), len(suffix))
 
     def text(self, path: str, node: yaml.Node | None) -> str | None:
-        """A scalar as the text the trainer wrote: ``3389`` stays ``3389``, ``010`` stays ``010``.
-
-        Booleans are the exception: Guacamole expects ``true``/``false``, so every YAML spelling of a
-        boolean (``yes``, ``True``, ``on``) becomes one of those.
-        """
+        """A scalar as the text the trainer wrote: ``3389`` stays ``3389``, ``010`` stays ``010``, ``no``
+        stays ``no`` and ``null`` stays ``null``: YAML 1.1 would read those as a number, a boolean or
+        nothing, but a name or a password is the word itself. Only an empty value, or ``~``, is no value."""
         if node is None:
             return None
-        if not isinstance(node, yaml.ScalarNode) or _is_null(node):
+        if not isinstance(node, yaml.ScalarNode) or _is_empty(node):
             self.refuse(path, node, f"must be a single value, not {_describe(node)}")
             return None
         value = node.value
-        if node.tag == _BOOL_TAG:
-            truth = _CONSTRUCTOR.bool_values.get(value.lower())
-            if truth is None:  # tagged !!bool but not one of YAML's spellings of a boolean
-                self.refuse(path, node, f"must be true or false, not {value!r}")
-                return None
-            value = "true" if truth else "false"
         bad = _NOT_XML_CHARACTER.search(value)
         if bad:
             self.refuse(path, node, f"holds the character U+{ord(bad.group()):04X}, which an XML file "
                                     f"cannot carry")
+            return None
+        return value
+
+    def login_text(self, path: str, node: yaml.Node | None) -> str | None:
+        """A username's or password's text: a browser's login form cannot send a line break."""
+        value = self.text(path, node)
+        if value is not None and ("\n" in value or "\r" in value):
+            self.refuse(path, node, "holds a line break, which a browser's login form cannot send: nobody could "
+                                    "log in with it")
             return None
         return value
 
@@ -570,8 +618,9 @@ class _Reader:
     # -- checks across types -----------------------------------------------------------------------------
 
     def check_references(self, lab: Lab) -> None:
-        known = {d.name: d for d in lab.device_types}
-        listed = ", ".join(known) if len(known) <= 20 else ", ".join(list(known)[:20]) + ", ..."
+        known = sorted(self.declared.get("devices", ()))
+        listed = ", ".join(known) if len(known) <= 20 else ", ".join(known[:20]) + ", ..."
+        known = set(known)
         checked: set[int] = set()
         for user_type in lab.user_types:
             if user_type.devices is None or id(user_type.devices) in checked:
@@ -583,19 +632,24 @@ class _Reader:
                     self.refuse(path, self.nodes[path], f"{name!r} is not a device type"
                                                         f"{self.suggest(name, known)}; the device types are {listed}")
 
-    def check_limits(self, lab: Lab, fields: dict[str, yaml.Node], limits: Limits) -> None:
+    def check_limits(self, lab: Lab, fields: dict[str, yaml.Node], limits: Limits) -> bool:
+        """True when the lab is within the limits."""
+        within = True
         counts = (("users", lab.user_count, limits.max_users, "users"),
                   ("devices", lab.device_count, limits.max_devices, "devices"),
                   ("users", lab.connection_count, limits.max_connections, "connections"))
         for field, count, limit, what in counts:
             if count > limit:
+                within = False
                 self.refuse(field, fields[field],
                             f"the lab has {count:,} {what}; the most one file may hold is {limit:,}")
         if lab.random_characters > limits.max_random_characters:
+            within = False
             self.refuse("users", fields["users"],
                         f"the random passwords would take {lab.random_characters:,} characters; the most one "
                         f"file may ask for is {limits.max_random_characters:,} (fewer users or a shorter "
                         f"password_length)")
+        return within
 
     def check_unique_names(self, lab: Lab) -> None:
         """Guacamole silently keeps only the last of two equal usernames or connection names."""
@@ -646,6 +700,16 @@ def _problem(path: str, node: yaml.Node, message: str) -> Problem:
 
 def _is_null(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG
+
+
+def _quoted(text: str) -> str:
+    """A value as a message quotes it: in quotes, and cut short, since it may be a megabyte long."""
+    return repr(text) if len(text) <= QUOTED_LENGTH else repr(text[:QUOTED_LENGTH]) + f"... ({len(text):,} characters)"
+
+
+def _is_empty(node: yaml.Node) -> bool:
+    """Nothing written, or ``~``: the ways to leave a value out. ``null`` is a word, as ``no`` is."""
+    return _is_null(node) and node.value in ("", "~")
 
 
 def _describe(node: yaml.Node) -> str:

@@ -303,6 +303,12 @@ _COLOR_INDEX = re.compile(r"color[ \t\n\v\f\r]*([+-]?[0-9]+)")  # sscanf "color%
 _RGB = re.compile(r"rgb:([0-9a-fA-F]{1,4})/([0-9a-fA-F]{1,4})/([0-9a-fA-F]{1,4})")
 
 
+def kind_of(protocol: str | None, name: str) -> str | None:
+    """How guacd reads the parameter (one of KINDS); None when it does not know it for that protocol."""
+    parameter = PARAMETERS.get(protocol or "", {}).get(name)
+    return parameter.kind if parameter else None
+
+
 def problem_with_value(protocol: str, name: str, value: str) -> str | None:
     """A sentence saying what guacd 1.6.0 does with a value it cannot read as this parameter's type.
 
