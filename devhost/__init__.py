@@ -69,8 +69,10 @@ def serve(app_dir: Union[str, Path] = ".", host: str = "127.0.0.1", port: int = 
     os.chdir(app_dir)
     local = load(app_dir, serve_any_host=not is_loopback(host))
     # waitress refuses a body of exactly max_request_body_size; the host accepts exactly its limit.
+    # The host passes X-Forwarded-* headers on to functions; waitress would drop them by default.
     server = waitress.create_server(
-        local.wsgi_app, host=host, port=port, threads=8, max_request_body_size=MAX_REQUEST_BODY_BYTES + 1
+        local.wsgi_app, host=host, port=port, threads=8, max_request_body_size=MAX_REQUEST_BODY_BYTES + 1,
+        clear_untrusted_proxy_headers=False,
     )
     server.channel_class = HostLikeChannel  # chunked bodies dropped, as the host drops them
     base_url = _base_url(server)
