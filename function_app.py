@@ -29,28 +29,29 @@ def api() -> Api:
     return Api.from_environment(STATIC_DIR)
 
 
-@app.route(route="api/usermapping", methods=["GET", "POST", "DELETE"])
+# No `methods`: the host would answer any other method with an empty 404; each route answers 405 itself.
+@app.route(route="api/usermapping")
 def usermapping(req: func.HttpRequest) -> func.HttpResponse:
     return _respond(api().usermapping(_request(req)))
 
 
-@app.route(route="api/usermapping/credentials", methods=["GET"])
+@app.route(route="api/usermapping/credentials")
 def usermapping_credentials(req: func.HttpRequest) -> func.HttpResponse:
     return _respond(api().credentials(_request(req)))
 
 
-@app.route(route="api/health", methods=["GET"])
+@app.route(route="api/health")
 def health(req: func.HttpRequest) -> func.HttpResponse:
     return _respond(api().health(_request(req)))
 
 
 # The host accepts no empty route; this template matches the site root and nothing else.
-@app.route(route="{root:maxlength(0)?}", methods=["GET"])
+@app.route(route="{root:maxlength(0)?}")
 def page(req: func.HttpRequest) -> func.HttpResponse:
     return _respond(api().page(_request(req)))
 
 
-@app.route(route="static/{name}", methods=["GET"])
+@app.route(route="static/{name}")
 def static_asset(req: func.HttpRequest) -> func.HttpResponse:
     return _respond(api().asset(_request(req), req.route_params.get("name", "")))
 
@@ -64,17 +65,7 @@ def sweep_expired_sessions(timer: func.TimerRequest) -> None:
 
 def _request(req: func.HttpRequest) -> Request:
     return Request(method=req.method, url=req.url, headers={k.lower(): v for k, v in req.headers.items()},
-                   body=req.get_body() or b"", form=lambda: _form_fields(req))
-
-
-def _form_fields(req: func.HttpRequest) -> dict[str, list[bytes]]:
-    """Every multipart field by name, files and plain fields alike, as bytes (parsed by the library)."""
-    fields: dict[str, list[bytes]] = {}
-    for name in req.files:
-        fields.setdefault(name, []).extend(f.read() for f in req.files.getlist(name))
-    for name in req.form:
-        fields.setdefault(name, []).extend(v.encode("utf-8") for v in req.form.getlist(name))
-    return fields
+                   body=req.get_body() or b"")
 
 
 def _respond(response: Response) -> func.HttpResponse:

@@ -6,7 +6,7 @@ like the real host: route order, reserved routes, request and response conversio
 
 The modules, in the order an app meets them: `settings` (local.settings.json, host.json),
 `indexing` (function_app.py -> functions, with `routing` and `schedule`), `wsgi` (dispatch, with
-`conversion` and `cookies` for HTTP in and out), `timers`. This file only assembles them.
+`conversion`, `cookies` and `chunked` for HTTP in and out), `timers`. This file only assembles them.
 """
 
 import logging
@@ -20,12 +20,13 @@ from typing import Any, Union
 
 import waitress
 
+from .chunked import HostLikeChannel
 from .conversion import MAX_REQUEST_BODY_BYTES
 from .errors import DevhostError
 from .indexing import FunctionIndex, index_app
 from .settings import load_local_settings, read_function_timeout, read_route_prefix
 from .timers import TimerScheduler
-from .wsgi import FunctionsWsgiApp
+from .wsgi import FunctionsWsgiApp, is_loopback
 
 __all__ = ["DevhostError", "LocalHost", "load", "serve"]
 
@@ -41,41 +42,44 @@ class LocalHost:
     wsgi_app: FunctionsWsgiApp
 
 
-def load(app_dir: Union[str, Path] = ".") -> LocalHost:
+def load(app_dir: Union[str, Path] = ".", serve_any_host: bool = False) -> LocalHost:
     """Load the app in `app_dir` without serving it.
 
     Copies local.settings.json's Values into `os.environ` (variables already set win), reads the
     route prefix and the function timeout from host.json, imports function_app.py and indexes its
-    functions. Raises
-    DevhostError for anything the real host would refuse or devhost cannot run.
+    functions. Raises DevhostError for anything the real host would refuse or devhost cannot run.
+    Requests whose `Host` is not a loopback name are refused unless `serve_any_host`.
     """
     app_dir = Path(app_dir).resolve()
     load_local_settings(app_dir, os.environ)
     index = index_app(app_dir, read_route_prefix(app_dir), os.environ)
-    return LocalHost(index, FunctionsWsgiApp(index, read_function_timeout(app_dir)))
+    return LocalHost(index, FunctionsWsgiApp(index, serve_any_host, read_function_timeout(app_dir)))
 
 
 def serve(app_dir: Union[str, Path] = ".", host: str = "127.0.0.1", port: int = 7071) -> None:
     """Run the app until SIGINT or SIGTERM; call it from the main thread.
 
     HTTP is served by waitress with 8 threads (port 0 picks a free port, logged at startup) and
-    bodies above the host's 100 MiB limit are answered 413. Timer functions run in background
+    bodies above the host's 100 MiB limit are answered 413; a chunked body reaches the function
+    empty, as in the host. Timer functions run in background
     threads. The working directory becomes the app directory, where the worker runs an app.
     Everything is logged through the `devhost` logger. To serve an app from another thread, give
     `load(app_dir).wsgi_app` to a WSGI server of your own.
     """
     app_dir = Path(app_dir).resolve()
     os.chdir(app_dir)
-    local = load(app_dir)
+    local = load(app_dir, serve_any_host=not is_loopback(host))
     # waitress refuses a body of exactly max_request_body_size; the host accepts exactly its limit. Its
     # buffers stay in memory: by default a request body past 512 KiB, or a response past 1 MB, goes to a
     # temporary file, and nothing a user sends or gets may touch the disk. A response is buffered up to
     # the high-water mark (16 MiB) and then waits for the client, so a buffer never grows past it.
+    # The host passes X-Forwarded-* headers on to functions; waitress would drop them by default.
     server = waitress.create_server(
         local.wsgi_app, host=host, port=port, threads=8, max_request_body_size=MAX_REQUEST_BODY_BYTES + 1,
         inbuf_overflow=MAX_REQUEST_BODY_BYTES + 1, outbuf_overflow=OUTPUT_BUFFER_BYTES + 1,
-        outbuf_high_watermark=OUTPUT_BUFFER_BYTES,
+        outbuf_high_watermark=OUTPUT_BUFFER_BYTES, clear_untrusted_proxy_headers=False,
     )
+    server.channel_class = HostLikeChannel  # chunked bodies dropped, as the host drops them
     base_url = _base_url(server)
     _log_functions(local.index, base_url)
     scheduler = TimerScheduler(local.index.timer_functions)

@@ -26,7 +26,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m devhost",
         description="Serve the function app's HTTP functions and fire its timers, like `func start`.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: 127.0.0.1); on a loopback address only requests "
+                             "addressed to localhost, 127.0.0.1 or [::1] are served")
     parser.add_argument(
         "--port", type=int, default=7071, help="port to listen on, 0 for any free one (default: 7071)"
     )

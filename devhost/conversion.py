@@ -25,9 +25,10 @@ _ENCODED_SLASH = re.compile("%2[fF]")
 
 @dataclass(frozen=True)
 class RequestTarget:
-    """Where a request goes: the URL as the client sent it, and the decoded path routes match."""
+    """Where a request goes: the URL as the client sent it, its `Host`, and the decoded path routes match."""
 
     url: str
+    host: str
     path: str
     query: str
 
@@ -36,7 +37,7 @@ class RequestTarget:
         target = _origin_form(environ)
         path, _, query = target.partition("?")
         host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
-        return cls(url=f"http://{host}{target}", path=_decode_path(path), query=query)
+        return cls(url=f"http://{host}{target}", host=host, path=_decode_path(path), query=query)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ def request_headers(environ: Mapping[str, Any]) -> dict[str, str]:
         name = _header_name(key)
         if name is not None:
             headers[name] = value
+    if _is_chunked(environ):  # the client sent no Content-Length; waitress computed one
+        headers.pop("content-length", None)
     if "cookie" in headers:
         headers["cookie"] = headers["cookie"].replace(", ", "; ")
     return headers
@@ -141,6 +144,13 @@ def _header_name(environ_key: str) -> Optional[str]:
 
 
 def _read_body(environ: Mapping[str, Any]) -> bytes:
+    """The body, only when the client sent a Content-Length above 0: the host drops a chunked body."""
     length = environ.get("CONTENT_LENGTH")
-    stream = environ["wsgi.input"]
-    return stream.read(int(length)) if length else stream.read()
+    if _is_chunked(environ) or not length or int(length) <= 0:
+        return b""
+    return environ["wsgi.input"].read(int(length))
+
+
+def _is_chunked(environ: Mapping[str, Any]) -> bool:
+    """Set by `chunked.HostLikeParser`, which puts back the header waitress removes."""
+    return "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()

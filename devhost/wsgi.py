@@ -1,5 +1,7 @@
 """The WSGI application standing in for the Functions host's HTTP pipeline."""
 
+import ipaddress
+import json
 import logging
 import os
 import re
@@ -9,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import timedelta
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlsplit
 
 import azure.functions as func
 
@@ -20,6 +23,12 @@ logger = logging.getLogger("devhost")
 
 _NOT_FOUND = HostResponse(404, (), b"")
 RESPONSE_PIECE_BYTES = 256 * 1024
+_LOOPBACK_NAMES = ("localhost",)
+_OTHER_HOST = HostResponse(
+    421, (("Content-Type", "text/plain; charset=utf-8"),),
+    b"devhost answers only requests addressed to localhost, 127.0.0.1 or [::1] (a page on another name "
+    b"could reach it by DNS rebinding). Start it with --host 0.0.0.0 to serve other names.\n",
+)
 _ADMIN_INVOKE = re.compile(r"/admin/functions/([^/]+)/?", re.IGNORECASE)
 _HOMEPAGE = (
     b"<!doctype html><title>Azure Functions</title>"
@@ -34,10 +43,15 @@ class FunctionsWsgiApp:
     As in the host: functions are tried in alphabetical order of name; a route that matches with
     the wrong method is skipped, so a path no function accepts for that method is a 404, never a
     405; `/admin/...` belongs to the host; `/` with no function for it is the host's homepage.
+    Unlike the host, a request whose `Host` is not a loopback name is refused (421) unless
+    `serve_any_host` (devhost listening on a non-loopback address): otherwise a web page could reach
+    this server through a name it controls that resolves to 127.0.0.1 (DNS rebinding).
     """
 
-    def __init__(self, index: FunctionIndex, function_timeout: timedelta | None = None) -> None:
+    def __init__(self, index: FunctionIndex, serve_any_host: bool = False,
+                 function_timeout: timedelta | None = None) -> None:
         self._index = index
+        self._serve_any_host = serve_any_host
         self._timeout_seconds = function_timeout.total_seconds() if function_timeout else None
 
     def __call__(self, environ: Mapping[str, Any], start_response: Callable) -> Iterable[bytes]:
@@ -62,6 +76,8 @@ class FunctionsWsgiApp:
 
     def _respond(self, environ: Mapping[str, Any], target: RequestTarget) -> tuple[str, HostResponse]:
         """The name of whatever answered (a function, or the host) and its response."""
+        if not self._serve_any_host and not is_loopback(target.host):
+            return "(refused Host)", _OTHER_HOST
         if _is_admin_path(target.path):
             return "(host admin)", self._admin(environ, target)
         for function in self._index.http_functions:
@@ -77,13 +93,18 @@ class FunctionsWsgiApp:
     def _admin(self, environ: Mapping[str, Any], target: RequestTarget) -> HostResponse:
         """`POST /admin/functions/{name}` runs a non-HTTP function now and answers 202, as Core Tools does.
 
-        The body (the host wants JSON such as `{"input": ""}`) is ignored, as the host ignores the
-        input of a timer. The rest of the host's admin API answers 404 here.
+        Only for a loopback `Host`, and, as in the host, only with a JSON body (`Content-Type:
+        application/json`, such as `{"input": ""}`): so no other web page can run it with a simple
+        request. The input itself is ignored, as the host ignores the input of a timer. The rest of
+        the host's admin API answers 404 here.
         """
         match = _ADMIN_INVOKE.fullmatch(target.path)
         function = self._index.find(match[1]) if match and environ["REQUEST_METHOD"] == "POST" else None
-        if function is None:
+        if function is None or not is_loopback(target.host):
             return _NOT_FOUND
+        if not _has_json_body(environ):
+            return HostResponse(415, (("Content-Type", "text/plain; charset=utf-8"),),
+                                b"Send a JSON body with Content-Type: application/json, such as {}.\n")
         if isinstance(function, HttpFunction):
             logger.warning("'%s' is an HTTP function: call its route instead of the admin API", function.name)
             return HostResponse(400, (), b"")
@@ -118,6 +139,29 @@ def _homepage() -> HostResponse:
     if os.environ.get("AzureWebJobsDisableHomepage", "").lower() == "true":
         return HostResponse(204, (), b"")
     return HostResponse(200, (("Content-Type", "text/html"),), _HOMEPAGE)
+
+
+def is_loopback(host: str) -> bool:
+    """True for `localhost` and loopback addresses, with or without a port (`Host` header form)."""
+    name = urlsplit(f"//{host}").hostname or ""
+    if name in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _has_json_body(environ: Mapping[str, Any]) -> bool:
+    media_type = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    length = environ.get("CONTENT_LENGTH") or "0"
+    if media_type != "application/json" or not length.isdigit():
+        return False
+    try:
+        json.loads(environ["wsgi.input"].read(int(length)) or b"!")
+    except ValueError:
+        return False
+    return True
 
 
 def _is_admin_path(path: str) -> bool:

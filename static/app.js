@@ -9,6 +9,8 @@ const EXAMPLE_URL = '/static/example.yaml';
 const SHOWN_KEY = 'usermapper.shown';
 // Bigger files are still sent, but not shown: a multi-megabyte textarea makes the page crawl.
 const EDITOR_MAX_BYTES = 2 * 1024 * 1024;
+// The server keeps one file per browser; tabs tell each other when they generate or start over.
+const tabs = 'BroadcastChannel' in window ? new BroadcastChannel('usermapper') : null;
 
 const $ = (id) => document.getElementById(id);
 
@@ -40,6 +42,7 @@ const ui = {
   resultProblem: $('result-problem'),
   resultProblemTitle: $('result-problem-title'),
   resultProblemDetail: $('result-problem-detail'),
+  showCurrent: $('show-current'),
   credentials: $('credentials'),
   showPasswords: $('show-passwords'),
   copyCredentials: $('copy-credentials'),
@@ -85,9 +88,10 @@ function hideProblem() {
   ui.problemList.replaceChildren();
 }
 
-function showResultProblem(problem, { moveFocus = true } = {}) {
+function showResultProblem(problem, { moveFocus = true, offerCurrent = false } = {}) {
   ui.resultProblemTitle.textContent = problem.title;
   ui.resultProblemDetail.textContent = problem.detail;
+  ui.showCurrent.hidden = !offerCurrent;
   ui.resultProblem.hidden = false;
   if (moveFocus) ui.resultProblem.focus();
   announce(problem.title);
@@ -185,6 +189,21 @@ function expiredProblem() {
   return {
     title: 'This file is no longer available',
     detail: 'It expired or was deleted. Generate it again from your config.',
+  };
+}
+
+function replacedProblem() {
+  return {
+    title: 'This file was replaced in another tab',
+    detail: 'Another tab of this browser generated a new file, and the server keeps one per browser. '
+      + 'Show the current file, or generate this one again.',
+  };
+}
+
+function endedElsewhereProblem() {
+  return {
+    title: 'This file is no longer available',
+    detail: 'It was deleted with Start over in another tab. Generate it again from your config.',
   };
 }
 
@@ -353,8 +372,14 @@ async function loadExample() {
 
 /* ---------- generating ---------- */
 
+/** While a request that changes the file is on its way, neither Generate nor Start over can start another. */
+function setChanging(changing) {
+  ui.generate.disabled = changing;
+  ui.startOver.disabled = changing;
+}
+
 function setBusy(busy) {
-  ui.generate.disabled = busy;
+  setChanging(busy);
   ui.generate.setAttribute('aria-busy', String(busy));
   ui.configPanel.setAttribute('aria-busy', String(busy));
   ui.generate.textContent = busy ? 'Generating…' : 'Generate user-mapping.xml';
@@ -382,8 +407,10 @@ async function generate() {
       headers: { Accept: 'application/json' },
     });
     if (response.status === 201) {
-      showResult(await response.json());
+      const result = await response.json();
+      showResult(result);
       rememberShown(true);
+      tabs?.postMessage({ kind: 'generated', sha256: result.sha256 });
     } else {
       showProblem(await problemFrom(response));
     }
@@ -441,10 +468,12 @@ function renderWarnings(warnings) {
   renderIssues(ui.warningsList, warnings);
 }
 
+// Each link names the file this page shows, so that it can never fetch another tab's newer file.
 function renderLinks(data) {
   const links = data.links || {};
-  enableLink(ui.download, links.download || API);
-  enableLink(ui.downloadCredentials, links.credentials || CREDENTIALS_API);
+  const named = `?sha256=${encodeURIComponent(data.sha256)}`;
+  enableLink(ui.download, (links.download || API) + named);
+  enableLink(ui.downloadCredentials, (links.credentials || CREDENTIALS_API) + named);
   ui.downloadCredentials.hidden = !(data.passwords?.generated || data.passwords?.hashed);
 }
 
@@ -487,18 +516,79 @@ function isExpired() {
 }
 
 function markExpired({ moveFocus }) {
+  markGone(expiredProblem(), { moveFocus });
+}
+
+function markGone(problem, { moveFocus }) {
   rememberShown(false);
   disableLink(ui.download);
   disableLink(ui.downloadCredentials);
   ui.showPasswords.disabled = true;
   ui.copyCredentials.disabled = true;
-  showResultProblem(expiredProblem(), { moveFocus });
+  showResultProblem(problem, { moveFocus });
 }
 
-function onDownloadClick(event) {
-  if (isExpired()) {
-    event.preventDefault();
+function shownFile() {
+  return { 'If-Match': `"${state.result.sha256}"` };
+}
+
+/** A 404, 409 or 412 about the shown file becomes the sentence for it; true when it was one of those. */
+function explainedGone(response) {
+  if (response.status === 404) {
     markExpired({ moveFocus: true });
+    return true;
+  }
+  if (response.status === 409 || response.status === 412) {
+    showResultProblem(replacedProblem(), { offerCurrent: true });
+    return true;
+  }
+  return false;
+}
+
+/** Downloads by fetch, so that a replaced or expired file is a sentence, not a failed browser download. */
+async function onDownloadClick(event) {
+  event.preventDefault();
+  if (isExpired()) {
+    markExpired({ moveFocus: true });
+    return;
+  }
+  const link = event.currentTarget;
+  const name = link === ui.download ? 'user-mapping.xml' : 'credentials.csv';
+  let response;
+  try {
+    response = await fetch(link.href, { credentials: 'same-origin', headers: shownFile() });
+  } catch {
+    showResultProblem(networkProblem());
+    return;
+  }
+  if (explainedGone(response)) return;
+  if (!response.ok) {
+    showResultProblem(await problemFrom(response));
+    return;
+  }
+  saveBlob(await response.blob(), name);
+}
+
+function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const anchor = Object.assign(document.createElement('a'), { href: url, download: name });
+  document.body.append(anchor);
+  anchor.click();
+  anchor.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+async function showCurrentFile() {
+  if (!(await restoreResult({ always: true }))) markExpired({ moveFocus: true });
+}
+
+/** Another tab generated a file or started over: this tab's file is not the server's any more. */
+function onOtherTab(event) {
+  if (state.result === null) return;
+  if (event.data?.kind === 'generated' && event.data.sha256 !== state.result.sha256) {
+    showResultProblem(replacedProblem(), { moveFocus: false, offerCurrent: true });
+  } else if (event.data?.kind === 'ended') {
+    markGone(endedElsewhereProblem(), { moveFocus: false });
   }
 }
 
@@ -518,15 +608,15 @@ function resetCredentials(passwords) {
 async function fetchCredentials() {
   let response;
   try {
-    response = await fetch(CREDENTIALS_API, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    response = await fetch(CREDENTIALS_API, {
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json', ...shownFile() },
+    });
   } catch {
     showResultProblem(networkProblem());
     return null;
   }
-  if (response.status === 404) {
-    markExpired({ moveFocus: true });
-    return null;
-  }
+  if (explainedGone(response)) return null;
   if (!response.ok) {
     showResultProblem(await problemFrom(response));
     return null;
@@ -623,7 +713,8 @@ async function copyCredentials() {
 /* ---------- starting over ---------- */
 
 async function startOver() {
-  ui.startOver.disabled = true;
+  if (ui.startOver.disabled) return;
+  setChanging(true);
   let response;
   try {
     response = await fetch(API, { method: 'DELETE', credentials: 'same-origin' });
@@ -631,7 +722,7 @@ async function startOver() {
     showResultProblem(networkProblem());
     return;
   } finally {
-    ui.startOver.disabled = false;
+    setChanging(false);
   }
   // 404: the file is already gone, which is what the trainer asked for.
   if (!response.ok && response.status !== 404) {
@@ -639,6 +730,7 @@ async function startOver() {
     return;
   }
   clearPage();
+  tabs?.postMessage({ kind: 'ended' });
   ui.editor.focus();
   announce('Started over. The generated file was deleted from the server.');
 }
@@ -677,18 +769,20 @@ function remembersShown() {
 }
 
 // Only a tab that showed a file asks for it again, so a first visit never provokes a 404.
-async function restoreResult() {
-  if (!remembersShown()) return;
+async function restoreResult({ always = false } = {}) {
+  if (!always && !remembersShown()) return false;
   try {
     const response = await fetch(API, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
     if (response.ok) {
       showResult(await response.json());
-    } else {
-      rememberShown(false);
+      rememberShown(true);
+      return true;
     }
+    rememberShown(false);
   } catch {
     // Unreachable now: the page starts empty; generating again will say what is wrong.
   }
+  return false;
 }
 
 /* ---------- drag and drop ---------- */
@@ -732,6 +826,8 @@ function start() {
   ui.download.addEventListener('click', onDownloadClick);
   ui.downloadCredentials.addEventListener('click', onDownloadClick);
   ui.startOver.addEventListener('click', startOver);
+  ui.showCurrent.addEventListener('click', showCurrentFile);
+  tabs?.addEventListener('message', onOtherTab);
   ui.showPasswords.addEventListener('click', togglePasswords);
   ui.copyCredentials.addEventListener('click', copyCredentials);
   document.addEventListener('dragover', onDragOver);

@@ -152,3 +152,29 @@ def test_a_summary_into_a_closed_pipe_ends_quietly(tmp_path):
     process.stdout.close()
     assert process.stderr.read() == b""
     assert process.wait(timeout=60) == 1
+
+
+def mode_of(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_a_replaced_file_keeps_its_mode_and_the_credentials_sheet_is_private(tmp_path):
+    """/etc/guacamole/user-mapping.xml may be readable by Guacamole alone; passwords by their owner alone."""
+    (tmp_path / "user-mapping.xml").write_text("old")
+    os.chmod(tmp_path / "user-mapping.xml", 0o640)
+    (tmp_path / "passwords.csv").write_text("old")
+    os.chmod(tmp_path / "passwords.csv", 0o644)
+    result = usermapper("-i", str(CLASSROOM), "--credentials", "passwords.csv", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert mode_of(tmp_path / "user-mapping.xml") == 0o640
+    assert mode_of(tmp_path / "passwords.csv") == 0o600
+
+
+@pytest.mark.parametrize("umask, expected", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_a_new_file_gets_the_umasks_mode(tmp_path, umask, expected):
+    result = subprocess.run(f"umask {umask:03o} && exec {sys.executable} -m usermapper -i {CLASSROOM} "
+                            f"-o out.xml --credentials new.csv", shell=True, cwd=tmp_path, env=ENV,
+                            capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert mode_of(tmp_path / "out.xml") == expected
+    assert mode_of(tmp_path / "new.csv") == 0o600

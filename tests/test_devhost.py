@@ -339,6 +339,46 @@ def test_the_admin_api_refuses_unknown_and_http_functions(site):
     assert requests.post(site.url("/admin/functions/api_echo"), json={}).status_code == 400
 
 
+@pytest.mark.parametrize("body, content_type", [
+    (None, None), (b"{}", "text/plain"), (b"", "application/json"), (b"not json", "application/json"),
+], ids=["no body", "a simple request's text/plain", "empty JSON body", "not JSON"])
+def test_the_admin_api_needs_a_json_body_as_the_host_does(site, site_dir, body, content_type):
+    """A page of any site can send a no-cors POST with a text/plain body; it must not run a function."""
+    before = line_count(site_dir.parent / "manual.txt")
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = requests.post(site.url("/admin/functions/manual_job"), data=body, headers=headers)
+    assert response.status_code == 415 and response.text
+    time.sleep(0.3)
+    assert line_count(site_dir.parent / "manual.txt") == before
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:7071", "127.0.0.1.nip.io", "localhost.evil"])
+def test_a_request_for_another_host_name_is_refused(site, site_dir, host):
+    """DNS rebinding: a name an attacker controls, resolving to 127.0.0.1, must not reach the app or the
+    admin API."""
+    before = line_count(site_dir.parent / "manual.txt")
+    for method, path, kwargs in [("GET", "/api/echo", {}), ("POST", "/admin/functions/manual_job", {"json": {}})]:
+        response = requests.request(method, site.url(path), headers={"Host": host}, **kwargs)
+        assert response.status_code == 421
+        assert "localhost" in response.text
+    time.sleep(0.3)
+    assert line_count(site_dir.parent / "manual.txt") == before
+
+
+@pytest.mark.parametrize("host", ["localhost", "LOCALHOST:7071", "127.0.0.1", "127.0.0.2:80", "[::1]:7071"])
+def test_loopback_host_names_are_served(site, host):
+    assert requests.get(site.url("/api/echo"), headers={"Host": host}).status_code == 200
+
+
+def test_a_chunked_body_reaches_the_function_empty_as_in_the_host(site):
+    """The host forwards a body only with a Content-Length above 0; the header says how it was sent."""
+    echoed = requests.post(site.url("/api/echo"), data=iter([b"users: ", b"{}\n"])).json()
+    assert echoed["body_length"] == 0
+    assert echoed["headers"]["transfer-encoding"] == "chunked"
+    assert "content-length" not in echoed["headers"]
+    assert requests.post(site.url("/api/echo"), data=b"users: {}\n").json()["body_length"] == 10
+
+
 def test_local_settings_are_loaded_and_the_environment_wins(site, site_dir):
     settings = requests.get(site.url("/api/settings")).json()
     assert settings == {"FROM_FILE": "from the file", "OVERRIDDEN": "from the environment", "cwd": str(site_dir)}

@@ -78,6 +78,8 @@ def whole_sessions(storage: str, table: str) -> dict[str, bytes]:
         if table not in {t.name for t in TableServiceClient.from_connection_string(storage).list_tables()}:
             return sessions  # the app creates its table on first use
         for entity in client.list_entities():
+            if "State" in entity:  # a tombstone: an ended or replaced session, holding no file
+                continue
             xml, _ = (zstandard.ZstdDecompressor().decompressobj().decompress(
                 b"".join(entity[f"{name}{i}"] for i in range(entity[f"{name}Chunks"])))
                 for name in ("Xml", "Credentials"))

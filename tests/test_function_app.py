@@ -3,6 +3,7 @@ against a fresh table in the real Azurite."""
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import function_app
 
 CLASSROOM = (Path(__file__).resolve().parent.parent / "examples" / "classroom.yaml").read_bytes()
 URL = "http://localhost:7071/api/usermapping"
+REMOTE = "https://usermapper.azurewebsites.net/api/usermapping"
 
 
 @pytest.fixture
@@ -54,15 +56,53 @@ def test_upload_download_end(app_env):
     ended = call(function_app.usermapping, "DELETE", Cookie=cookie)
     assert ended.status_code == 204
     assert call(function_app.usermapping, "GET", Cookie=cookie).status_code == 404
-    assert list(app_env.list_entities()) == []
+    tombstone, = app_env.list_entities()  # kept until expiry, so a Generate racing this cannot win
+    assert tombstone["State"] == "ended"
+    assert not [key for key in tombstone if key.startswith(("Xml", "Credentials", "Summary"))]
 
 
-def test_cookie_is_secure_unless_local_plain_http(app_env):
+def test_cookie_is_host_prefixed_and_secure_unless_local_plain_http(app_env):
     body, content_type = encode_multipart_formdata({"config": ("lab.yaml", CLASSROOM)})
-    remote = call(function_app.usermapping, "POST", "https://usermapper.azurewebsites.net/api/usermapping",
-                  body, **{"Content-Type": content_type})
-    assert "Secure" in remote.headers.get_all("Set-Cookie")[0].split("; ")
-    assert "Secure" not in upload().headers.get_all("Set-Cookie")[0].split("; ")
+    remote = call(function_app.usermapping, "POST", REMOTE, body, **{"Content-Type": content_type})
+    cookie = remote.headers.get_all("Set-Cookie")[0].split("; ")
+    assert cookie[0].startswith("__Host-usermapper_session=")
+    assert {"Secure", "Path=/", "HttpOnly", "SameSite=Lax"} <= set(cookie)
+    local = upload().headers.get_all("Set-Cookie")[0].split("; ")
+    assert local[0].startswith("usermapper_session=") and "Path=/api" in local and "Secure" not in local
+
+
+def test_over_https_only_the_host_prefixed_cookie_names_the_session(app_env):
+    """A sibling subdomain can plant ``usermapper_session`` but never ``__Host-usermapper_session``."""
+    body, content_type = encode_multipart_formdata({"config": ("lab.yaml", CLASSROOM)})
+    remote = call(function_app.usermapping, "POST", REMOTE, body, **{"Content-Type": content_type})
+    token = cookie_of(remote).split("=", 1)[1]
+    planted = cookie_of(upload()).split("=", 1)[1]
+    chosen = call(function_app.usermapping, "GET", REMOTE, Accept="application/json",
+                  Cookie=f"usermapper_session={planted}; __Host-usermapper_session={token}")
+    assert chosen.status_code == 200
+    assert chosen.get_body() == call(function_app.usermapping, "GET", REMOTE, Accept="application/json",
+                                     Cookie=f"__Host-usermapper_session={token}").get_body()
+
+
+def test_two_different_session_cookies_are_refused_not_guessed_between(app_env):
+    first, second = cookie_of(upload()), cookie_of(upload())
+    two = call(function_app.usermapping, "GET", Cookie=f"{first}; {second}")
+    assert two.status_code == 400
+    assert "cookies" in two.get_body().decode()
+    assert call(function_app.usermapping, "DELETE", Cookie=f"{first}; {second}").status_code == 204
+    assert call(function_app.usermapping, "GET", Cookie=first).status_code == 404
+    assert call(function_app.usermapping, "GET", Cookie=second).status_code == 404
+
+
+def test_multipart_parts_over_500_kib_never_touch_the_disk(app_env, monkeypatch, tmp_path):
+    """werkzeug's default spools a part over 500 KiB to a temporary file; with no usable temporary
+    directory, such an upload fails unless it is parsed in memory."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    big = CLASSROOM + b"# padding\n" * 60_000
+    assert 500 * 1024 < len(big) < 1024 * 1024
+    created = upload(big)
+    assert created.status_code == 201, created.get_body()
+    assert not (tmp_path / "missing").exists()
 
 
 def test_cookie_header_joined_with_commas_is_understood(app_env):
@@ -105,3 +145,25 @@ def test_routes_do_not_overlap():
                                             function_app.health, function_app.page, function_app.static_asset))}
     assert routes == {"usermapping": "api/usermapping", "usermapping_credentials": "api/usermapping/credentials",
                       "health": "api/health", "page": "{root:maxlength(0)?}", "static_asset": "static/{name}"}
+
+
+BAD_SETTINGS = {"USERMAPPER_MAX_USERS": "-1", "USERMAPPER_SESSION_SECONDS": "soon", "USERMAPPER_MAX_DEVICES": "inf",
+                "USERMAPPER_ALLOWED_ORIGINS": "https://lab.example/path", "USERMAPPER_STORAGE": "not a string"}
+
+
+@pytest.mark.parametrize("name, value", BAD_SETTINGS.items(), ids=list(BAD_SETTINGS))
+def test_an_unusable_setting_is_a_503_naming_it_on_every_route_and_one_log_line(app_env, monkeypatch, caplog,
+                                                                                name, value):
+    monkeypatch.setenv(name, value)
+    function_app.api.cache_clear()
+    routes = [(function_app.usermapping, "POST", URL), (function_app.usermapping, "GET", URL),
+              (function_app.usermapping_credentials, "GET", URL + "/credentials"),
+              (function_app.health, "GET", "http://localhost:7071/api/health"),
+              (function_app.page, "GET", "http://localhost:7071/"),
+              (function_app.static_asset, "GET", "http://localhost:7071/static/app.js")]
+    for function, method, url in routes:
+        response = call(function, method, url)
+        assert response.status_code == 503
+        assert response.headers["Content-Type"].startswith("application/problem+json")
+        assert name in response.get_body().decode()
+    assert len([r for r in caplog.records if r.levelname == "ERROR" and "cannot serve" in r.getMessage()]) == 1

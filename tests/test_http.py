@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 import yaml
 import zstandard
 from lxml import etree
+
+from azure.data.tables import TableClient
 
 from apphost import AppHost
 from httpclient import API, CLASSROOM, EXAMPLES, Client, assert_problem, set_cookies, with_cookie
@@ -62,7 +67,7 @@ def test_session_cookie_has_the_documented_attributes(client):
     assert "secure" not in attributes  # plain http on localhost
 
 
-@pytest.mark.parametrize("media_type", ["application/yaml", "text/yaml", "text/plain"])
+@pytest.mark.parametrize("media_type", ["application/yaml", "text/yaml"])
 def test_raw_body_is_accepted(client, media_type):
     created = client.post_raw(CLASSROOM, media_type)
     assert created.status_code == 201, created.text
@@ -160,8 +165,10 @@ def test_oversized_config_is_a_413(client):
     assert_problem(client.post_raw(huge, "application/yaml"), 413)
 
 
-def test_unknown_media_type_is_a_415_that_says_what_to_send(client):
-    problem = assert_problem(client.post_raw(CLASSROOM, "application/x-www-form-urlencoded"), 415)
+@pytest.mark.parametrize("media_type", ["application/x-www-form-urlencoded", "text/plain"])
+def test_unknown_media_type_is_a_415_that_says_what_to_send(client, media_type):
+    """text/plain included: it is what a form on any site can send (enctype="text/plain")."""
+    problem = assert_problem(client.post_raw(CLASSROOM, media_type), 415)
     assert "-F config=@lab.yaml" in problem["detail"]
 
 
@@ -237,3 +244,221 @@ def test_storage_down_is_a_quick_503_and_the_app_recovers(private_azurite):
         private_azurite.start()
         assert client.post_file().status_code == 201
         assert client.get().status_code == 200
+
+
+# -- cross-origin requests, with the headers browsers send (the page tests send them from real pages) --------
+
+def victim(app_url) -> Client:
+    client = Client(app_url)
+    client.post_file()
+    return client
+
+
+def assert_untouched(client: Client, token: str, sha256: str) -> None:
+    assert client.token == token
+    assert hashlib.sha256(client.get().content).hexdigest() == sha256
+
+
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "cross-site", "Origin": "http://evil.example"},
+    {"Sec-Fetch-Site": "same-site", "Origin": "http://127.0.0.1:1"},
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site", "Origin": "null"},
+    {"Origin": "http://evil.example"},
+    {"Origin": "null"},
+    {"Origin": "https://{host}"},
+], ids=["cross-site", "same-site", "cross-site without Origin", "same-site sandboxed", "old browser",
+        "old browser sandboxed", "old browser other scheme"])
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+def test_a_state_changing_request_from_another_origin_is_a_403_and_changes_nothing(app_url, headers, method):
+    client = victim(app_url)
+    token, sha256 = client.token, client.post_file().json()["sha256"]
+    token = client.token
+    host = app_url.removeprefix("http://")
+    forged = {name: value.format(host=host) for name, value in headers.items()}
+    if method == "POST":
+        response = client.request("POST", files={"config": ("lab.yaml", b"users: {}", "application/yaml")},
+                                  headers=forged)
+    else:
+        response = client.request("DELETE", headers=forged)
+    problem = assert_problem(response, 403)
+    assert "Only usermapper's own page" in problem["detail"]
+    assert not set_cookies(response)
+    assert_untouched(client, token, sha256)
+
+
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "same-origin", "Origin": "http://{host}"},
+    {"Sec-Fetch-Site": "none"},
+    {"Origin": "http://{host}"},
+    {"Origin": "https://usermapper.example", "X-Forwarded-Host": "usermapper.example",
+     "X-Forwarded-Proto": "https"},
+    {},
+], ids=["same-origin", "typed by the user", "old browser same origin", "behind a front end", "curl"])
+def test_a_request_from_the_apps_own_origin_or_no_page_passes(app_url, headers):
+    host = app_url.removeprefix("http://")
+    client = victim(app_url)
+    sent = {name: value.format(host=host) for name, value in headers.items()}
+    assert client.post_file(**sent).status_code == 201
+    assert client.delete(headers=sent).status_code == 204
+
+
+def test_allowed_origins_may_post(azurite):
+    with AppHost(azurite.connection_string, table="allowedorigins",
+                 USERMAPPER_ALLOWED_ORIGINS="https://lab.example.org, http://127.0.0.1:9") as app:
+        client = Client(app.url)
+        for origin in ("https://lab.example.org", "http://127.0.0.1:9"):
+            assert client.post_file(Origin=origin, **{"Sec-Fetch-Site": "cross-site"}).status_code == 201
+        assert_problem(client.post_file(Origin="https://lab.example.org.evil"), 403)
+
+
+# -- every method on every route ---------------------------------------------------------------------------
+
+ROUTES = {API: "POST, GET, DELETE", API + "/credentials": "GET", "/api/health": "GET", "/": "GET",
+          "/static/app.js": "GET"}
+
+
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "PUT", "PATCH", "TRACE", "PROPFIND", "POST", "DELETE"])
+@pytest.mark.parametrize("path", list(ROUTES))
+def test_every_route_answers_every_method(app_url, path, method):
+    allowed = ROUTES[path]
+    if method in allowed.split(", "):
+        return
+    response = requests.request(method, app_url + path, timeout=10)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allowed
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    if method != "HEAD":  # a HEAD answer never has a body
+        assert_problem(response, 405)
+
+
+# -- chunked bodies, which the Functions host drops -----------------------------------------------------------
+
+def test_a_chunked_upload_is_a_411_that_says_to_send_content_length(client):
+    response = client.request("POST", data=iter([CLASSROOM]), headers={"Content-Type": "application/yaml"})
+    problem = assert_problem(response, 411)
+    assert "--data-binary" in problem["detail"]
+    assert client.token is None
+
+
+def test_an_empty_body_with_content_length_is_still_an_empty_config(client):
+    assert_problem(client.post_raw(b"", "application/yaml"), 400)
+
+
+# -- a download names the file its page shows ---------------------------------------------------------------
+
+def test_a_download_naming_the_current_file_gets_it(client):
+    sha256 = client.post_file().json()["sha256"]
+    assert client.get(headers={"If-Match": f'"{sha256}"'}).status_code == 200
+    assert client.get(API + f"?sha256={sha256}").status_code == 200
+    assert client.get(API + "/credentials", headers={"If-Match": f'"{sha256}"'}).status_code == 200
+    assert client.get(API + f"/credentials?sha256={sha256}").status_code == 200
+
+
+def test_a_download_naming_a_replaced_file_is_a_412_or_409_not_the_new_file(client):
+    first = client.post_file().json()["sha256"]
+    second = client.post_file((EXAMPLES / "original-format.yaml").read_bytes()).json()["sha256"]
+    assert first != second
+    for path in (API, API + "/credentials"):
+        stale = client.get(path, headers={"If-Match": f'"{first}"', "Accept": "application/json"})
+        assert assert_problem(stale, 412)["title"] == "The file was replaced"
+        assert "authorize" not in stale.text and "student" not in stale.text
+        assert_problem(client.get(path + f"?sha256={first}"), 409)
+    assert client.get(headers={"If-Match": f'"{second}"'}).content.count(b"<authorize ") == 12
+
+
+# -- races between requests of one browser ------------------------------------------------------------------
+
+ROUNDS = 6
+
+
+def live_files(storage: str, table: str) -> set[str]:
+    """Tokens of the sessions that still hold a file (not tombstones)."""
+    with TableClient.from_connection_string(storage, table) as entities:
+        return {f"{e['PartitionKey']}-{e['RowKey']}" for e in entities.list_entities() if "State" not in e}
+
+
+def final_cookie(start: str, responses: list[requests.Response]) -> str | None:
+    """What a browser's cookie says once the responses arrived, in the order given."""
+    cookie = start
+    for response in responses:
+        for header in set_cookies(response):
+            value = header.split(";")[0].split("=", 1)[1]
+            cookie = None if "max-age=0" in header.lower() else value
+    return cookie
+
+
+@pytest.fixture
+def race_app(azurite):
+    with AppHost(azurite.connection_string, table="races") as app:
+        yield app, azurite.connection_string, "races"
+
+
+def race(client: Client, *calls) -> list[tuple[float, requests.Response]]:
+    """Send the calls at once (each with the client's current cookie); each answer with when it arrived."""
+    start = threading.Barrier(len(calls))
+
+    def send(call):
+        start.wait()
+        response = call()
+        return time.monotonic(), response
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(send, calls))
+
+
+def cookie_headers(token: str) -> dict:
+    return {"Cookie": f"usermapper_session={token}"}
+
+
+def test_concurrent_uploads_with_one_cookie_leave_one_live_file_the_cookie_names(race_app):
+    app, storage, table = race_app
+    started = time.monotonic()
+    for _ in range(ROUNDS):
+        client = Client(app.url)
+        client.post_file()
+        token = client.token
+        post = lambda: requests.post(app.url + API, headers=cookie_headers(token), timeout=30,  # noqa: E731
+                                     files={"config": ("lab.yaml", CLASSROOM, "application/yaml")})
+        answers = race(client, post, post, post)
+        assert sorted(r.status_code for _, r in answers) == [201, 409, 409]
+        cookie = final_cookie(token, [r for _, r in sorted(answers, key=lambda a: a[0])])
+        assert live_files(storage, table) & {cookie, token} == {cookie}
+        requests.delete(app.url + API, headers=cookie_headers(cookie), timeout=30)
+        assert live_files(storage, table) == set()
+    assert time.monotonic() - started < 60
+
+
+def test_start_over_racing_an_upload_leaves_no_live_file(race_app):
+    app, storage, table = race_app
+    started = time.monotonic()
+    for _ in range(ROUNDS * 2):
+        client = Client(app.url)
+        client.post_file()
+        token = client.token
+        post = lambda: requests.post(app.url + API, headers=cookie_headers(token), timeout=30,  # noqa: E731
+                                     files={"config": ("lab.yaml", CLASSROOM, "application/yaml")})
+        delete = lambda: requests.delete(app.url + API, headers=cookie_headers(token), timeout=30)  # noqa: E731
+        answers = race(client, post, delete)
+        assert {r.status_code for _, r in answers} <= {201, 204, 409}
+        assert live_files(storage, table) == set()
+        cookie = final_cookie(token, [r for _, r in sorted(answers, key=lambda a: a[0])])
+        if cookie:
+            assert_problem(requests.get(app.url + API, headers=cookie_headers(cookie), timeout=30), 404)
+    assert time.monotonic() - started < 60
+
+
+# -- sessions saved by an older version ----------------------------------------------------------------------
+
+def test_a_session_saved_before_summaries_and_schema_versions_is_a_404_generate_it_again(client, azurite):
+    client.post_file()
+    partition, row = client.token.split("-")
+    with TableClient.from_connection_string(azurite.connection_string, "endtoend") as table:
+        entity = table.get_entity(partition, row)
+        older = {k: v for k, v in entity.items() if not k.startswith(("Summary", "SchemaVersion"))}
+        table.delete_entity(partition, row)
+        table.create_entity(older)
+    for path, accept in [(API, "*/*"), (API, "application/json"), (API + "/credentials", "*/*")]:
+        problem = assert_problem(client.get(path, headers={"Accept": accept}), 404)
+        assert "Generate it again" in problem["detail"]
+    assert client.post_file().status_code == 201

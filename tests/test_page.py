@@ -7,6 +7,10 @@ test provoked on purpose (Chromium logs every 4xx fetch as a console error).
 
 from __future__ import annotations
 
+import html
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -375,4 +379,169 @@ def test_screenshots(open_page, name, viewport, color_scheme):
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"{name}-{color_scheme}.png", full_page=True)
+    watch.assert_clean()
+
+
+# ---------- other origins and other tabs ----------
+
+TWO_USERS = """users:
+    pair:
+        quantity: 2
+        username_prefix: pair
+        username_suffix: '1'
+        password: Pair-Password-1
+devices:
+    pcs:
+        quantity: 1
+        name_prefix: PC
+        name_suffix: '1'
+        hostname_prefix: '10.0.0.'
+        hostname_suffix: '1'
+        parameters: {protocol: rdp}
+"""
+
+ATTACKS = {
+    "multipart form": """<form id="f" method="POST" action="{target}" enctype="multipart/form-data">
+        <textarea name="config">{config}</textarea></form>
+        <script>document.getElementById('f').submit()</script>""",
+    "text/plain form": """<form id="f" method="POST" action="{target}" enctype="text/plain">
+        <input name="users: {{pair: " value="1}}"></form>
+        <script>document.getElementById('f').submit()</script>""",
+    "no-cors fetch": """<script>fetch("{target}", {{method: "POST", mode: "no-cors", credentials: "include",
+        headers: {{"Content-Type": "text/plain"}}, body: {config_json}}})</script>""",
+}
+
+
+class AttackerSite:
+    """Another origin on this machine (its own port), serving one page per attack that posts to the app."""
+
+    def __init__(self, target: str):
+        pages = {f"/{n}": ATTACKS[name].format(target=target, config=html.escape(TWO_USERS),
+                                               config_json=json.dumps(TWO_USERS)).encode()
+                 for n, name in enumerate(ATTACKS)}
+
+        class Pages(BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = pages.get(self.path, b"")
+                self.send_response(200 if body else 204)  # 204: the favicon the browser asks for
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Pages)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, host: str, attack: str) -> str:
+        return f"http://{host}:{self.server.server_port}/{list(ATTACKS).index(attack)}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def attacker(app_url):
+    site = AttackerSite(app_url + "/api/usermapping")
+    yield site
+    site.stop()
+
+
+def stored_file(page: Page) -> bytes:
+    response = page.context.request.get("/api/usermapping")
+    assert response.status == 200
+    return response.body()
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+@pytest.mark.parametrize("attacker_host", ["localhost", "127.0.0.1"], ids=["cross-site", "same-site"])
+def test_a_forged_request_from_another_origin_changes_nothing(open_page, attacker, app_url, attack, attacker_host):
+    """The victim's page is on 127.0.0.1; the attacker's on another port of localhost (another site) or of
+    127.0.0.1 (the same site: the browser sends the victim's cookie along)."""
+    page, watch = open_page()
+    generate_example(page)
+    cookies, file = page.context.cookies(), stored_file(page)
+
+    evil = page.context.new_page()
+    with evil.expect_response(lambda r: r.url == app_url + "/api/usermapping" and r.request.method == "POST") as forged:
+        evil.goto(attacker.url(attacker_host, attack))
+    assert forged.value.status == 403
+    evil.close()
+
+    assert page.context.cookies() == cookies
+    assert stored_file(page) == file
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download user-mapping.xml").click()
+    assert Path(download.value.path()).read_bytes() == file
+    watch.assert_clean(403)
+
+
+def generate_in(page: Page, config: str) -> None:
+    page.locator("#editor").fill(config)
+    page.get_by_role("button", name="Generate user-mapping.xml").click()
+    expect(page.locator("#result")).to_be_visible()
+
+
+def test_a_tab_never_downloads_the_file_another_tab_generated(open_page, app_url):
+    tab1, watch = open_page()
+    generate_example(tab1)
+    tab2 = tab1.context.new_page()
+    tab2.goto("/")
+    generate_in(tab2, TWO_USERS)
+    expect(tab2.locator("#summary-users")).to_have_text("2")
+
+    notice = tab1.locator("#result-problem")
+    expect(notice).to_contain_text("replaced in another tab")  # told at once, by the other tab
+    downloads = []
+    tab1.on("download", lambda download: downloads.append(download))
+    with tab1.expect_response(lambda r: r.url.startswith(app_url + "/api/usermapping?sha256=")) as refused:
+        tab1.get_by_role("link", name="Download user-mapping.xml").click()
+    assert refused.value.status == 412
+    expect(notice).to_contain_text("replaced in another tab")
+    tab1.get_by_role("button", name="Show passwords").click()
+    expect(notice).to_contain_text("replaced in another tab")
+    expect(tab1.locator("#credentials-body tr")).to_have_count(0)
+    tab1.wait_for_timeout(300)
+    assert downloads == []
+
+    tab1.get_by_role("button", name="Show the current file").click()
+    expect(tab1.locator("#summary-users")).to_have_text("2")
+    expect(notice).to_be_hidden()
+    with tab1.expect_download() as download:
+        tab1.get_by_role("link", name="Download user-mapping.xml").click()
+    assert Path(download.value.path()).read_bytes().count(b"<authorize ") == 2
+    watch.assert_clean(412)
+
+
+def test_start_over_in_another_tab_says_the_file_is_gone(open_page):
+    tab1, watch = open_page()
+    generate_example(tab1)
+    tab2 = tab1.context.new_page()
+    tab2.goto("/")
+    generate_in(tab2, TWO_USERS)
+    tab2.get_by_role("button", name="Start over").click()
+    expect(tab2.locator("#result")).to_be_hidden()
+
+    expect(tab1.locator("#result-problem")).to_contain_text("no longer available")
+    expect(tab1.locator("#result-problem")).to_contain_text("another tab")
+    assert tab1.locator("#download").get_attribute("href") is None
+    watch.assert_clean()
+
+
+def test_generate_and_start_over_are_disabled_while_a_request_is_on_its_way(open_page):
+    page, watch = open_page()
+    generate_example(page)
+    held = []
+    page.route("**/api/usermapping", lambda route: held.append(route))  # answered when the test says
+    page.get_by_role("button", name="Start over").click()
+    expect(page.get_by_role("button", name="Start over")).to_be_disabled()
+    expect(page.locator("#generate")).to_be_disabled()
+    held[0].continue_()
+    expect(page.locator("#result")).to_be_hidden()
+    expect(page.locator("#generate")).to_be_enabled()
     watch.assert_clean()

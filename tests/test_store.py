@@ -53,10 +53,10 @@ def test_times_are_utc_and_the_session_lasts_its_lifetime(store, clock):
     assert session.expires == clock.now + timedelta(hours=1)
 
 
-def test_load_credentials_returns_the_sheet(store):
+def test_load_returns_the_credentials_sheet_too(store):
     session = save(store)
 
-    assert store.load_credentials(session.token) == CREDENTIALS
+    assert store.load(session.token).credentials() == CREDENTIALS
 
 
 def test_token_names_the_creation_hour_and_a_random_row(store, clock):
@@ -101,7 +101,6 @@ def test_bad_tokens_find_nothing(store, make_token):
     token = make_token(save(store).token)
 
     assert store.load(token) is None
-    assert store.load_credentials(token) is None
     store.delete(token)
 
 
@@ -110,11 +109,9 @@ def test_expiry_is_exact(store, clock):
 
     clock.now = session.expires - timedelta(microseconds=1)
     assert store.load(session.token) is not None
-    assert store.load_credentials(session.token) is not None
 
     clock.now = session.expires
     assert store.load(session.token) is None
-    assert store.load_credentials(session.token) is None
 
 
 def test_delete_removes_the_entity_and_is_idempotent(store, table_client):
@@ -133,7 +130,7 @@ def test_sessions_never_see_each_other(store):
 
     assert store.load(first.token).xml() == XML
     assert b"trainee" in store.load(second.token).xml()
-    assert store.load_credentials(first.token) != store.load_credentials(second.token)
+    assert store.load(first.token).credentials() != store.load(second.token).credentials()
 
     store.delete(first.token)
     assert store.load(second.token) is not None
@@ -203,3 +200,78 @@ def test_storage_that_refuses_the_app_s_key_is_unavailable_not_a_crash(azurite, 
     with pytest.raises(StorageUnavailable):
         refused.ping()
     assert "check the connection string's key" in caplog.text
+
+
+# -- layouts this version cannot read ------------------------------------------------------------------------
+
+def without(entity: dict, *names: str) -> dict:
+    return {key: value for key, value in entity.items() if key not in names}
+
+
+@pytest.mark.parametrize("older", [
+    lambda e: without(e, "SchemaVersion"),
+    lambda e: without(e, "SchemaVersion", *[k for k in e if k.startswith("Summary")]),
+    lambda e: without(e, "XmlChunks"),
+    lambda e: without(e, "ExpiresAt"),
+    lambda e: {**e, "SchemaVersion": 99},
+    lambda e: {**e, "Xml0": "not bytes"},
+], ids=["no version", "before summaries", "no chunk count", "no expiry", "newer version", "wrong type"])
+def test_an_entity_this_version_cannot_read_is_no_session(store, table_client, older):
+    """Sessions saved by another version of the app answer 'no session' (a 404 for users), never raise."""
+    session = save(store)
+    entity, = entities(table_client)
+    table_client.delete_entity(entity["PartitionKey"], entity["RowKey"])
+    table_client.create_entity(older(dict(entity)))
+
+    assert store.load(session.token) is None
+
+
+# -- tombstones: replacing and ending ------------------------------------------------------------------------
+
+def test_replace_drops_the_old_file_and_only_the_first_replacement_wins(store, table_client):
+    old, first, second = save(store), save(store), save(store)
+
+    assert store.replace(old.token, first.token) is True
+    assert store.replace(old.token, second.token) is False
+    assert store.load(old.token) is None
+    tombstone = table_client.get_entity(*old.token.split("-"))
+    assert (tombstone["State"], tombstone["Successor"]) == ("replaced", first.token)
+    assert not any(key.startswith(("Xml", "Credentials")) for key in tombstone)
+
+
+def test_end_follows_the_sessions_that_replaced_it(store):
+    """Start over that raced a Generate (which replaced the session first) ends the new file too."""
+    old, new = save(store), save(store)
+    store.replace(old.token, new.token)
+
+    store.end(old.token)
+    store.end(old.token)
+
+    assert store.load(new.token) is None
+    assert store.replace(new.token, save(store).token) is False
+
+
+def test_an_ended_session_cannot_be_replaced(store):
+    old = save(store)
+    store.end(old.token)
+
+    assert store.replace(old.token, save(store).token) is False
+
+
+def test_a_token_that_names_nothing_is_claimed_once(store):
+    """Two Generates with an expired or swept cookie still agree on one winner."""
+    gone = save(store)
+    store.delete(gone.token)
+
+    assert store.replace(gone.token, save(store).token) is True
+    assert store.replace(gone.token, save(store).token) is False
+
+
+def test_tombstones_are_swept_at_expiry(store, table_client, clock):
+    old, new = save(store), save(store)
+    store.replace(old.token, new.token)
+    store.end(new.token)
+
+    clock.advance(hours=1, seconds=1)
+    store.sweep()
+    assert entities(table_client) == []

@@ -2,12 +2,15 @@
 
 A thin layer over the library: read_config -> expand -> write_user_mapping. The output file is written
 to a temporary file beside it and renamed at the end, so a failed run never leaves half a file behind.
+A file replaced keeps its mode (an /etc/guacamole/user-mapping.xml readable only by Guacamole stays so);
+a new one gets the umask's; the credentials sheet, which holds passwords, is always 0600.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -21,6 +24,7 @@ from .xmlwriter import FileTooLarge, check_file_size, write_user_mapping
 
 STDIO = "-"
 EXIT_INVALID = 2
+SECRET_MODE = 0o600
 
 # The command line builds files on the trainer's own machine, so it takes far bigger labs than the web app.
 CLI_LIMITS = Limits(max_config_bytes=64 << 20, max_nodes=4_000_000, max_users=1_000_000, max_devices=100_000,
@@ -50,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         mapping = expand(lab)
         if args.credentials:  # first: a file of random passwords nobody can read is worse than none
-            with _output(args.credentials) as out:
+            with _output(args.credentials, mode=SECRET_MODE) as out:
                 out.write(credentials_csv(mapping))
         with _output(args.output) as out:
             write_user_mapping(mapping, out)
@@ -86,7 +90,8 @@ def _read_input(path: str) -> bytes:
 
 
 @contextmanager
-def _output(path: str) -> Iterator[BinaryIO]:
+def _output(path: str, mode: int | None = None) -> Iterator[BinaryIO]:
+    """Write ``path`` atomically, with ``mode``, or else the mode of the file it replaces or the umask's."""
     if path == STDIO:
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
@@ -97,7 +102,7 @@ def _output(path: str) -> Iterator[BinaryIO]:
         handle, temporary = tempfile.mkstemp(dir=directory, prefix=".usermapper-", suffix=".tmp")
         with os.fdopen(handle, "wb", buffering=1 << 20) as file:
             yield file
-        os.chmod(temporary, 0o644)
+        os.chmod(temporary, _mode_for(path) if mode is None else mode)
         os.replace(temporary, path)
     except BaseException as error:
         if temporary:
@@ -105,6 +110,15 @@ def _output(path: str) -> Iterator[BinaryIO]:
         if isinstance(error, OSError):  # name the file asked for, not the temporary one
             raise OSError(error.errno, error.strerror, path) from None
         raise
+
+
+def _mode_for(path: str) -> int:
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _discard_stdout() -> None:

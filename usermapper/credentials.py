@@ -1,7 +1,10 @@
 """The credentials sheet: who logs in with what, for the trainer to hand out.
 
 Written as CSV (type, username, password), the password as the user types it, even when the XML holds only
-its hash: that is the point of the sheet.
+its hash: that is the point of the sheet. A spreadsheet runs a cell that starts with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return as a formula, so such a cell gets a leading ``'`` (OWASP's advice on CSV
+injection), which spreadsheets show as nothing; a cell that already starts with ``'`` gets one too, so
+that ``unprotected_cell`` gives back every value exactly.
 """
 
 from __future__ import annotations
@@ -12,11 +15,22 @@ import io
 from .expand import UserMapping
 
 HEADER = ("type", "username", "password")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
 def credentials_csv(mapping: UserMapping) -> bytes:
     text = io.StringIO(newline="")
     writer = csv.writer(text, lineterminator="\r\n")
     writer.writerow(HEADER)
-    writer.writerows((u.user_type, u.username, u.password) for u in mapping.users)
+    writer.writerows((protected_cell(u.user_type), protected_cell(u.username), protected_cell(u.password))
+                     for u in mapping.users)
     return text.getvalue().encode("utf-8")
+
+
+def protected_cell(value: str) -> str:
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+def unprotected_cell(value: str) -> str:
+    """The value a cell of the sheet stands for."""
+    return value[1:] if value.startswith("'") else value

@@ -6,10 +6,12 @@ are app settings. Every setting has a default, so an empty environment gives a w
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Mapping
+from urllib.parse import urlsplit
 
 from .limits import Limits
 
@@ -34,6 +36,7 @@ class Settings:
     table_name: str = "usermappings"
     session_lifetime: timedelta = timedelta(hours=1)
     limits: Limits = field(default_factory=Limits)
+    allowed_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -49,6 +52,7 @@ class Settings:
                 max_connections=int(_positive_number(env, "USERMAPPER_MAX_CONNECTIONS", Limits.max_connections)),
                 max_xml_bytes=int(_positive_number(env, "USERMAPPER_MAX_XML_BYTES", Limits.max_xml_bytes)),
             ),
+            allowed_origins=_origins(env, "USERMAPPER_ALLOWED_ORIGINS"),
         )
 
 
@@ -77,6 +81,18 @@ def _positive_number(env: Mapping[str, str], name: str, default: float) -> float
         value = float(raw)
     except ValueError:
         raise SettingError(f"{name} must be a number, not {raw!r}") from None
-    if value <= 0:
-        raise SettingError(f"{name} must be greater than 0, not {raw!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise SettingError(f"{name} must be a number greater than 0, not {raw!r}")
     return value
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Origins besides the app's own whose pages may POST and DELETE (a front end on another name):
+    comma separated, each ``scheme://host[:port]`` exactly as a browser writes it in ``Origin``."""
+    origins = tuple(part.strip().lower() for part in env.get(name, "").split(",") if part.strip())
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname or origin != f"{parts.scheme}://{parts.netloc}":
+            raise SettingError(f"{name} must list origins such as https://lab.example.org, comma separated, "
+                               f"with no path or trailing slash; {origin!r} is not one")
+    return origins

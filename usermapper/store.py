@@ -4,6 +4,13 @@ Layout (DESIGN.md, "Storage layout"): PartitionKey is the UTC hour the session w
 (``YYYYMMDDHH``), RowKey a random UUID4 in hex; the session token carries both, so a download is a point
 read and the sweep finds whole expired hours with one range query. The compressed XML, credentials and
 summary are split into binary properties of at most 64 KiB (``Xml0``.., ``Credentials0``..).
+
+Every entity carries ``SchemaVersion``; one written under another layout (or missing a property this
+version reads) is treated as no session at all, so the user is told to generate the file again.
+A session that ends or is replaced becomes a *tombstone*: the same keys with ``State`` (``ended`` or
+``replaced``), the token that replaced it, and no file. Tombstones are written with conditional requests,
+so when two requests from one browser race (two Generates, or Generate and Start over) exactly one wins,
+and no file is left alive that the browser's cookie does not name. The sweep removes them at expiry.
 """
 
 from __future__ import annotations
@@ -17,10 +24,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from azure.core import MatchConditions
 from azure.core.exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
     ResourceExistsError,
+    ResourceModifiedError,
     ResourceNotFoundError,
     ServiceRequestError,
     ServiceResponseError,
@@ -45,6 +54,10 @@ KEYS = ["PartitionKey", "RowKey"]
 DEFAULT_RETRY_AFTER = 5
 REFUSED_ACCESS = (401, 403)  # a wrong key or a missing role: storage is there but not for us
 CLI_HINT = "python -m usermapper -i lab.yaml -o user-mapping.xml"
+SCHEMA_VERSION = 2  # 1: before SchemaVersion, Summary chunks and tombstones
+ENDED, REPLACED = "ended", "replaced"
+RETIRE_ATTEMPTS = 5  # conditional writes lost to a concurrent change before storage counts as unusable
+MAX_SUCCESSORS = 16  # how far Start over follows sessions that replaced each other while it ran
 
 # Dead storage must answer within seconds, not the SDK's minutes: one quick retry, short timeouts.
 CLIENT_OPTIONS = {
@@ -91,9 +104,14 @@ class Session:
     xml_sha256: str
     xml_zstd: bytes = field(repr=False)
     summary_zstd: bytes = field(repr=False)
+    credentials_zstd: bytes = field(repr=False, default=b"")
 
     def xml(self) -> bytes:
         return decompress(self.xml_zstd)
+
+    def credentials(self) -> bytes:
+        """The credentials sheet (CSV) kept with the file."""
+        return decompress(self.credentials_zstd)
 
     def summary(self) -> bytes:
         """What the app said about the file when it was made (its JSON), to say it again after a reload."""
@@ -154,10 +172,12 @@ class SessionStore:
             xml_sha256=xml.sha256,
             xml_zstd=xml.data,
             summary_zstd=summary.data,
+            credentials_zstd=credentials.data,
         )
         entity = {
             "PartitionKey": partition,
             "RowKey": row,
+            "SchemaVersion": SCHEMA_VERSION,
             "CreatedAt": session.created,
             "ExpiresAt": session.expires,
             "Users": users,
@@ -173,31 +193,36 @@ class SessionStore:
         return session
 
     def load(self, token: str) -> Session | None:
-        """The session, or None if the token is malformed, unknown or expired (exactly at ExpiresAt)."""
+        """The session, or None if the token is malformed, unknown, expired (exactly at ExpiresAt), ended,
+        replaced, or stored under a layout this version cannot read."""
         entity = self._live_entity(token)
-        if entity is None:
+        if entity is None or entity.get("State"):
             return None
-        return Session(
-            token=token,
-            created=entity["CreatedAt"],
-            expires=entity["ExpiresAt"],
-            users=entity["Users"],
-            connections=entity["Connections"],
-            xml_size=entity["XmlSize"],
-            xml_sha256=entity["XmlSha256"],
-            xml_zstd=_joined(entity, "Xml"),
-            summary_zstd=_joined(entity, "Summary"),
-        )
+        try:
+            return _session(token, entity)
+        except (KeyError, TypeError) as error:
+            log.warning("session stored under schema version %s cannot be read (%r): treated as gone",
+                        entity.get("SchemaVersion", 1), error)
+            return None
 
-    def load_credentials(self, token: str) -> bytes | None:
-        """The session's credentials sheet (CSV), under the same rules as ``load``."""
-        entity = self._live_entity(token)
-        if entity is None:
-            return None
-        return decompress(_joined(entity, "Credentials"))
+    def replace(self, old_token: str, new_token: str) -> bool:
+        """Mark the old session replaced by the new one, dropping its file. False when it was already
+        replaced or ended: another request from the same browser got there first, and the caller must
+        drop the new session, which no cookie will name."""
+        return self._retire(old_token, REPLACED, new_token) is None
+
+    def end(self, token: str) -> None:
+        """End the session now, and each session that replaced it meanwhile (a Generate that raced this
+        Start over): afterwards none of them holds a file. Ending twice is not an error."""
+        for _ in range(MAX_SUCCESSORS):
+            found = self._retire(token, ENDED)
+            if found is None or found.get("State") != REPLACED:
+                return
+            token = found.get("Successor", "")
 
     def delete(self, token: str) -> None:
-        """Remove the session now; deleting twice, or a token that names nothing, is not an error."""
+        """Remove the entity now, leaving no tombstone: for a session no cookie names. Deleting twice, or
+        a token that names nothing, is not an error."""
         keys = _parse_token(token)
         if keys is None:
             return
@@ -261,6 +286,38 @@ class SessionStore:
             self._ensure_table()
             self._entity("ping", "ping")
 
+    def _retire(self, token: str, state: str, successor: str = "") -> dict | None:
+        """Turn the token's entity into a tombstone saying ``state``, unless it already is one.
+
+        Returns None when this call wrote the tombstone, or the tombstone another request wrote first.
+        The write is conditional (insert if absent, replace if unchanged since read), so of two racing
+        calls exactly one wins. A malformed token names nothing to retire: None.
+        """
+        keys = _parse_token(token)
+        if keys is None:
+            return None
+        tombstone = {"PartitionKey": keys[0], "RowKey": keys[1], "SchemaVersion": SCHEMA_VERSION,
+                     "State": state, "Successor": successor, "ExpiresAt": self._clock() + self._lifetime}
+        with _storage_errors():
+            self._ensure_table()
+            for _ in range(RETIRE_ATTEMPTS):
+                entity = self._entity(*keys)
+                if entity is not None and entity.get("State"):
+                    return entity
+                try:
+                    self._write_tombstone(tombstone, entity)
+                    return None
+                except (ResourceExistsError, ResourceModifiedError):
+                    continue
+        raise StorageUnavailable("the session kept changing under concurrent requests", retry_after=1)
+
+    def _write_tombstone(self, tombstone: dict, current: dict | None) -> None:
+        if current is None:
+            self._table.create_entity(tombstone)
+        else:
+            self._table.update_entity(tombstone, mode=UpdateMode.REPLACE, etag=current.metadata["etag"],
+                                      match_condition=MatchConditions.IfNotModified)
+
     def _live_entity(self, token: str) -> dict | None:
         keys = _parse_token(token)
         if keys is None:
@@ -268,7 +325,8 @@ class SessionStore:
         with _storage_errors():
             self._ensure_table()
             entity = self._entity(*keys)
-        if entity is None or self._clock() >= entity["ExpiresAt"]:
+        expires = entity.get("ExpiresAt") if entity is not None else None
+        if not isinstance(expires, datetime) or self._clock() >= expires:
             return None
         return entity
 
@@ -324,6 +382,24 @@ def _table_client(target: StorageTarget, table_name: str) -> TableClient:
     from azure.identity import DefaultAzureCredential
 
     return TableClient(target.table_endpoint, table_name, credential=DefaultAzureCredential(), **CLIENT_OPTIONS)
+
+
+def _session(token: str, entity: Mapping) -> Session:
+    """The session an entity of the current layout holds; KeyError or TypeError for any other layout."""
+    if entity.get("SchemaVersion") != SCHEMA_VERSION:
+        raise KeyError("SchemaVersion")
+    return Session(
+        token=token,
+        created=entity["CreatedAt"],
+        expires=entity["ExpiresAt"],
+        users=entity["Users"],
+        connections=entity["Connections"],
+        xml_size=entity["XmlSize"],
+        xml_sha256=entity["XmlSha256"],
+        xml_zstd=_joined(entity, "Xml"),
+        summary_zstd=_joined(entity, "Summary"),
+        credentials_zstd=_joined(entity, "Credentials"),
+    )
 
 
 def _parse_token(token: str) -> tuple[str, str] | None:

@@ -18,27 +18,38 @@ from dataclasses import asdict, dataclass, field
 from datetime import timezone
 from pathlib import Path
 from typing import Callable, Mapping, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
+
+from werkzeug.formparser import FormDataParser
+from werkzeug.http import parse_options_header
 
 from .compression import Compressed, CompressingWriter, compress, decompress
 from .config import ConfigError, Lab, Problem, read_config
-from .credentials import credentials_csv
+from .credentials import credentials_csv, unprotected_cell
 from .expand import expand
-from .settings import Settings
+from .settings import SettingError, Settings
 from .store import CLI_HINT, Session, SessionStore, SessionTooLarge, StorageUnavailable
 from .xmlwriter import FileTooLarge, check_file_size, write_user_mapping
 
 log = logging.getLogger("usermapper")
 T = TypeVar("T")
 
-COOKIE_NAME = "usermapper_session"
-COOKIE_PATH = "/api"
+# Over https the cookie is __Host- prefixed: the browser then refuses one set by a sibling subdomain or with
+# a Domain or another Path. Plain http on localhost cannot carry that prefix in every browser and curl.
+COOKIE_NAME = "__Host-usermapper_session"
+COOKIE_PATH = "/"
+LOCAL_COOKIE_NAME = "usermapper_session"
+LOCAL_COOKIE_PATH = "/api"
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+STATE_CHANGING_METHODS = ("POST", "DELETE")
+SAME_ORIGIN_FETCH_SITES = ("same-origin", "none")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 DOWNLOAD_PATH = "/api/usermapping"
 CREDENTIALS_PATH = "/api/usermapping/credentials"
 PREVIEW_BYTES = 64 * 1024
 MULTIPART_OVERHEAD = 64 * 1024  # room for boundaries and part headers around a config at the size limit
-RAW_CONFIG_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain",
-                    "application/json")
+# Not text/plain: that is what an HTML form on any site can send (enctype="text/plain").
+RAW_CONFIG_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/json")
 XML_TYPES = ("application/xml", "text/xml")
 JSON_TYPES = ("application/json",)
 PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -49,13 +60,12 @@ ASSET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; chars
 
 @dataclass(frozen=True)
 class Request:
-    """What the API needs of a request. ``form`` parses a multipart body only when it is asked for."""
+    """What the API needs of a request."""
 
     method: str
     url: str
     headers: Mapping[str, str]  # names in lower case
     body: bytes = b""
-    form: Callable[[], Mapping[str, list[bytes]]] = lambda: {}
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
@@ -65,18 +75,52 @@ class Request:
         return self.header("content-type").split(";")[0].strip().lower()
 
     @property
-    def session_token(self) -> str | None:
-        """The session cookie's value. Proxies may join several Cookie headers with ',' instead of '; '."""
+    def cookie_name(self) -> str:
+        return LOCAL_COOKIE_NAME if self.is_local_http else COOKIE_NAME
+
+    @property
+    def session_tokens(self) -> list[str]:
+        """Each distinct value of the session cookie, in the order sent. Proxies may join several Cookie
+        headers with ',' instead of '; '."""
+        tokens = []
         for pair in self.header("cookie").replace(",", ";").split(";"):
             name, _, value = pair.strip().partition("=")
-            if name == COOKIE_NAME and value:
-                return value.strip('"')
-        return None
+            value = value.strip().strip('"')
+            if name == self.cookie_name and value and value not in tokens:
+                tokens.append(value)
+        return tokens
+
+    @property
+    def session_token(self) -> str | None:
+        """The session cookie's value. Two different ones (a page of another port on localhost can set a
+        second with a longer Path, which the browser sends first) are refused rather than guessed between."""
+        tokens = self.session_tokens
+        if len(tokens) > 1:
+            raise Problem4xx(400, "Two session cookies", f"This request carries {len(tokens)} different "
+                             f"{self.cookie_name} cookies, so it is not clear which file is yours. Start over "
+                             f"ends them all; if this persists, clear this site's cookies in the browser.")
+        return tokens[0] if tokens else None
 
     @property
     def is_local_http(self) -> bool:
         url = urlsplit(self.url)
-        return url.scheme == "http" and (url.hostname or "") in ("localhost", "127.0.0.1", "::1")
+        return url.scheme == "http" and (url.hostname or "") in LOOPBACK_HOSTS
+
+    @property
+    def own_origins(self) -> set[str]:
+        """The origin the request was sent to. In Azure the Functions host has already put the public host
+        (App Service's DISGUISED-HOST) and scheme (X-Forwarded-Proto) into the URL; a proxy in front of it
+        (Front Door, a gateway on a custom domain) names the host the browser used in X-Forwarded-Host."""
+        url = urlsplit(self.url)
+        origins = {_origin(url.scheme, url.netloc)}
+        forwarded_host = _first_value(self.header("x-forwarded-host"))
+        if forwarded_host:
+            origins.add(_origin(_first_value(self.header("x-forwarded-proto")) or url.scheme, forwarded_host))
+        return origins
+
+    def query_value(self, name: str) -> str:
+        values = parse_qs(urlsplit(self.url).query).get(name, [""])
+        return values[0]
 
 
 @dataclass
@@ -104,43 +148,78 @@ class Api:
 
     @classmethod
     def from_environment(cls, static_dir: Path) -> "Api":
-        settings = Settings.from_environment()
-        return cls(settings, SessionStore.from_settings(settings), static_dir)
+        """The app as its settings describe it; if one is unusable, an app that says which on every route."""
+        try:
+            settings = Settings.from_environment()
+            store = _store_from(settings)
+        except SettingError as error:
+            log.error("the app cannot serve requests: %s", error)
+            return UnusableSettingsApi(error)
+        return cls(settings, store, static_dir)
 
-    # -- routes ------------------------------------------------------------------------------------------
+    # -- routes: every method reaches the route, which answers the ones it does not serve with a 405 --------
 
     def usermapping(self, request: Request) -> Response:
-        handlers = {"POST": self.create, "GET": self.download, "DELETE": self.end}
-        handler = handlers.get(request.method.upper())
-        if handler is None:
-            return _secured(_problem(405, "Method not allowed", "Use POST, GET or DELETE."))
-        return _guarded(handler, request)
+        return self.dispatch(request, {"POST": self.create, "GET": self.download, "DELETE": self.end})
 
     def credentials(self, request: Request) -> Response:
-        return _guarded(self.download_credentials, request)
+        return self.dispatch(request, {"GET": self.download_credentials})
 
     def health(self, request: Request) -> Response:
-        return _guarded(self.check_health, request)
+        return self.dispatch(request, {"GET": self.check_health})
 
     def page(self, request: Request) -> Response:
         return self.asset(request, "index.html")
 
     def asset(self, request: Request, name: str) -> Response:
+        return self.dispatch(request, {"GET": lambda _request: self.asset_file(name)})
+
+    def dispatch(self, request: Request, handlers: Mapping[str, Callable[[Request], Response]]) -> Response:
+        """The handler for the request's method, behind the origin check for those that change state."""
+        handler = handlers.get(request.method.upper())
+        if handler is None:
+            return _method_not_allowed(request, handlers)
+        if request.method.upper() not in STATE_CHANGING_METHODS:
+            return _guarded(handler, request)
+
+        def same_origin_only(checked: Request) -> Response:
+            self.refuse_cross_origin(checked)
+            return handler(checked)
+
+        return _guarded(same_origin_only, request)
+
+    def asset_file(self, name: str) -> Response:
         """Only files that were in ``static/`` when the app started; names are never joined to paths."""
         body = self.assets.get(name)
         if body is None:
-            return _secured(_problem(404, "Not found", f"There is no page asset named {name!r}."))
+            return _problem(404, "Not found", f"There is no page asset named {name!r}.")
         suffix = Path(name).suffix
         kind = ASSET_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
         headers = [("Content-Type", kind), ("Cache-Control", "no-cache")]
         if suffix == ".html":
             headers.append(("Content-Security-Policy", PAGE_POLICY))
-        return _secured(Response(200, body, headers))
+        return Response(200, body, headers)
+
+    def refuse_cross_origin(self, request: Request) -> None:
+        """Refuse a state-changing request sent by another origin's page, as Go 1.25's
+        ``http.CrossOriginProtection`` does: a browser's ``Sec-Fetch-Site`` decides when sent; else an
+        ``Origin`` must be this app's own or one of USERMAPPER_ALLOWED_ORIGINS; a request with neither
+        (curl, scripts) comes from no page, so it passes. Returns None, or raises a 403 problem."""
+        site = request.header("sec-fetch-site").strip().lower()
+        origin = request.header("origin").strip().lower()
+        if site in SAME_ORIGIN_FETCH_SITES or origin in self.settings.allowed_origins:
+            return None
+        if site:
+            raise _cross_origin(f"the browser says it came from a {site} page ({origin or 'origin not sent'})")
+        if origin and origin not in request.own_origins:
+            raise _cross_origin(f"it came from a page of {origin}")
+        return None
 
     # -- handlers ----------------------------------------------------------------------------------------
 
     def create(self, request: Request) -> Response:
         started = time.perf_counter()
+        previous = request.session_token
         lab = self.read_lab(self.config_from(request))
         size = check_file_size(lab, self.settings.limits.max_xml_bytes)
         mapping = expand(lab)
@@ -150,7 +229,7 @@ class Api:
         details = _details(lab, xml)
         session = self.store.save(xml, compress(credentials_csv(mapping)), mapping.user_count,
                                   mapping.connection_count, summary=compress(json.dumps(details).encode()))
-        self.end_previous(request, session)
+        self.replace_previous(previous, session)
         log.info("generated %s users, %s connections, %s bytes in %.0f ms", session.users, session.connections,
                  session.xml_size, (time.perf_counter() - started) * 1000)
         cookie = self.session_cookie(request, session.token, int(self.settings.session_lifetime.total_seconds()))
@@ -171,16 +250,18 @@ class Api:
         return response
 
     def download_credentials(self, request: Request) -> Response:
-        sheet = self.from_session(request, self.store.load_credentials)
+        sheet = self.current_session(request).credentials()
         if _accepts(request.header("accept"), "application/json"):
-            rows = list(csv.DictReader(io.StringIO(sheet.decode("utf-8"))))
+            rows = [{name: unprotected_cell(value) for name, value in row.items()}
+                    for row in csv.DictReader(io.StringIO(sheet.decode("utf-8")))]
             return _json(200, {"credentials": rows})
         return Response(200, sheet, [("Content-Type", "text/csv; charset=utf-8"),
                                      ("Content-Disposition", 'attachment; filename="credentials.csv"')])
 
     def end(self, request: Request) -> Response:
-        if request.session_token:
-            self.store.delete(request.session_token)
+        """Start over: every session the request names ends, with whatever replaced it meanwhile."""
+        for token in request.session_tokens:
+            self.store.end(token)
         return Response(204, headers=[("Set-Cookie", self.session_cookie(request, "", 0))])
 
     def check_health(self, request: Request) -> Response:
@@ -194,8 +275,12 @@ class Api:
         limit = self.settings.limits.max_config_bytes
         if len(request.body) > limit + MULTIPART_OVERHEAD:
             raise _too_large(len(request.body), limit)
+        if not request.body and "chunked" in request.header("transfer-encoding").lower():
+            raise Problem4xx(411, "Length required", "The Functions host passes on a request body only when "
+                             "it has a Content-Length; this one was sent in chunks and arrived empty. Send it "
+                             "with Content-Length: curl --data-binary @lab.yaml, or curl -F config=@lab.yaml.")
         if request.media_type == "multipart/form-data":
-            config = _single_config_field(request.form())
+            config = _single_config_field(_multipart_fields(request))
         elif request.media_type in RAW_CONFIG_TYPES:
             config = request.body
         else:
@@ -219,16 +304,34 @@ class Api:
                                                     f"problem{'s' if len(error.problems) > 1 else ''}; "
                                                     f"each names its field and line.", error.problems) from None
 
-    def end_previous(self, request: Request, replacement: Session) -> None:
-        """A new file replaces the session's old one; if storage fails here the old one simply expires."""
-        if request.session_token and request.session_token != replacement.token:
-            try:
-                self.store.delete(request.session_token)
-            except StorageUnavailable:
-                log.warning("could not delete the replaced session; it will expire")
+    def replace_previous(self, previous: str | None, replacement: Session) -> None:
+        """The new file replaces the one the request's cookie named. If another request from that browser
+        replaced or ended it first (two Generates, or Start over, at once), the new file is dropped: a file
+        whose cookie the browser may never keep must not live on with its passwords."""
+        if previous is None:
+            return
+        try:
+            replaced = self.store.replace(previous, replacement.token)
+        except StorageUnavailable:
+            self.drop(replacement)
+            raise
+        if not replaced:
+            self.drop(replacement)
+            raise Problem4xx(409, "Replaced at the same time", "Another request from this browser replaced or "
+                                  "ended its file while this one was being generated, so this one was dropped. "
+                                  "Generate it again.")
+
+    def drop(self, session: Session) -> None:
+        try:
+            self.store.delete(session.token)
+        except StorageUnavailable:
+            log.warning("could not drop a session no cookie names; it will expire")
 
     def current_session(self, request: Request) -> Session:
-        return self.from_session(request, self.store.load)
+        """The request's session, if it still holds the file the request names (see ``_require_named``)."""
+        session = self.from_session(request, self.store.load)
+        _require_named(request, session.xml_sha256)
+        return session
 
     def from_session(self, request: Request, load: Callable[[str], T | None]) -> T:
         """What ``load`` finds for the request's session cookie; a 404 when there is no cookie or nothing."""
@@ -239,11 +342,26 @@ class Api:
         return found
 
     def session_cookie(self, request: Request, token: str, max_age: int) -> str:
-        attributes = [f"{COOKIE_NAME}={token}", f"Max-Age={max_age}", f"Path={COOKIE_PATH}", "HttpOnly",
+        path = LOCAL_COOKIE_PATH if request.is_local_http else COOKIE_PATH
+        attributes = [f"{request.cookie_name}={token}", f"Max-Age={max_age}", f"Path={path}", "HttpOnly",
                       "SameSite=Lax"]
         if not request.is_local_http:
             attributes.append("Secure")
         return "; ".join(attributes)
+
+
+class UnusableSettingsApi(Api):
+    """Stands in for the app when a setting is unusable: every route answers 503 naming the setting
+    (logged once, when the app was built), until the setting is fixed and the app restarted."""
+
+    def __init__(self, error: SettingError):
+        self.error = error
+
+    def dispatch(self, request: Request, handlers: Mapping[str, Callable[[Request], Response]]) -> Response:
+        response = _problem(503, "The app is misconfigured", f"An app setting is unusable, so nothing can be "
+                            f"served until its operator fixes it: {self.error}.")
+        response.headers.append(("Cache-Control", "no-store"))
+        return _secured(response)
 
 
 def _guarded(handler: Callable[[Request], Response], request: Request) -> Response:
@@ -266,13 +384,90 @@ def _guarded(handler: Callable[[Request], Response], request: Request) -> Respon
     except Exception:
         log.exception("unexpected failure in %s %s", request.method, urlsplit(request.url).path)
         response = _problem(500, "Internal error", "Something went wrong on our side; it has been logged.")
-    response.headers.append(("Cache-Control", "no-store"))
+    if not any(name == "Cache-Control" for name, _ in response.headers):
+        response.headers.append(("Cache-Control", "no-store"))
     return _secured(response)
+
+
+def _store_from(settings: Settings) -> SessionStore:
+    """The session store; a connection string the storage SDK cannot even parse is a setting's fault."""
+    try:
+        return SessionStore.from_settings(settings)
+    except ValueError as error:
+        raise SettingError(f"the storage connection string (USERMAPPER_STORAGE or AzureWebJobsStorage) is "
+                           f"unusable: {error}") from None
+
+
+def _method_not_allowed(request: Request, handlers: Mapping[str, Callable]) -> Response:
+    allowed = ", ".join(handlers)
+    response = _problem(405, "Method not allowed", f"{urlsplit(request.url).path} answers {allowed}; "
+                                                   f"not {request.method.upper()}.")
+    response.headers += [("Allow", allowed), ("Cache-Control", "no-store")]
+    return _secured(response)
+
+
+def _require_named(request: Request, sha256: str) -> None:
+    """The page names the file it shows, so that it never hands out another: ``If-Match`` with the file's
+    ETag (fetch), or ``?sha256=`` (a plain link). A session now holding another file (generated in
+    another tab, or swapped) is a 412 or a 409 problem that says so, never the other file."""
+    if_match = request.header("if-match").strip()
+    if if_match and if_match != "*" and f'"{sha256}"' not in [tag.strip() for tag in if_match.split(",")]:
+        raise _replaced(412)
+    named = request.query_value("sha256").strip().lower()
+    if named and named != sha256:
+        raise _replaced(409)
+
+
+def _replaced(status: int) -> Problem4xx:
+    return Problem4xx(status, "The file was replaced", "This browser's session now holds another file than "
+                      "the one asked for: it was generated again, probably in another tab. Show the current "
+                      "file, or generate this one again.")
+
+
+def _cross_origin(reason: str) -> Problem4xx:
+    return Problem4xx(403, "Cross-origin request refused", f"Only usermapper's own page may generate or delete "
+                      f"files; this request was refused because {reason}. Scripts and curl, which send "
+                      f"neither Origin nor Sec-Fetch-Site, are not affected.")
+
+
+def _origin(scheme: str, netloc: str) -> str:
+    """``scheme://host[:port]`` as a browser writes it in ``Origin``: lower case, no default port."""
+    scheme, netloc = scheme.strip().lower(), netloc.strip().lower()
+    default = f":{DEFAULT_PORTS.get(scheme)}"
+    return f"{scheme}://{netloc[: -len(default)] if netloc.endswith(default) else netloc}"
+
+
+def _first_value(header: str) -> str:
+    """The first of a comma-joined header's values: the one the proxy nearest the browser added."""
+    return header.split(",")[0].strip()
 
 
 def _secured(response: Response) -> Response:
     response.headers.append(("X-Content-Type-Options", "nosniff"))
     return response
+
+
+def _multipart_fields(request: Request) -> dict[str, list[bytes]]:
+    """Every field of a multipart body by name, files and plain fields alike, as bytes; parsed in memory,
+    where werkzeug's default spools a part over 500 KiB to a temporary file: nothing a user sends may
+    touch the app's disk."""
+    mimetype, options = parse_options_header(request.header("content-type"))
+    parser = FormDataParser(stream_factory=_in_memory)
+    try:
+        _, form, files = parser.parse(io.BytesIO(request.body), mimetype, len(request.body), options)
+    except ValueError as error:
+        raise Problem4xx(400, "Unreadable upload", f"The multipart body could not be read: {error}.") from None
+    fields: dict[str, list[bytes]] = {}
+    for name, upload in files.items(multi=True):
+        fields.setdefault(name, []).append(upload.read())
+    for name, value in form.items(multi=True):
+        fields.setdefault(name, []).append(value.encode("utf-8"))
+    return fields
+
+
+def _in_memory(total_content_length: int | None, content_type: str | None, filename: str | None,
+               content_length: int | None = None) -> io.BytesIO:
+    return io.BytesIO()
 
 
 def _single_config_field(form: Mapping[str, list[bytes]]) -> bytes:
