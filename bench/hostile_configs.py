@@ -9,6 +9,7 @@ of its kind that the limits let through. ``SHAPES`` names them all; ``bench_host
 
 from __future__ import annotations
 
+import random
 from typing import Callable
 
 import yaml
@@ -185,6 +186,108 @@ def many_user_types_with_lists(size: int = MiB) -> bytes:
                            f"devices: [{names}]}}\n", size=size)
 
 
+# -- found by attacking the bounds above (each once broke them: seconds, or gigabytes) -------------------------
+
+_ONE_DEVICE = ("devices:\n  pcs: {quantity: 1, name_prefix: pc, name_suffix: '1', "
+               "parameters: {protocol: rdp, hostname: h}}\n")
+_ONE_USER = "users:\n  s: {quantity: 1, username_prefix: s, username_suffix: '1', password: p}\n"
+
+
+def long_hashed_password(size: int = MiB) -> bytes:
+    """10,000 users sharing one fixed 50,000-character password with password_encoding sha256: the XML holds
+    64 hex digits per user (2.5 MB, far under the byte budget) but every user's password is hashed anew and
+    written in full to the credentials CSV (500 MB). A 1 MB password is 20x worse; capped here to stay measurable."""
+    length = min(50_000, size - 200)
+    return (f"{_ONE_DEVICE}users:\n  s: {{quantity: 10000, username_prefix: s, username_suffix: '1', "
+            f"password_encoding: sha256, password: {'x' * length}}}\n").encode()
+
+
+def long_username_prefix(size: int = MiB) -> bytes:
+    """10,000 users with a username_prefix that fills the config: the uniqueness check builds all 10,000
+    usernames (10 GB) before the XML size is checked, which would refuse it with a 413."""
+    head = f"{_ONE_DEVICE}users:\n  s: {{quantity: 10000, username_suffix: '1', password: p, username_prefix: "
+    return (head + "x" * (size - len(head) - 12) + "}\n").encode()
+
+
+def username_prefix_at_budget(size: int = MiB) -> bytes:
+    """Accepted (201): a 7,000-character username_prefix for 10,000 users makes 72 MB of XML, under the
+    80 MB budget; the credentials CSV of the same 70 MB is written by the csv module at ~27 ns a byte."""
+    return (f"{_ONE_DEVICE}users:\n  s: {{quantity: 10000, username_suffix: '1', password: p, "
+            f"username_prefix: {'x' * min(7000, size - 200)}}}\n").encode()
+
+
+def quoted_backslashes(size: int = MiB) -> bytes:
+    """A value of ~1 MB of backslashes, aliased 100 times where a user type belongs: each of the 101 problems
+    quotes it with repr (doubling it) and JSON doubles it again: a 419 MB problem+json answer."""
+    tail = "".join(f"  t{i}: *b\n" for i in range(1, 101)) + _ONE_DEVICE
+    head = "users:\n  t0: &b "
+    return (head + "\\" * (size - len(head) - len(tail) - 2) + "\n" + tail).encode()
+
+
+def long_type_name_devices_list(size: int = MiB) -> bytes:
+    """Accepted (201): a user type whose name (an explicit `? ` key) is ~1 MB, with a devices list naming the
+    one device type 1,000 times. Reading the list keeps f"{path}[{index}]" for every entry in _Reader.nodes:
+    1,000 paths of 1 MB each."""
+    items = ", ".join(["pcs"] * 1000)
+    head = "users:\n  ? "
+    mid = f"\n  : {{quantity: 1, username_prefix: s, username_suffix: '1', password: p, devices: [{items}]}}\n{_ONE_DEVICE}"
+    return (head + "x" * (size - len(head) - len(mid) - 2) + mid).encode()
+
+
+def long_type_name_unknown_fields(size: int = MiB) -> bytes:
+    """A user type whose ~1 MB name is an explicit key, with 1,000 fields that are not fields: each keeps a
+    path of the name in _Reader.nodes and in its problem (1,000 x 2 x 1 MB); 100 reach the JSON (105 MB)."""
+    body = ", ".join(f"f{i}: 1" for i in range(1000))
+    head = "users:\n  ? "
+    mid = "\n  : {" + body + "}\n" + _ONE_DEVICE
+    return (head + "x" * (size - len(head) - len(mid) - 2) + mid).encode()
+
+
+def listed_device_names(size: int = MiB) -> bytes:
+    """20 device types whose names (explicit keys) share the config, and 19 user types each listing 1,000
+    unknown device types: each of the 19,000 problems copies the 1 MB list of the first 20 names into its
+    message (19 GB)."""
+    items = ", ".join(["zz"] * 1000)
+    users = "users:\n" + "".join(f"  s{u}: {{quantity: 1, username_prefix: s{u}x, username_suffix: '1', "
+                                 f"password: p, devices: [{items}]}}\n" for u in range(19)) + "devices:\n"
+    per = (size - len(users) - 20 * 120) // 20
+    devices = "".join(f"  ? {chr(97 + i % 26)}{i}{'x' * per}\n  : {{quantity: 1, name_prefix: d{i}x, "
+                      f"name_suffix: '1', parameters: {{protocol: rdp, hostname: h}}}}\n" for i in range(20))
+    return (users + devices).encode()
+
+
+def difflib_suggestions(size: int = MiB) -> bytes:
+    """1,000 device types named with 64 random letters a/b, and a devices list of 20 more such names that
+    are not device types: each of the 20 suggestions runs SequenceMatcher.ratio against all 1,000 names
+    (each pair passes quick_ratio's 0.6 cutoff; ~0.45 ms a pair on a two-letter alphabet). 163 KB."""
+    chance = random.Random(1)
+    word = lambda: "".join(chance.choice("ab") for _ in range(64))
+    devices = "".join(f"  {word()}: {{quantity: 1, name_prefix: d{i}x, name_suffix: '1', parameters: "
+                      f"{{protocol: rdp, hostname: h}}}}\n" for i in range(1000))
+    wrong = ", ".join(word() for _ in range(20))
+    return (f"users:\n  s: {{quantity: 1, username_prefix: s, username_suffix: '1', password: p, "
+            f"devices: [{wrong}]}}\ndevices:\n{devices}").encode()
+
+
+def long_device_name_warnings(size: int = MiB) -> bytes:
+    """Accepted (201): a device type whose name (an explicit key) is ~1 MB of backslashes, with 199 parameters
+    guacd does not know: 101 warnings kept, each path repeating the name, doubled by JSON: a 211 MB 201
+    answer, and again for GET with Accept: application/json."""
+    params = "".join(f", zq{i}: 1" for i in range(199))
+    head = _ONE_USER + "devices:\n  ? "
+    tail = f"\n  : {{quantity: 1, name_prefix: d, name_suffix: '1', parameters: {{protocol: rdp, hostname: h{params}}}}}\n"
+    return (head + "\\\\" * ((size - len(head) - len(tail) - 2) // 2) + tail).encode()
+
+
+def tokens_without_end(size: int = MiB) -> bytes:
+    """A parameter value of a megabyte of colons after a ``${`` that never closes: the token check's
+    slowest input (each colon is weighed as a possible modifier)."""
+    head = "users:\n" + USER + "devices:\n  pcs: {quantity: 1, name_prefix: PC, name_suffix: '1', parameters: " \
+           "{protocol: ssh, hostname: h, command: '${"
+    tail = "'}}\n"
+    return (head + ":" * (size - len(head) - len(tail)) + tail).encode()
+
+
 SHAPES: dict[str, Callable[[int], bytes]] = {
     "many-parameters": many_parameters,
     "many-parameters-without-values": many_parameters_without_values,
@@ -202,4 +305,14 @@ SHAPES: dict[str, Callable[[int], bytes]] = {
     "long-scalar": long_scalar,
     "merge-chain": merge_chain,
     "many-user-types-with-lists": many_user_types_with_lists,
+    "long-hashed-password": long_hashed_password,
+    "long-username-prefix": long_username_prefix,
+    "username-prefix-at-budget": username_prefix_at_budget,
+    "quoted-backslashes": quoted_backslashes,
+    "long-type-name-devices-list": long_type_name_devices_list,
+    "long-type-name-unknown-fields": long_type_name_unknown_fields,
+    "listed-device-names": listed_device_names,
+    "difflib-suggestions": difflib_suggestions,
+    "long-device-name-warnings": long_device_name_warnings,
+    "tokens-without-end": tokens_without_end,
 }

@@ -150,3 +150,42 @@ def test_asking_for_the_file_on_upload_with_zstd_gets_the_stored_frame_too(app_u
     assert created.status_code == 200 and created.headers["Content-Encoding"] == "zstd"
     frame = created.raw.read(decode_content=False)
     assert zstandard.ZstdDecompressor().decompress(frame) == client.get().content
+
+
+# -- found by attacking these bounds -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("field, value, longest", [
+    ("username_prefix", "u" * 65, 64), ("password", "p" * 129, 128)])
+def test_names_and_passwords_repeated_for_every_user_have_a_length_limit(field, value, longest):
+    config = f"users:\n  s: {{quantity: 1, username_prefix: s, username_suffix: '1', password: p, {field}: {value}}}\n"
+    problems = refused(config.replace(f"{field}: {'s' if field == 'username_prefix' else 'p'}, ", "") + "devices:\n"
+                       + DEVICE)
+    (problem,) = problems
+    assert problem.path == f"users.s.{field}" and f"the most it may have is {longest}" in problem.message
+
+
+def test_a_key_longer_than_a_name_may_be_is_refused_and_quoted_short():
+    (problem,) = refused(f"users:\n  ? {'x' * 5000}\n  : {{quantity: 1}}\ndevices:\n{DEVICE}")  # YAML's long key
+    assert problem.path == "users" and "longer than the 64 characters" in problem.message
+    assert len(problem.message) < 200
+
+
+def test_an_unknown_name_listed_a_thousand_times_is_one_problem():
+    names = ", ".join(["zz"] * 1000)
+    (problem,) = refused(f"devices:\n{DEVICE}users:\n  s: {{quantity: 1, username_prefix: s, username_suffix: '1', "
+                         f"password: p, devices: [{names}]}}\n")
+    assert problem.path == "users.s.devices[0]" and "(listed 1,000 times)" in problem.message
+
+
+@pytest.mark.parametrize("shape", ["quoted-backslashes", "long-type-name-unknown-fields", "listed-device-names",
+                                   "long-device-name-warnings", "difflib-suggestions"])
+def test_problems_about_huge_values_are_small(app_url, shape):
+    """Each of these once answered with a problem document of 100 MB or more, quoting a value 400 times."""
+    response = Client(app_url).post_raw(SHAPES[shape](), "application/yaml")
+    assert_problem(response, 422)
+    assert len(response.content) < 64 * 1024, len(response.content)
+
+
+def test_suggestions_stop_when_their_comparisons_are_spent():
+    problems = refused(SHAPES["difflib-suggestions"]())
+    assert len(problems) == 20 and not any("did you mean" in p.message for p in problems)  # 1,000 names > 500

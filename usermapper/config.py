@@ -35,8 +35,16 @@ MAX_MERGED_FIELDS = 1000
 MAX_REPORTED = 100
 # Suggestions ("did you mean") compare a name with every known one: only the first few names get one.
 MAX_SUGGESTIONS = 20
-MAX_SUGGESTED_NAME = 64
+MAX_SUGGESTED_NAME = 40
 QUOTED_LENGTH = 60  # the most of a value a message repeats
+# Suggestions compare each unknown name with every known one (difflib, quadratic in the names' lengths):
+# at most this many comparisons in all, and only for names this long.
+MAX_SUGGESTION_PAIRS = 500
+# Names are read by people and repeated for every user and connection: a type or field name, a username
+# or connection name prefix, and a literal password may be this long (a random one is at most 128).
+MAX_NAME_LENGTH = 64
+MAX_HOSTNAME_PREFIX_LENGTH = 253  # the longest DNS name
+MAX_PASSWORD_LENGTH = 128
 RANDOM = "random"
 DEFAULT_PASSWORD_LENGTH = 12
 PASSWORD_LENGTHS = range(8, 129)
@@ -299,6 +307,7 @@ class _Reader:
         self.warnings: list[Problem] = []
         self.nodes: dict[str, yaml.Node] = {}  # each field's value by its path, for checks that come later
         self.suggestions_left = MAX_SUGGESTIONS
+        self.pairs_left = MAX_SUGGESTION_PAIRS
         self.device_lists: dict[int, tuple[str, ...] | None] = {}  # by node: an aliased list is read once
         self.declared: dict[str, set[str]] = {}  # the names of the user and device types, read or not
 
@@ -334,7 +343,7 @@ class _Reader:
         if node is None:
             return []
         entries = self.entries(path, node)
-        if entries is not None and not entries:
+        if entries is not None and not node.value:
             self.refuse(path, node, f"needs at least one {path[:-1]} type")
         for key, _ in entries or ():
             self.nodes[f"{path}.{key.value}"] = key
@@ -350,7 +359,7 @@ class _Reader:
                               optional=("password_length", "password_encoding", "devices"))
         if fields is None:
             return None
-        password = self.login_text(f"{path}.password", fields.get("password"))
+        password = self.login_text(f"{path}.password", fields.get("password"), MAX_PASSWORD_LENGTH)
         user_type = UserType(
             name=key.value,
             quantity=self.quantity(f"{path}.quantity", fields.get("quantity")),
@@ -388,7 +397,7 @@ class _Reader:
             self.refuse(path, node, f"lists {len(node.value):,} device types; a lab has at most "
                                     f"{limits.max_devices:,}")
             return None
-        names = [self.text(f"{path}[{i}]", item) for i, item in enumerate(node.value)]
+        names = [self.text(f"{path}[{i}]", item, MAX_NAME_LENGTH) for i, item in enumerate(node.value)]
         for index, (item, name) in enumerate(zip(node.value, names)):
             self.nodes[f"{path}[{index}]"] = item
         # as written, like the type names they refer to: `on` stays `on`, not the boolean `true`
@@ -519,6 +528,9 @@ class _Reader:
         for key, value in flattened:
             if not isinstance(key, yaml.ScalarNode) or _is_null(key):
                 self.refuse(path, key, "keys must be names")
+            elif len(key.value) > MAX_NAME_LENGTH:
+                self.refuse(path, key, f"the name {_quoted(key.value)} is longer than the {MAX_NAME_LENGTH} "
+                                       f"characters a name may have")
             elif key.value in seen:
                 self.refuse(f"{path}.{key.value}", key,
                             f"appears twice (first on line {seen[key.value].start_mark.line + 1})")
@@ -564,12 +576,14 @@ class _Reader:
 
     def numbering(self, path: str, field: str, fields: dict[str, yaml.Node]) -> Numbering | None:
         read = self.login_text if field == "username" else self.text
-        prefix = read(f"{path}.{field}_prefix", fields.get(f"{field}_prefix"))
+        longest = MAX_HOSTNAME_PREFIX_LENGTH if field == "hostname" else MAX_NAME_LENGTH
+        prefix = read(f"{path}.{field}_prefix", fields.get(f"{field}_prefix"), longest)
         suffix_node = fields.get(f"{field}_suffix")
         suffix = self.text(f"{path}.{field}_suffix", suffix_node)
         if suffix is not None and not (suffix.isascii() and suffix.isdigit()):
             self.refuse(f"{path}.{field}_suffix", suffix_node,
-                        f"must be the number to start counting from, written in digits like '01', not {suffix!r}")
+                        f"must be the number to start counting from, written in digits like '01', not "
+                        f"{_quoted(suffix)}")
             return None
         if suffix is not None and len(suffix) > MAX_SUFFIX_DIGITS:
             self.refuse(f"{path}.{field}_suffix", suffix_node,
@@ -579,16 +593,20 @@ class _Reader:
             return None
         return Numbering(prefix, int(suffix), len(suffix))
 
-    def text(self, path: str, node: yaml.Node | None) -> str | None:
+    def text(self, path: str, node: yaml.Node | None, longest: int | None = None) -> str | None:
         """A scalar as the text the trainer wrote: ``3389`` stays ``3389``, ``010`` stays ``010``, ``no``
         stays ``no`` and ``null`` stays ``null``: YAML 1.1 would read those as a number, a boolean or
-        nothing, but a name or a password is the word itself. Only an empty value, or ``~``, is no value."""
+        nothing, but a name or a password is the word itself. Only an empty value, or ``~``, is no value.
+        A name repeated for every user or connection may be at most ``longest`` characters long."""
         if node is None:
             return None
         if not isinstance(node, yaml.ScalarNode) or _is_empty(node):
             self.refuse(path, node, f"must be a single value, not {_describe(node)}")
             return None
         value = node.value
+        if longest is not None and len(value) > longest:
+            self.refuse(path, node, f"is {len(value):,} characters long; the most it may have is {longest}")
+            return None
         bad = _NOT_XML_CHARACTER.search(value)
         if bad:
             self.refuse(path, node, f"holds the character U+{ord(bad.group()):04X}, which an XML file "
@@ -596,9 +614,9 @@ class _Reader:
             return None
         return value
 
-    def login_text(self, path: str, node: yaml.Node | None) -> str | None:
+    def login_text(self, path: str, node: yaml.Node | None, longest: int) -> str | None:
         """A username's or password's text: a browser's login form cannot send a line break."""
-        value = self.text(path, node)
+        value = self.text(path, node, longest)
         if value is not None and ("\n" in value or "\r" in value):
             self.refuse(path, node, "holds a line break, which a browser's login form cannot send: nobody could "
                                     "log in with it")
@@ -610,7 +628,7 @@ class _Reader:
             return default
         value = self.text(path, node)
         if value is not None and value not in choices:
-            self.refuse(path, node, f"must be one of {', '.join(choices)}, not {value!r}"
+            self.refuse(path, node, f"must be one of {', '.join(choices)}, not {_quoted(value)}"
                                     f"{self.suggest(value, choices)}")
             return None
         return value
@@ -618,19 +636,23 @@ class _Reader:
     # -- checks across types -----------------------------------------------------------------------------
 
     def check_references(self, lab: Lab) -> None:
-        known = sorted(self.declared.get("devices", ()))
-        listed = ", ".join(known) if len(known) <= 20 else ", ".join(known[:20]) + ", ..."
-        known = set(known)
+        known = self.declared.get("devices", set())
+        listed = (f"; the device types are {', '.join(sorted(known))}" if 0 < len(known) <= 10
+                  else f"; the lab has {len(known):,} device types, under devices:" if known else "")
         checked: set[int] = set()
         for user_type in lab.user_types:
             if user_type.devices is None or id(user_type.devices) in checked:
                 continue  # an aliased list is checked once, where it is written
             checked.add(id(user_type.devices))
+            unknown = {}  # each unknown name once per list, where it first appears
             for index, name in enumerate(user_type.devices):
                 if name not in known:
-                    path = f"users.{user_type.name}.devices[{index}]"
-                    self.refuse(path, self.nodes[path], f"{name!r} is not a device type"
-                                                        f"{self.suggest(name, known)}; the device types are {listed}")
+                    unknown.setdefault(name, []).append(index)
+            for name, indexes in unknown.items():
+                path = f"users.{user_type.name}.devices[{indexes[0]}]"
+                again = f" (listed {len(indexes):,} times)" if len(indexes) > 1 else ""
+                self.refuse(path, self.nodes[path], f"{_quoted(name)} is not a device type{again}"
+                                                    f"{self.suggest(name, known)}{listed}")
 
     def check_limits(self, lab: Lab, fields: dict[str, yaml.Node], limits: Limits) -> bool:
         """True when the lab is within the limits."""
@@ -683,10 +705,12 @@ class _Reader:
 
     def suggest(self, name: str, choices) -> str:
         """" (did you mean 'x'?)" for a name close to one of ``choices``; nothing once the budget is spent."""
-        if self.suggestions_left <= 0 or len(name) > MAX_SUGGESTED_NAME:
+        choices = list(choices)
+        if self.suggestions_left <= 0 or len(name) > MAX_SUGGESTED_NAME or len(choices) > self.pairs_left:
             return ""
         self.suggestions_left -= 1
-        close = difflib.get_close_matches(name, list(choices), n=1)
+        self.pairs_left -= len(choices)
+        close = difflib.get_close_matches(name, choices, n=1)
         return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -719,7 +743,7 @@ def _describe(node: yaml.Node) -> str:
         return "a list"
     if _is_null(node):
         return "an empty value"
-    return f"{node.value!r}"
+    return _quoted(node.value)
 
 
 def _join(path: str, name: str) -> str:

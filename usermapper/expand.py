@@ -35,13 +35,14 @@ class User:
     username: str
     password: str  # as the user types it
     encoding: str  # Guacamole's ``encoding`` attribute: plain, md5 or sha256
+    stored_password: str  # what Guacamole compares against: see ``stored_password``
 
-    @property
-    def stored_password(self) -> str:
-        """The value Guacamole compares against: the hex digest of the UTF-8 password, or the password."""
-        if self.encoding == "plain":
-            return self.password
-        return hashlib.new(self.encoding, self.password.encode("utf-8")).hexdigest()
+
+def stored_password(password: str, encoding: str) -> str:
+    """The hex digest of the UTF-8 password for ``md5`` and ``sha256``, the password itself for ``plain``."""
+    if encoding == "plain":
+        return password
+    return hashlib.new(encoding, password.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -94,12 +95,15 @@ def expand(lab: Lab, new_passwords: Callable[[int, int], list[str]] = random_pas
 
 def _users(user_type: UserType, new_passwords: Callable[[int, int], list[str]]) -> tuple[User, ...]:
     names = user_type.username.names(user_type.quantity)
+    encoding = user_type.password_encoding
     if user_type.password is None:
         passwords = new_passwords(user_type.quantity, user_type.password_length)
-    else:
+        stored = [stored_password(p, encoding) for p in passwords]
+    else:  # one password for the whole type: hashed once
         passwords = [user_type.password] * user_type.quantity
-    return tuple(User(user_type.name, name, password, user_type.password_encoding)
-                 for name, password in zip(names, passwords))
+        stored = [stored_password(user_type.password, encoding)] * user_type.quantity
+    return tuple(User(user_type.name, name, password, encoding, kept)
+                 for name, password, kept in zip(names, passwords, stored))
 
 
 def _connections(device: DeviceType) -> list[Connection]:
