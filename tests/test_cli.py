@@ -28,7 +28,8 @@ def usermapper(*args: str, cwd: Path, stdin: bytes = b"") -> subprocess.Complete
 
 def test_writes_the_file(tmp_path):
     result = usermapper("-i", str(CLASSROOM), "-o", "out.xml", cwd=tmp_path)
-    assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
+    assert (result.returncode, result.stdout) == (0, b"")
+    assert result.stderr == b"usermapper: wrote 20,314 bytes to out.xml: 13 users, 65 connections\n"
     users = guacamole_reader.read((tmp_path / "out.xml").read_bytes())
     assert len(users) == 13
     assert users["trainer1"][0] == "Lab-Trainer-2026"
@@ -102,7 +103,7 @@ def test_errors_in_standard_input_are_located_in_stdin(tmp_path):
 
 def test_warnings_are_reported_and_the_file_is_written(tmp_path):
     config = CLASSROOM.read_text().replace("ignore-cert:", "ignore-certs:")
-    result = usermapper("-i", "-", "-o", "out.xml", cwd=tmp_path, stdin=config.encode())
+    result = usermapper("-i", "-", "-o", "out.xml", "--quiet", cwd=tmp_path, stdin=config.encode())
     assert result.returncode == 0
     assert result.stderr.decode() == (
         "<stdin>:28:13: warning: devices.desktops.parameters.ignore-certs: is not a parameter guacd 1.6.0 rdp "
@@ -178,3 +179,37 @@ def test_a_new_file_gets_the_umasks_mode(tmp_path, umask, expected):
     assert result.returncode == 0, result.stderr
     assert mode_of(tmp_path / "out.xml") == expected
     assert mode_of(tmp_path / "new.csv") == 0o600
+
+
+def test_quiet_prints_nothing_on_success(tmp_path):
+    result = usermapper("-i", str(CLASSROOM), "-o", "out.xml", "-q", cwd=tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
+
+
+def test_the_summary_line_says_where_the_passwords_went(tmp_path):
+    result = usermapper("-i", str(CLASSROOM), "-o", "-", "--credentials", "people.csv", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith(b"<?xml")
+    assert result.stderr == (b"usermapper: wrote 20,314 bytes to standard output: 13 users, 65 connections; "
+                             b"passwords in people.csv\n")
+
+
+@pytest.mark.parametrize("encoding", ["sha256", "md5"])
+def test_hashed_random_passwords_without_a_credentials_sheet_are_refused(tmp_path, encoding):
+    """The file would hold only hashes of passwords nobody ever sees: nobody could log in."""
+    config = CLASSROOM.read_text().replace("password: random", f"password: random\n        password_encoding: {encoding}")
+    result = usermapper("-i", "-", "-o", "out.xml", cwd=tmp_path, stdin=config.encode())
+    assert result.returncode == 2
+    assert result.stderr.decode() == ("usermapper: <stdin>: users.students: random passwords stored only as hashes "
+                                      "would reach nobody; add --credentials FILE to write them down\n")
+    assert list(tmp_path.iterdir()) == []
+    written = usermapper("-i", "-", "-o", "out.xml", "--credentials", "p.csv", cwd=tmp_path, stdin=config.encode())
+    assert written.returncode == 0 and (tmp_path / "p.csv").exists()
+
+
+@pytest.mark.parametrize("output, credentials", [("-", "-"), ("out.xml", "out.xml"), ("out.xml", "./sub/../out.xml")])
+def test_the_file_and_the_sheet_cannot_go_to_the_same_place(tmp_path, output, credentials):
+    (tmp_path / "sub").mkdir()
+    result = usermapper("-i", str(CLASSROOM), "-o", output, "--credentials", credentials, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, b"")
+    assert "usermapper: -o " in result.stderr.decode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sub"]

@@ -18,7 +18,7 @@ from typing import BinaryIO, Iterator
 
 from .config import ConfigError, Lab, Problem, read_config
 from .credentials import credentials_csv
-from .expand import expand
+from .expand import UserMapping, expand
 from .limits import Limits
 from .xmlwriter import FileTooLarge, check_file_size, write_user_mapping
 
@@ -33,6 +33,10 @@ CLI_LIMITS = Limits(max_config_bytes=64 << 20, max_nodes=4_000_000, max_users=1_
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    clash = _same_output(args)
+    if clash:
+        print(f"usermapper: {clash}", file=sys.stderr)
+        return EXIT_INVALID
     try:
         source = _read_input(args.input)
     except OSError as error:
@@ -40,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INVALID
     try:
         lab = read_config(source, CLI_LIMITS)
-        check_file_size(lab, CLI_LIMITS.max_xml_bytes)
+        size = check_file_size(lab, CLI_LIMITS.max_xml_bytes)
     except ConfigError as error:
         _report(args.input, error.problems)
         return EXIT_INVALID
@@ -48,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"usermapper: {args.input}: {error}", file=sys.stderr)
         return EXIT_INVALID
     _report(args.input, lab.warnings, "warning: ")
+    unseen = _unseen_passwords(lab)
+    if unseen and not args.credentials and not args.check:
+        print(f"usermapper: {_name(args.input)}: users.{unseen}: random passwords stored only as hashes would "
+              f"reach nobody; add --credentials FILE to write them down", file=sys.stderr)
+        return EXIT_INVALID
     try:
         if args.check:
             print(_summary(args.input, lab), flush=True)
@@ -64,7 +73,42 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"usermapper: cannot write {error.filename or args.output}: {error.strerror}", file=sys.stderr)
         return 1
+    if not args.quiet:
+        print(_done(args, mapping, size), file=sys.stderr)
     return 0
+
+
+def _same_output(args: argparse.Namespace) -> str | None:
+    """Why the file and the credentials sheet cannot be written where asked, or None."""
+    if not args.credentials:
+        return None
+    if args.credentials == STDIO and args.output == STDIO:
+        return "-o - and --credentials - would mix the XML and the passwords on standard output; name a file for one"
+    if STDIO not in (args.credentials, args.output) and _same_file(args.credentials, args.output):
+        return f"-o and --credentials both name {args.output}; the sheet would overwrite the file"
+    return None
+
+
+def _same_file(first: str, second: str) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one does not exist yet: compare where they would be
+        return os.path.realpath(first) == os.path.realpath(second)
+
+
+def _unseen_passwords(lab: Lab) -> str | None:
+    """The first user type whose random passwords the file holds only as hashes, or None."""
+    return next((u.name for u in lab.user_types if u.password is None and u.password_encoding != "plain"), None)
+
+
+def _done(args: argparse.Namespace, mapping: UserMapping, size: int) -> str:
+    sheet = f"; passwords in {_where(args.credentials)}" if args.credentials else ""
+    return (f"usermapper: wrote {size:,} bytes to {_where(args.output)}: {_count(mapping.user_count, 'user')}, "
+            f"{_count(mapping.connection_count, 'connection')}{sheet}")
+
+
+def _where(path: str) -> str:
+    return "standard output" if path == STDIO else path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,6 +121,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="where to write the XML (default: user-mapping.xml; - for standard output)")
     parser.add_argument("--credentials", metavar="FILE",
                         help="also write a CSV of every user's type, username and password")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print nothing on success (problems and warnings are still printed)")
     parser.add_argument("--check", action="store_true",
                         help="only validate the config and print a summary; write nothing")
     return parser
@@ -128,7 +174,7 @@ def _discard_stdout() -> None:
 
 
 def _report(source: str, problems, label: str = "") -> None:
-    name = "<stdin>" if source == STDIO else source
+    name = _name(source)
     for problem in problems:
         print(_located(name, problem, label), file=sys.stderr)
 
@@ -138,8 +184,12 @@ def _located(name: str, problem: Problem, label: str) -> str:
     return f"{name}:{problem.line}:{problem.column}: {label}{field}{problem.message}"
 
 
+def _name(source: str) -> str:
+    return "<stdin>" if source == STDIO else source
+
+
 def _summary(source: str, lab: Lab) -> str:
-    name = "<stdin>" if source == STDIO else source
+    name = _name(source)
     devices = sum(d.quantity for d in lab.device_types)
     return (f"{name}: valid: {_count(lab.user_count, 'user')} in {_count(len(lab.user_types), 'type')}, "
             f"{_count(devices, 'device')} in {_count(len(lab.device_types), 'type')}, "
