@@ -209,6 +209,25 @@ def test_an_error_names_its_line_and_goes_there(open_page):
     watch.assert_clean(422)
 
 
+def test_every_problem_of_every_stage_is_listed_at_once_in_line_order(open_page):
+    """A bad password_length, a devices entry naming no device type and a hostname past 255: one Generate
+    lists all three, each a button to its line, where the trainer once met them one fix at a time."""
+    page, watch = open_page()
+    broken = (CLASSROOM.read_text().replace("password: Lab-Trainer-2026", "password: Lab-Trainer-2026\n"
+                                            "        password_length: 4")
+              .replace("password: random", "password: random\n        devices: [desktops, printers]")
+              .replace("hostname_suffix: '21'", "hostname_suffix: '254'"))
+    page.locator("#editor").fill(broken)
+    page.get_by_role("button", name="Generate user-mapping.xml").click()
+    issues = page.locator("#problem-list button")
+    expect(issues).to_have_count(3)
+    lines = [line_of(broken, "password_length: 4"), line_of(broken, "devices: [desktops, printers]"),
+             line_of(broken, "hostname_suffix: '254'")]
+    for issue, line in zip(issues.all(), lines):
+        expect(issue).to_contain_text(f"Line {line}")
+    watch.assert_clean(422)
+
+
 def test_warnings_are_listed_with_their_line(open_page):
     page, watch = open_page()
     config = CLASSROOM.read_text().replace("port: 3389", "port: 3389\n            colour: blue")

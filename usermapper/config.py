@@ -9,6 +9,7 @@ composer recurses and would otherwise fail with a RecursionError on deeply neste
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -171,9 +172,15 @@ class Lab:
         return reach
 
 
-def read_config(source: str | bytes, limits: Limits = Limits()) -> Lab:
-    """Parse and validate a config; raise ``ConfigError`` listing every problem found."""
+def read_config(source: str | bytes, limits: Limits = Limits(), *, as_json: bool = False) -> Lab:
+    """Parse and validate a config; raise ``ConfigError`` listing every problem found.
+
+    YAML reads JSON too; ``as_json`` (a body sent as ``application/json``) first checks that it is JSON,
+    so a broken JSON document is told so in JSON's terms rather than YAML's.
+    """
     text = _decode(source, limits)
+    if as_json:
+        _check_json(text)
     root = _compose(text, limits)
     reader = _Reader()
     lab = reader.lab(root, limits)
@@ -231,6 +238,17 @@ def _compose(text: str, limits: Limits) -> yaml.Node | None:
         raise ConfigError([_syntax_problem(error, text)], syntax=True) from None
     except yaml.YAMLError as error:
         raise ConfigError([Problem("", 0, 0, f"not valid YAML: {error}")], syntax=True) from None
+
+
+def _check_json(text: str) -> None:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError([Problem("", error.lineno, error.colno, f"not valid JSON: {error.msg}")],
+                          syntax=True) from None
+    except RecursionError:
+        raise ConfigError([Problem("", 1, 1, f"not valid JSON here: nested more than {MAX_DEPTH} levels deep; "
+                                             f"a lab config needs about 5")], syntax=True) from None
 
 
 def _syntax_problem(error: yaml.MarkedYAMLError, text: str) -> Problem:

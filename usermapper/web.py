@@ -220,7 +220,7 @@ class Api:
     def create(self, request: Request) -> Response:
         started = time.perf_counter()
         previous = request.session_token
-        lab = self.read_lab(self.config_from(request))
+        lab = self.read_lab(self.config_from(request), as_json=request.media_type == "application/json")
         size = check_file_size(lab, self.settings.limits.max_xml_bytes)
         mapping = expand(lab)
         writer = CompressingWriter(head_limit=PREVIEW_BYTES, size=size)
@@ -294,9 +294,9 @@ class Api:
             raise Problem4xx(400, "Empty config", "The config is empty; it needs `users` and `devices`.")
         return config
 
-    def read_lab(self, config: bytes) -> Lab:
+    def read_lab(self, config: bytes, as_json: bool = False) -> Lab:
         try:
-            return read_config(config, self.settings.limits)
+            return read_config(config, self.settings.limits, as_json=as_json)
         except ConfigError as error:
             if error.syntax:
                 raise Problem4xx(400, "Unreadable config", _first_sentence(error), error.problems) from None
