@@ -160,6 +160,15 @@ def test_upload_a_file_and_download_the_same_bytes(open_page):
     watch.assert_clean()
 
 
+def test_after_generating_one_line_leads_to_putting_the_file_on_the_server(open_page):
+    page, watch = open_page()
+    generate_example(page)
+    page.get_by_role("link", name="put it on your Guacamole server").click()
+    expect(page.get_by_role("heading", name="Putting the file on your Guacamole server")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("/etc/guacamole")
+    watch.assert_clean()
+
+
 DROP_FILE = """
 ([name, text]) => {
   const files = new DataTransfer();
