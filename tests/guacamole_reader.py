@@ -1,4 +1,4 @@
-"""Guacamole's reader of user-mapping.xml, re-implemented for tests from the rules in DESIGN.md.
+"""Guacamole's reader of user-mapping.xml (its file authentication's SAX handlers), re-implemented for tests.
 
 Guacamole reads the file with a SAX parser and rejects all of it on any surprise, after which nobody can
 log in. ``read`` applies the same rules: the root is ``user-mapping``; inside it only ``authorize``;

@@ -1,7 +1,7 @@
 """zstd compression of generated files, done while they are being written.
 
 zstd rather than gzip: every user's block of connections repeats, and those repeats lie further apart than
-gzip's 32 KiB window, so zstd shrinks a big lab's file by orders of magnitude more (see DESIGN.md).
+gzip's 32 KiB window, so zstd shrinks a big lab's file by orders of magnitude more (see docs/architecture.md).
 
 zstandard's compressor and decompressor objects are not thread-safe, and the app serves requests on
 threads: every writer and every ``decompress`` call makes its own.

@@ -1,6 +1,6 @@
 """The session store: each generated file kept for a while in one Azure Table Storage entity.
 
-Layout (DESIGN.md, "Storage layout"): PartitionKey is the UTC hour the session was created in
+Layout (docs/architecture.md, "The storage layout"): PartitionKey is the UTC hour the session was created in
 (``YYYYMMDDHH``), RowKey a random UUID4 in hex; the session token carries both, so a download is a point
 read and the sweep finds whole expired hours with one range query. The compressed XML, credentials and
 summary are split into binary properties of at most 64 KiB (``Xml0``.., ``Credentials0``..).
