@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import requests
@@ -56,10 +57,20 @@ def set_cookies(response: requests.Response) -> list[str]:
     return response.raw.headers.getlist("Set-Cookie")
 
 
+PROBLEM_SECTIONS = set(re.findall(r'<section class="problem-help" id="([^"]+)"',
+                                  (EXAMPLES.parent / "static" / "problems.html").read_text()))
+
+
 def assert_problem(response: requests.Response, status: int) -> dict:
+    """A problem document with this status, whose type is a section of the problems page (or about:blank)."""
     assert response.status_code == status, response.text
     assert response.headers["Content-Type"].startswith("application/problem+json")
     problem = response.json()
     assert problem["status"] == status
     assert problem["title"] and problem["detail"] and problem["type"]
+    if status >= 500:
+        assert problem["type"] == "about:blank"
+    else:
+        page, _, section = problem["type"].partition("#")
+        assert page == "/static/problems.html" and section in PROBLEM_SECTIONS, problem["type"]
     return problem

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import socket
 import threading
 import time
@@ -18,7 +19,10 @@ from lxml import etree
 from azure.data.tables import TableClient
 
 from apphost import AppHost
-from httpclient import API, CLASSROOM, EXAMPLES, Client, assert_problem, set_cookies, with_cookie
+from httpclient import API, CLASSROOM, EXAMPLES, PROBLEM_SECTIONS, Client, assert_problem, set_cookies, with_cookie
+
+
+REPO = EXAMPLES.parent
 
 
 @pytest.fixture
@@ -462,3 +466,13 @@ def test_a_session_saved_before_summaries_and_schema_versions_is_a_404_generate_
         problem = assert_problem(client.get(path, headers={"Accept": accept}), 404)
         assert "Generate it again" in problem["detail"]
     assert client.post_file().status_code == 201
+
+
+def test_every_problem_the_api_can_answer_has_a_section_that_explains_it(app_url):
+    """Each 4xx title written in web.py names a section of /static/problems.html, and the page is served."""
+    titles = re.findall(r'(?:Problem4xx|_problem)\(\s*(?:4\d\d|status), "([^"]+)"', (REPO / "usermapper" / "web.py").read_text())
+    assert len(titles) >= 15
+    assert {"-".join(title.lower().split()) for title in titles} <= PROBLEM_SECTIONS
+    page = requests.get(app_url + "/static/problems.html", timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert all(f'id="{section}"' in page.text for section in PROBLEM_SECTIONS)

@@ -46,6 +46,8 @@ SAME_ORIGIN_FETCH_SITES = ("same-origin", "none")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 DOWNLOAD_PATH = "/api/usermapping"
 CREDENTIALS_PATH = "/api/usermapping/credentials"
+# Each 4xx problem's type is the section of this page that says what it means and how to fix it.
+PROBLEMS_PAGE = "/static/problems.html"
 PREVIEW_BYTES = 64 * 1024
 MULTIPART_OVERHEAD = 64 * 1024  # room for boundaries and part headers around a config at the size limit
 # Not text/plain: that is what an HTML form on any site can send (enctype="text/plain").
@@ -549,7 +551,7 @@ def _json(status: int, document: dict, *headers: tuple[str, str]) -> Response:
 
 
 def _problem(status: int, title: str, detail: str, errors: list[Problem] = ()) -> Response:
-    document = {"type": "about:blank" if status >= 500 else f"/problems/{_slug(title)}", "title": title,
+    document = {"type": "about:blank" if status >= 500 else f"{PROBLEMS_PAGE}#{_slug(title)}", "title": title,
                 "status": status, "detail": detail}
     if errors:
         document["errors"] = [asdict(e) for e in errors]
