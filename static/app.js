@@ -7,6 +7,11 @@ const CREDENTIALS_API = '/api/usermapping/credentials';
 const EXAMPLE_URL = '/static/example.yaml';
 // Set while this tab shows a generated file, so that a reload can ask the server for it again.
 const SHOWN_KEY = 'usermapper.shown';
+// The editor's text, and the text that made the file shown, kept in this tab's own storage (never sent
+// anywhere but the API) so that a reload or a crashed tab gives the trainer's work back.
+const EDITOR_KEY = 'usermapper.editor';
+const RESULT_CONFIG_KEY = 'usermapper.resultConfig';
+const SAVE_DELAY_MS = 300;
 // Bigger files are still sent, but not shown: a multi-megabyte textarea makes the page crawl.
 const EDITOR_MAX_BYTES = 2 * 1024 * 1024;
 // The server keeps one file per browser; tabs tell each other when they generate or start over.
@@ -39,6 +44,7 @@ const ui = {
   download: $('download'),
   downloadCredentials: $('download-credentials'),
   startOver: $('start-over'),
+  resultStale: $('result-stale'),
   resultProblem: $('result-problem'),
   resultProblemTitle: $('result-problem-title'),
   resultProblemDetail: $('result-problem-detail'),
@@ -57,8 +63,12 @@ const state = {
   // The file the config came from, as long as the editor still holds its unchanged text.
   file: null,
   result: null,
+  // The editor's text when the shown file was made; null when not known (made in another tab, or sent
+  // from a file too big to show), and then the file is never called out of date.
+  resultConfig: null,
   credentials: null,
   expiryTimer: 0,
+  saveTimer: 0,
 };
 
 /* ---------- announcements and notices ---------- */
@@ -256,6 +266,8 @@ function setEditorText(text) {
   updateGutter();
   ui.editor.scrollTop = 0;
   syncGutterScroll();
+  saveEditor();
+  markStale();
 }
 
 /** Offset of the first character of a 1-based line, clamped to the text. */
@@ -274,12 +286,22 @@ function goToLine(line, column) {
   const start = lineStart(text, line);
   const end = text.indexOf('\n', start) === -1 ? text.length : text.indexOf('\n', start);
   const caret = Math.min(start + Math.max((column || 1) - 1, 0), end);
-  ui.editor.focus();
+  ui.editor.focus({ preventScroll: true });
   ui.editor.setSelectionRange(caret, caret);
   // Put the line a third of the way down, so the lines above it give context.
-  const lineHeight = parseFloat(getComputedStyle(ui.editor).lineHeight) || 20;
+  const style = getComputedStyle(ui.editor);
+  const lineHeight = parseFloat(style.lineHeight) || 20;
   ui.editor.scrollTop = Math.max(0, (line - 1) * lineHeight - ui.editor.clientHeight / 3);
   syncGutterScroll();
+  scrollLineIntoView(line, lineHeight, parseFloat(style.paddingTop) || 0);
+}
+
+/** On a small screen the editor is taller than the window: scroll the page too, so the line is on screen. */
+function scrollLineIntoView(line, lineHeight, paddingTop) {
+  const top = ui.editor.getBoundingClientRect().top + paddingTop + (line - 1) * lineHeight - ui.editor.scrollTop;
+  if (top < 0 || top + lineHeight > window.innerHeight) {
+    window.scrollBy({ top: top - window.innerHeight / 3, behavior: 'instant' });
+  }
 }
 
 async function goToIssue(issue) {
@@ -300,6 +322,50 @@ function onEditorInput() {
   // Once edited, the editor, not the file, is the config.
   if (state.file) forgetFile();
   updateGutter();
+  markStale();
+  window.clearTimeout(state.saveTimer);
+  state.saveTimer = window.setTimeout(saveEditor, SAVE_DELAY_MS);
+}
+
+/* ---------- keeping the trainer's text ---------- */
+
+function stored(key) {
+  try {
+    return window.sessionStorage.getItem(key);
+  } catch {
+    return null; // storage refused (a private mode): nothing was kept
+  }
+}
+
+function store(key, value) {
+  try {
+    if (value === null) window.sessionStorage.removeItem(key);
+    else window.sessionStorage.setItem(key, value);
+  } catch {
+    // Refused, or over the quota for a very big config: the text is simply not kept.
+  }
+}
+
+function saveEditor() {
+  window.clearTimeout(state.saveTimer);
+  store(EDITOR_KEY, ui.editor.value);
+}
+
+function restoreEditor() {
+  const text = stored(EDITOR_KEY);
+  if (text) setEditorText(text);
+}
+
+/** Says so when the editor no longer holds the config the shown file was made from. */
+function markStale() {
+  const stale = state.result !== null && state.resultConfig !== null && ui.editor.value !== state.resultConfig;
+  ui.resultStale.hidden = !stale;
+  ui.result.classList.toggle('is-stale', stale);
+}
+
+function rememberResultConfig(text) {
+  state.resultConfig = text;
+  store(RESULT_CONFIG_KEY, text);
 }
 
 function onEditorKeydown(event) {
@@ -398,6 +464,8 @@ async function generate() {
   }
   const form = new FormData();
   form.append('config', blob, 'lab.yaml');
+  // What the file will be made from; unknown for a file too big to show in the editor.
+  const sentText = state.file && ui.editor.value === '' ? null : ui.editor.value;
   setBusy(true);
   try {
     const response = await fetch(API, {
@@ -408,8 +476,10 @@ async function generate() {
     });
     if (response.status === 201) {
       const result = await response.json();
+      rememberResultConfig(sentText);
       showResult(result);
       rememberShown(true);
+      bringResultIntoView();
       tabs?.postMessage({ kind: 'generated', sha256: result.sha256 });
     } else {
       showProblem(await problemFrom(response));
@@ -418,7 +488,15 @@ async function generate() {
     showProblem(networkProblem());
   } finally {
     setBusy(false);
+    markStale();
   }
+}
+
+/** On a phone the result starts below the editor: show its heading at the top and Download with it. */
+function bringResultIntoView() {
+  ui.resultHeading.scrollIntoView({ block: 'start', behavior: 'instant' });
+  const overflow = ui.download.getBoundingClientRect().bottom - window.innerHeight;
+  if (overflow > 0) window.scrollBy({ top: overflow + 16, behavior: 'instant' });
 }
 
 /* ---------- the result ---------- */
@@ -457,7 +535,8 @@ function showResult(data) {
   scheduleExpiry(expires);
 
   ui.result.hidden = false;
-  ui.resultHeading.focus();
+  markStale();
+  ui.resultHeading.focus({ preventScroll: true });
   const warned = data.warnings?.length ? `, ${plural(data.warnings.length, 'warning', 'warnings')}` : '';
   announce(`Generated: ${plural(data.users, 'user', 'users')}, ${plural(data.connections, 'connection', 'connections')}${warned}. Available until ${formatTime(expires)}.`);
 }
@@ -579,6 +658,7 @@ function saveBlob(blob, name) {
 }
 
 async function showCurrentFile() {
+  rememberResultConfig(null); // made in another tab, from a config this one may not hold
   if (!(await restoreResult({ always: true }))) markExpired({ moveFocus: true });
 }
 
@@ -732,16 +812,15 @@ async function startOver() {
   clearPage();
   tabs?.postMessage({ kind: 'ended' });
   ui.editor.focus();
-  announce('Started over. The generated file was deleted from the server.');
+  announce('Started over. The generated file was deleted from the server; your config is still in the editor.');
 }
 
 function clearPage() {
   rememberShown(false);
   window.clearTimeout(state.expiryTimer);
   state.result = null;
+  rememberResultConfig(null);
   state.credentials = null;
-  forgetFile();
-  setEditorText('');
   hideProblem();
   ui.result.hidden = true;
   ui.resultProblem.hidden = true;
@@ -835,6 +914,9 @@ function start() {
   document.addEventListener('drop', onDrop);
   // On a narrow screen the reference would push the editor out of sight; start it closed there.
   if (window.matchMedia('(max-width: 60rem)').matches) ui.reference.open = false;
+  restoreEditor();
+  state.resultConfig = stored(RESULT_CONFIG_KEY);
+  window.addEventListener('pagehide', saveEditor);
   updateGutter();
   restoreResult();
 }

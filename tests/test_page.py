@@ -30,6 +30,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
+SMALL_PHONE = {"width": 390, "height": 844}
+WIDTHS = pytest.mark.parametrize("viewport", [DESKTOP, SMALL_PHONE], ids=["1280x900", "390x844"])
 
 # Reports every CSP violation to the test through a binding; bindings and init scripts come in over the
 # DevTools protocol, so the page's own CSP does not block them.
@@ -278,7 +280,7 @@ def test_start_over_deletes_the_file_and_other_browsers_never_see_it(open_page):
 
     page.get_by_role("button", name="Start over").click()
     expect(page.locator("#result")).to_be_hidden()
-    expect(page.locator("#editor")).to_have_value("")
+    expect(page.locator("#editor")).to_have_value(CLASSROOM.read_text())  # the trainer's text stays
     assert page.context.request.get(download_url).status == 404
     watch.assert_clean()
 
@@ -573,3 +575,91 @@ def test_generate_and_start_over_are_disabled_while_a_request_is_on_its_way(open
     expect(page.locator("#result")).to_be_hidden()
     expect(page.locator("#generate")).to_be_enabled()
     watch.assert_clean()
+
+
+# ---------- the page shows what is current, and keeps the trainer's work ----------
+
+def in_view(page: Page, selector: str) -> bool:
+    return page.evaluate("""(selector) => {
+      const box = document.querySelector(selector).getBoundingClientRect();
+      return box.top >= 0 && box.bottom <= window.innerHeight;
+    }""", selector)
+
+
+@WIDTHS
+def test_a_result_the_editor_no_longer_matches_is_marked_and_still_downloads_its_own_file(open_page, viewport):
+    page, watch = open_page(viewport=viewport)
+    generate_example(page)
+    made = page.locator("#summary-users").text_content()
+    stale = page.locator("#result-stale")
+    expect(stale).to_be_hidden()
+    editor = page.locator("#editor")
+    editor.fill(CLASSROOM.read_text().replace("quantity: 12", "quantity: -1"))
+    expect(stale).to_be_visible()
+    page.get_by_role("button", name="Generate user-mapping.xml").click()
+    expect(page.locator("#problem")).to_be_visible()
+    expect(stale).to_be_visible()  # after a failed Generate, the result below is the previous version
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download user-mapping.xml").click()
+    saved = Path(download_info.value.path()).read_bytes()
+    assert len(etree.fromstring(saved).findall("authorize")) == int(made) == 13
+    editor.fill(CLASSROOM.read_text())  # back to the text that made it
+    expect(stale).to_be_hidden()
+    watch.assert_clean(422)
+
+
+@WIDTHS
+def test_the_editors_text_survives_a_reload(open_page, viewport):
+    page, watch = open_page(viewport=viewport)
+    generate_example(page)
+    edited = CLASSROOM.read_text().replace("quantity: 12", "quantity: 14")
+    page.locator("#editor").fill(edited)
+    page.wait_for_timeout(500)  # the text is kept a moment after typing stops
+    page.reload()
+    expect(page.locator("#editor")).to_have_value(edited)
+    expect(page.locator("#summary-users")).to_have_text("13")  # the file the server holds
+    expect(page.locator("#result-stale")).to_be_visible()  # ... made from the text before the edit
+    watch.assert_clean()
+
+
+def test_the_editors_text_stays_in_this_tab_only(open_page):
+    page, watch = open_page()
+    page.locator("#editor").fill("users: {}\n")
+    page.wait_for_timeout(500)
+    other = page.context.new_page()
+    other.goto("/")
+    expect(other.locator("#editor")).to_have_value("")  # sessionStorage: per tab, never sent
+    watch.assert_clean()
+
+
+@WIDTHS
+def test_after_generate_the_result_heading_and_download_are_on_screen(open_page, viewport):
+    page, watch = open_page(viewport=viewport)
+    generate_example(page)
+    assert in_view(page, "#result-heading") and in_view(page, "#download")
+    watch.assert_clean()
+
+
+@WIDTHS
+def test_a_tap_on_a_problem_shows_its_line_with_the_caret_on_it(open_page, viewport):
+    phone = viewport is SMALL_PHONE
+    page, watch = open_page(viewport=viewport, has_touch=phone, is_mobile=phone)
+    broken = CLASSROOM.read_text().replace("quantity: 12", "quantity: 0")  # near the top: line 10
+    page.locator("#editor").fill(broken)
+    page.get_by_role("button", name="Generate user-mapping.xml").click()
+    bad_line = line_of(broken, "quantity: 0")
+    issue = page.locator("#problem-list button", has_text=f"Line {bad_line}")
+    issue.scroll_into_view_if_needed()
+    issue.tap() if phone else issue.click()
+    assert caret_line(page) == bad_line
+    visible = page.evaluate("""(line) => {
+      const editor = document.getElementById('editor');
+      const style = getComputedStyle(editor);
+      const height = parseFloat(style.lineHeight);
+      const top = editor.getBoundingClientRect().top + parseFloat(style.paddingTop) + (line - 1) * height
+                  - editor.scrollTop;
+      const box = editor.getBoundingClientRect();
+      return top >= Math.max(0, box.top) && top + height <= Math.min(window.innerHeight, box.bottom);
+    }""", bad_line)
+    assert visible
+    watch.assert_clean(422)
