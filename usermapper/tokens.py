@@ -22,7 +22,7 @@ MAX_FOLLOWED = 100  # a value with more ${ than this is not followed token by to
 # The token part of the filter's own pattern: the token's name, then ":" and a modifier. Its quantifiers
 # are possessive here (the filter's are greedy): each alternative starts with a different character, so
 # giving characters back never lets a match succeed, and without that a long value with no closing brace
-# would be rescanned once for every character.
+# would be rescanned once for every character. (Possessive quantifiers need Python 3.11: pyproject.toml.)
 _TOKEN_BODY = (r"\$\{((?:[^{}:]++|:(?!(?:LOWER|UPPER|OPTIONAL)(?=\}))|\{(?:[^{}]++|\{[^{}]*+\})*+\})++)"
                r"(:(?:(LOWER|UPPER|OPTIONAL))(?=\}))?\}")
 _OPENING = re.compile(r"\$\{")
