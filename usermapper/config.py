@@ -85,20 +85,27 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Numbering:
-    """A prefix and a counter: start 9 with width 2 gives ``prefix09, prefix10, ...``."""
+    """A prefix and a counter: start 9 with width 2 gives ``prefix09, prefix10, ...``. An empty suffix
+    (``counted`` false) numbers nothing: the prefix alone, for a single name."""
 
     prefix: str
     start: int
     width: int
+    counted: bool = True
 
     def name(self, index: int) -> str:
-        return f"{self.prefix}{self.start + index:0{self.width}d}"
+        return f"{self.prefix}{self.number(index)}"
+
+    def number(self, index: int) -> str:
+        return f"{self.start + index:0{self.width}d}" if self.counted else ""
 
     def names(self, count: int) -> list[str]:
         return [self.name(i) for i in range(count)]
 
     def digits(self, count: int) -> int:
         """How many digits the first ``count`` names hold in all, counted without making them."""
+        if not self.counted:
+            return 0
         total, first, end = 0, self.start, self.start + count  # numbers first .. end - 1
         while first < end:
             length = len(str(first))
@@ -148,12 +155,10 @@ class DeviceType:
 
     def pod_name(self, owner: int, index: int) -> str:
         """The connection name of an owner's device, ``index`` counted from the suffix."""
-        numbering = self.connection_name
-        return f"{self.name_template.render(owner)}{numbering.start + index:0{numbering.width}d}"
+        return self.name_template.render(owner) + self.connection_name.number(index)
 
     def pod_hostname(self, owner: int, index: int) -> str:
-        numbering = self.hostname
-        return f"{self.hostname_template.render(owner)}{numbering.start + index:0{numbering.width}d}"
+        return self.hostname_template.render(owner) + self.hostname.number(index)
 
 
 @dataclass(frozen=True)
@@ -463,10 +468,11 @@ class _Reader:
         if fields is None:
             return None
         password = self.login_text(f"{path}.password", fields.get("password"), MAX_PASSWORD_LENGTH)
+        quantity = self.quantity(f"{path}.quantity", fields.get("quantity"))
         user_type = UserType(
             name=key.value,
-            quantity=self.quantity(f"{path}.quantity", fields.get("quantity")),
-            username=self.numbering(path, "username", fields),
+            quantity=quantity,
+            username=self.numbering(path, "username", fields, quantity),
             password=None if password == RANDOM else password,
             password_length=self.password_length(f"{path}.password_length", fields.get("password_length")),
             password_encoding=self.choice(f"{path}.password_encoding", fields.get("password_encoding"),
@@ -527,12 +533,12 @@ class _Reader:
             self.refuse(f"{path}.numbering", fields["numbering"], "applies only to a per_user device type")
         for field in ("name_prefix", "hostname_prefix"):
             self.check_placeholders(f"{path}.{field}", fields.get(field), per_user)
-        connection_name = self.numbering(path, "name", fields)
+        connection_name = self.numbering(path, "name", fields, quantity)
         parameters = self.parameters(f"{path}.parameters", fields.get("parameters"))
         if parameters is None:
             return None
         protocol, params = parameters
-        hostname, params = self.hostname(path, key, fields, params)
+        hostname, params = self.hostname(path, key, fields, params, quantity)
         if hostname:
             problem = tokens.problem(hostname.prefix)
             if problem:
@@ -553,7 +559,8 @@ class _Reader:
             self.refuse(path, node, "holds {pod}, the owner's number, but this device type is shared: only a "
                                     "per_user device type has owners")
 
-    def hostname(self, path: str, key: yaml.Node, fields: dict[str, yaml.Node], params: tuple) -> tuple:
+    def hostname(self, path: str, key: yaml.Node, fields: dict[str, yaml.Node], params: tuple,
+                 count: int | None) -> tuple:
         """Where the generated hostname goes: the ``hostname: ~`` slot, or first when the slot is absent.
 
         Returns (numbering or None, parameters); numbering False when the fields contradict each other.
@@ -570,7 +577,7 @@ class _Reader:
             if name not in fields:
                 self.refuse(f"{path}.{name}", key, "is missing (every device type needs hostname_prefix and "
                                                    "hostname_suffix, or a literal parameters.hostname)")
-        numbering = self.numbering(path, "hostname", fields) if has_numbering else None
+        numbering = self.numbering(path, "hostname", fields, count) if has_numbering else None
         if numbering is None:
             return False, params
         if "hostname" not in dict(params):
@@ -701,12 +708,21 @@ class _Reader:
         self.refuse(path, node, f"must be a whole number, not {_describe(node)}")
         return None
 
-    def numbering(self, path: str, field: str, fields: dict[str, yaml.Node]) -> Numbering | None:
+    def numbering(self, path: str, field: str, fields: dict[str, yaml.Node],
+                  count: int | None) -> Numbering | None:
+        """A prefix and suffix; an empty suffix (``''``) numbers nothing, so it is only for ``count`` 1."""
         read = self.login_text if field == "username" else self.text
         longest = MAX_HOSTNAME_PREFIX_LENGTH if field == "hostname" else MAX_NAME_LENGTH
         prefix = read(f"{path}.{field}_prefix", fields.get(f"{field}_prefix"), longest)
         suffix_node = fields.get(f"{field}_suffix")
         suffix = self.text(f"{path}.{field}_suffix", suffix_node)
+        if suffix == "" and count is not None and count > 1:
+            self.refuse(f"{path}.{field}_suffix", suffix_node, f"is empty, which numbers nothing: all {count:,} "
+                                                               f"would have the same {field}; write a start "
+                                                               f"number like '1'")
+            return None
+        if suffix == "":
+            return None if prefix is None else Numbering(prefix, 0, 0, counted=False)
         if suffix is not None and not (suffix.isascii() and suffix.isdigit()):
             self.refuse(f"{path}.{field}_suffix", suffix_node,
                         f"must be the number to start counting from, written in digits like '01', not "
@@ -793,8 +809,8 @@ class _Reader:
                 self.refuse(f"{path}.per_user", self.nodes[f"{path}.per_user"],
                             "no user owns these devices: list the type in a user type's devices (a user type "
                             "with pods: all only views pods)")
-            elif owners > 1 and (device.hostname is None or not device.across_owners
-                                 and not pods.has_placeholder(device.hostname.prefix)):
+            elif owners > 1 and (device.hostname is None or not pods.has_placeholder(device.hostname.prefix)
+                                 and not (device.across_owners and device.hostname.counted)):
                 field = "hostname_prefix" if device.hostname else "parameters"
                 self.refuse(f"{path}.{field}", self.nodes[f"{path}.{field}"],
                             f"every one of the {owners:,} owners would reach the same hosts: put the owner's "

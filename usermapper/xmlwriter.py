@@ -147,6 +147,8 @@ def _pods_size(lab: Lab, device: DeviceType, fixed: int, first_owner: int, owner
     numberings = [device.connection_name] + ([device.hostname] if device.hostname else [])
     for template, numbering in zip(templates, numberings):
         size += per_owner * sum(Numbering("", first_owner, width).digits(owners) for width in template.widths)
+        if not numbering.counted:
+            continue
         if device.across_owners:
             first = numbering.start + device.first_index(first_owner, lab.pod_start)
             size += Numbering("", first, numbering.width).digits(owners * per_owner)
@@ -237,12 +239,15 @@ class _PodWriter:
         numbers = range(first, first + device.quantity)
         if self.host_pieces is None:
             middle = b'">' + self.before + CONNECTION_END
-            return b"".join(b"%s%0*d%s" % (head, name.width, name.start + i, middle) for i in numbers)
+            return b"".join(b"%s%s%s" % (head, _number(name, i), middle) for i in numbers)
         middle = b'">' + self.before + _rendered(self.host_pieces, device.hostname_template.widths, owner)
         tail = self.after + CONNECTION_END
         host = device.hostname
-        return b"".join(b"%s%0*d%s%0*d%s" % (head, name.width, name.start + i, middle, host.width, host.start + i,
-                                              tail) for i in numbers)
+        return b"".join(b"%s%s%s%s%s" % (head, _number(name, i), middle, _number(host, i), tail) for i in numbers)
+
+
+def _number(numbering: Numbering, index: int) -> bytes:
+    return b"%0*d" % (numbering.width, numbering.start + index) if numbering.counted else b""
 
 
 def _rendered(pieces: list[bytes], widths: tuple[int, ...], owner: int) -> bytes:
