@@ -163,3 +163,10 @@ def test_limits_count_the_expanded_pods():
     found = refusals(text)
     assert [(p, line) for p, line, _ in found] == [("devices", 5)]
     assert "2,000 devices" in found[0][2]
+
+
+def test_the_desktops_example():
+    files = generated((EXAMPLES / "pods-desktops.yaml").read_text())
+    assert files["student07"] == [("Desktop07", "10.0.0.107"), ("Kali", "pod07-kali.lab.example")]
+    assert files["student20"] == [("Desktop20", "10.0.0.120"), ("Kali", "pod20-kali.lab.example")]
+    assert len(files["trainer"]) == 40 and files["trainer"][0] == ("student01 Desktop01", "10.0.0.101")
