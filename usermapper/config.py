@@ -852,6 +852,12 @@ class _Reader:
                 self.check_instructor_names(lab, user_type)
 
     def check_instructor_names(self, lab: Lab, user_type: UserType) -> None:
+        """Without a space in an owner's username or a shared name, every name is its owner's username, a
+        space and a name of that owner's own list (distinct already), or a shared name: nothing to generate."""
+        reached = lab.device_types_for(user_type)
+        if not any(" " in d.connection_name.prefix for d in reached if not d.per_user) and not any(
+                " " in u.username.prefix for d in reached for u, _ in lab.owners(d)):
+            return
         seen: set[str] = set()
         for device in lab.device_types_for(user_type):
             for name in _viewed_names(lab, device):
@@ -917,8 +923,8 @@ def _owner_numbers(lab: Lab, device: DeviceType) -> Iterator[tuple[UserType, int
 
 def _device_names(lab: Lab, device: DeviceType) -> list[str]:
     """A device type's connection names, a pod type's for every owner, each name once."""
-    if not device.per_user:
-        return device.connection_name.names(device.quantity)
+    if not device.per_user or not (device.across_owners or pods.has_placeholder(device.connection_name.prefix)):
+        return device.connection_name.names(device.quantity)  # every owner's are the same
     names = {}
     for _, _, owner in _owner_numbers(lab, device):
         first = device.first_index(owner, lab.pod_start)

@@ -19,6 +19,7 @@ the web app and the command line refuse a file that is too big before doing any 
 from __future__ import annotations
 
 import io
+from itertools import chain, repeat
 from typing import BinaryIO
 
 from lxml import etree
@@ -228,22 +229,37 @@ class _PodWriter:
             self.after = b"</param>" + b"".join(children[host_at + 1:])
             self.host_pieces = [_escaped_text(p) for p in device.hostname_template.pieces]
         self.pod_start = serialized.pod_start
+        self._first: int | None = None
+        self._numbered: tuple[list[bytes], list[bytes]] = ([], [])
 
     def owner(self, owner: int, label: bytes = b"") -> bytes:
-        """All of one owner's connections of this type, each with the indentation before it."""
+        """All of one owner's connections of this type, each with the indentation before it: the pieces
+        that differ by owner are made once per owner, those that differ by device once per type (or once
+        per owner when numbers go on across owners), and joined."""
         device = self.device
         head = b"%s<connection name=\"%s%s" % (CONNECTION_INDENT, label,
                                                _rendered(self.name_pieces, device.name_template.widths, owner))
-        name = device.connection_name
-        first = device.first_index(owner, self.pod_start)
-        numbers = range(first, first + device.quantity)
+        names, hosts = self.numbered(device.first_index(owner, self.pod_start))
         if self.host_pieces is None:
-            middle = b'">' + self.before + CONNECTION_END
-            return b"".join(b"%s%s%s" % (head, _number(name, i), middle) for i in numbers)
-        middle = b'">' + self.before + _rendered(self.host_pieces, device.hostname_template.widths, owner)
-        tail = self.after + CONNECTION_END
-        host = device.hostname
-        return b"".join(b"%s%s%s%s%s" % (head, _number(name, i), middle, _number(host, i), tail) for i in numbers)
+            return b"".join(chain.from_iterable(zip(repeat(head), names)))
+        host = _rendered(self.host_pieces, device.hostname_template.widths, owner)
+        return b"".join(chain.from_iterable(zip(repeat(head), names, repeat(host), hosts)))
+
+    def numbered(self, first: int) -> tuple[list[bytes], list[bytes]]:
+        """Each device's name number with what follows up to the hostname, and its hostname number with
+        what follows to the end of the connection; kept while ``first`` stays the same."""
+        if first != self._first:
+            device = self.device
+            numbers = range(first, first + device.quantity)
+            if self.host_pieces is None:
+                middle = b'">' + self.before + CONNECTION_END
+                self._numbered = [_number(device.connection_name, i) + middle for i in numbers], []
+            else:
+                middle, tail = b'">' + self.before, self.after + CONNECTION_END
+                self._numbered = ([_number(device.connection_name, i) + middle for i in numbers],
+                                  [_number(device.hostname, i) + tail for i in numbers])
+            self._first = first
+        return self._numbered
 
 
 def _number(numbering: Numbering, index: int) -> bytes:
