@@ -3,12 +3,18 @@ back as Guacamole reads them; and the pod shapes that cannot work, refused with 
 
 from __future__ import annotations
 
+import csv
+import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import guacamole_reader
 from usermapper.config import ConfigError, read_config
+from usermapper.credentials import credentials_csv, unprotected_cell
 from usermapper.expand import expand
 from usermapper.xmlwriter import file_size, user_mapping_bytes
 
@@ -170,3 +176,36 @@ def test_the_desktops_example():
     assert files["student07"] == [("Desktop07", "10.0.0.107"), ("Kali", "pod07-kali.lab.example")]
     assert files["student20"] == [("Desktop20", "10.0.0.120"), ("Kali", "pod20-kali.lab.example")]
     assert len(files["trainer"]) == 40 and files["trainer"][0] == ("student01 Desktop01", "10.0.0.101")
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "usermapper", *args], cwd=cwd, capture_output=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(EXAMPLES.parent)})
+
+
+def test_the_command_line_checks_prints_the_pods_and_writes_whose_devices_are_whose(tmp_path):
+    check = run_cli("-i", str(EXAMPLES / "pods.yaml"), "--check", cwd=tmp_path)
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.decode().splitlines() == [
+        f"{EXAMPLES / 'pods.yaml'}: valid: 21 users in 2 types, 61 devices in 4 types, 141 connections",
+        "  instructors: instructors: 1 user, each sees 60 pod devices (every owner's routers, switches, pcs)",
+        "  pods: students: 20 owners (pods 1 to 20), 3 devices per pod (routers 1, switches 1, pcs 1)",
+        "  shared: jumphost 1"]
+    result = run_cli("-i", str(EXAMPLES / "pods.yaml"), "-o", "out.xml", "--credentials", "sheet.csv", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    users = guacamole_reader.read((tmp_path / "out.xml").read_bytes())
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "sheet.csv").read_text())))
+    assert [r["username"] for r in rows] == list(users)
+    assert all(guacamole_reader.authenticates(users, r["username"], unprotected_cell(r["password"])) for r in rows)
+    assert rows[0]["devices"] == ""  # the instructor owns none
+    assert rows[7]["devices"] == "Router=10.0.7.1; Switch=10.0.7.2; PC=10.0.7.10"
+
+
+def test_the_devices_cell_is_spreadsheet_safe():
+    text = ("users:\n" + students(1) +
+            "devices:\n"
+            "    pcs: {per_user: 1, name_prefix: '=PC', name_suffix: '', hostname_prefix: 'pc{pod}', hostname_suffix: '',\n"
+            "          parameters: {protocol: rdp}}\n")
+    sheet = credentials_csv(expand(read_config(text))).decode()
+    (row,) = csv.DictReader(io.StringIO(sheet))
+    assert row["devices"] == "'=PC=pc1" and unprotected_cell(row["devices"]) == "=PC=pc1"
