@@ -19,7 +19,6 @@ the web app and the command line refuse a file that is too big before doing any 
 from __future__ import annotations
 
 import io
-from itertools import chain, repeat
 from typing import BinaryIO
 
 from lxml import etree
@@ -74,7 +73,9 @@ def _write_pod_group(group: Group, serialized: _Serializer, out: BinaryIO) -> No
     shared = {id(p): b"".join(serialized.connection(c) for c in p.connections) for p in group.parts
               if not p.device.per_user}
     writers = {p.device.name: serialized.pod(p.device) for p in group.parts if p.device.per_user}
-    viewed = {p.device.name: [(_escaped_attribute(username + " "), owner) for username, owner in p.viewed]
+    labels: dict[str, bytes] = {}  # each owner's username and a space, escaped once
+    viewed = {p.device.name: [(labels.get(username) or labels.setdefault(username, _escaped_attribute(username + " ")),
+                               owner) for username, owner in p.viewed]
               for p in group.parts if p.viewed}
     for index, user in enumerate(group.users):
         start = _authorize_start_tag(user)
@@ -230,36 +231,40 @@ class _PodWriter:
             self.host_pieces = [_escaped_text(p) for p in device.hostname_template.pieces]
         self.pod_start = serialized.pod_start
         self._first: int | None = None
-        self._numbered: tuple[list[bytes], list[bytes]] = ([], [])
+        self._block = b""
 
     def owner(self, owner: int, label: bytes = b"") -> bytes:
         """All of one owner's connections of this type, each with the indentation before it: the pieces
-        that differ by owner are made once per owner, those that differ by device once per type (or once
-        per owner when numbers go on across owners), and joined."""
+        that differ by owner are made once per owner and put into the type's block, which is made once
+        (or once per owner when numbers go on across owners)."""
         device = self.device
         head = b"%s<connection name=\"%s%s" % (CONNECTION_INDENT, label,
                                                _rendered(self.name_pieces, device.name_template.widths, owner))
-        names, hosts = self.numbered(device.first_index(owner, self.pod_start))
+        block = self.block(device.first_index(owner, self.pod_start)).replace(_HEAD, head)
         if self.host_pieces is None:
-            return b"".join(chain.from_iterable(zip(repeat(head), names)))
-        host = _rendered(self.host_pieces, device.hostname_template.widths, owner)
-        return b"".join(chain.from_iterable(zip(repeat(head), names, repeat(host), hosts)))
+            return block
+        return block.replace(_HOST, _rendered(self.host_pieces, device.hostname_template.widths, owner))
 
-    def numbered(self, first: int) -> tuple[list[bytes], list[bytes]]:
-        """Each device's name number with what follows up to the hostname, and its hostname number with
-        what follows to the end of the connection; kept while ``first`` stays the same."""
+    def block(self, first: int) -> bytes:
+        """The type's connections numbered from ``first``, with ``_HEAD`` where each start tag's first part
+        goes and ``_HOST`` where each hostname's prefix goes; kept while ``first`` stays the same."""
         if first != self._first:
             device = self.device
             numbers = range(first, first + device.quantity)
             if self.host_pieces is None:
                 middle = b'">' + self.before + CONNECTION_END
-                self._numbered = [_number(device.connection_name, i) + middle for i in numbers], []
+                self._block = b"".join(_HEAD + _number(device.connection_name, i) + middle for i in numbers)
             else:
-                middle, tail = b'">' + self.before, self.after + CONNECTION_END
-                self._numbered = ([_number(device.connection_name, i) + middle for i in numbers],
-                                  [_number(device.hostname, i) + tail for i in numbers])
+                middle, tail = b'">' + self.before + _HOST, self.after + CONNECTION_END
+                self._block = b"".join(_HEAD + _number(device.connection_name, i) + middle
+                                       + _number(device.hostname, i) + tail for i in numbers)
             self._first = first
-        return self._numbered
+        return self._block
+
+
+# Marks in a pod type's block where each owner's pieces go: characters XML 1.0 cannot carry, so that no
+# config, and no byte lxml writes, holds them.
+_HEAD, _HOST = b"\x00", b"\x01"
 
 
 def _number(numbering: Numbering, index: int) -> bytes:
