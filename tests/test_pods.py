@@ -209,3 +209,31 @@ def test_the_devices_cell_is_spreadsheet_safe():
     sheet = credentials_csv(expand(read_config(text))).decode()
     (row,) = csv.DictReader(io.StringIO(sheet))
     assert row["devices"] == "'=PC=pc1" and unprotected_cell(row["devices"]) == "=PC=pc1"
+
+
+def test_the_api_summary_describes_the_lab_and_its_pods(app_url):
+    from httpclient import Client
+
+    client = Client(app_url)
+    created = client.post_file((EXAMPLES / "pods.yaml").read_bytes())
+    assert created.status_code == 201, created.text
+    summary = created.json()
+    assert (summary["users"], summary["connections"]) == (21, 141)
+    lab = summary["lab"]
+    assert [(u["name"], u["users"], u["owns_pods"], u["all_pods"], u["connections_per_user"])
+            for u in lab["user_types"]] == [("instructors", 1, False, True, 61), ("students", 20, True, False, 4)]
+    assert lab["user_types"][1]["reaches"] == ["jumphost", "routers", "switches", "pcs"]
+    assert [(d["name"], d["per_user"], d["devices"], d["owners"]) for d in lab["device_types"]] == [
+        ("jumphost", False, 1, None), ("routers", True, 20, 20), ("switches", True, 20, 20), ("pcs", True, 20, 20)]
+    pods = lab["pods"]
+    assert (pods["start"], pods["owners"], pods["more"], len(pods["shown"])) == (1, 20, 15, 5)
+    assert pods["shown"][1] == {"username": "student02", "pod": 2, "devices": [
+        {"type": "routers", "name": "Router", "hostname": "10.0.2.1"},
+        {"type": "switches", "name": "Switch", "hostname": "10.0.2.2"},
+        {"type": "pcs", "name": "PC", "hostname": "10.0.2.10"}]}
+    users = guacamole_reader.read(client.get().content)
+    sheet = list(csv.DictReader(io.StringIO(client.get("/api/usermapping/credentials").text)))
+    assert all(guacamole_reader.authenticates(users, r["username"], unprotected_cell(r["password"])) for r in sheet)
+    assert sheet[2]["devices"] == "Router=10.0.2.1; Switch=10.0.2.2; PC=10.0.2.10"
+    classroom = client.post_file().json()["lab"]
+    assert classroom["pods"] == {"start": 1, "owners": 0, "shown": [], "more": 0}
