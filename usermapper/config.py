@@ -181,7 +181,7 @@ class Lab:
         return self._owners_by_device.get(device.name, ())
 
     def owner_count(self, device: DeviceType) -> int:
-        return sum(u.quantity for u, _ in self.owners(device))
+        return self._owner_counts.get(device.name, 0)
 
     @property
     def has_pods(self) -> bool:
@@ -203,10 +203,7 @@ class Lab:
     def connections_per_user(self, user_type: UserType) -> int:
         """Shared devices, the user's own pod devices, and for ``pods: all`` every owner's."""
         shared, own = self._reach[user_type.name][1:]
-        if user_type.all_pods:
-            return shared + sum(d.quantity * self.owner_count(d)
-                                for d in self.device_types_for(user_type) if d.per_user)
-        return shared + own
+        return shared + (self._views[id(user_type.devices)] if user_type.all_pods else own)
 
     @property
     def random_characters(self) -> int:
@@ -237,6 +234,21 @@ class Lab:
                 numbers[user_type.name] = next_owner
                 next_owner += user_type.quantity
         return numbers
+
+    @cached_property
+    def _owner_counts(self) -> dict[str, int]:
+        return {name: sum(u.quantity for u, _ in owners) for name, owners in self._owners_by_device.items()}
+
+    @cached_property
+    def _views(self) -> dict[int, int]:
+        """How many pod devices a ``pods: all`` user sees, by ``devices:`` list (worked out once per list)."""
+        views: dict[int, int] = {}
+        for user_type in self.user_types:
+            key = id(user_type.devices)
+            if user_type.all_pods and key not in views:
+                views[key] = sum(d.quantity * self.owner_count(d) for d in self.device_types_for(user_type)
+                                 if d.per_user)
+        return views
 
     @cached_property
     def _owners_by_device(self) -> dict[str, tuple[tuple[UserType, int], ...]]:
@@ -845,10 +857,11 @@ class _Reader:
         names are every owner's (each once); an instructor's list is checked as it will be written."""
         self.check_unique("users", "username", ((u.name, u.username.names(u.quantity)) for u in lab.user_types))
         self.check_unique("devices", "name", ((d.name, _device_names(lab, d)) for d in lab.device_types))
-        checked: set[int] = set()
+        checked: set[tuple[str, ...]] = set()  # two lists of the same device types make the same names
         for user_type in lab.user_types:
-            if user_type.all_pods and id(user_type.devices) not in checked:
-                checked.add(id(user_type.devices))
+            reached = tuple(d.name for d in lab.device_types_for(user_type)) if user_type.all_pods else None
+            if reached is not None and reached not in checked:
+                checked.add(reached)
                 self.check_instructor_names(lab, user_type)
 
     def check_instructor_names(self, lab: Lab, user_type: UserType) -> None:
