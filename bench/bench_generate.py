@@ -199,6 +199,7 @@ def table(results: list[dict], found: dict, runs: int) -> str:
     reference = found["issue_reference_over_ours_cli_200k"]
     original = next(r["wall_s"] for r in results if r["case"] == "original, CLI" and r["connections"] == 200_000)
     growth = found["ours_rss_200k_over_50k"]
+    pods_cli, pods_library = found["pods_over_shared_cli_200k"], found["pods_over_shared_library_200k"]
     lines += [
         "",
         f"Medians of {runs} runs. Python {sys.version.split()[0]}, {os.cpu_count()} CPUs.",
@@ -210,10 +211,10 @@ def table(results: list[dict], found: dict, runs: int) -> str:
         f"- usermapper peak RSS 200,000 / 50,000: **{growth:.2f}** (target <= {TARGET_RSS_GROWTH}: "
         f"{'met' if growth <= TARGET_RSS_GROWTH else 'MISSED'}); the original's: "
         f"{found['original_rss_200k_over_50k']:.2f}",
-        f"- pod lab / shared lab at 200,000 connections, same run: library **{found['pods_over_shared_library_200k']:.2f}x**,"
-        f" CLI **{found['pods_over_shared_cli_200k']:.2f}x** (target <= {TARGET_POD_RATIO}x: "
-        f"{'met' if max(found['pods_over_shared_library_200k'], found['pods_over_shared_cli_200k']) <= TARGET_POD_RATIO else 'MISSED'}"
-        f"); peak RSS pods / shared (CLI): {found['pods_rss_over_shared_cli_200k']:.2f}",
+        f"- pod lab / shared lab at 200,000 connections, same run: CLI **{pods_cli:.2f}x** (target <= "
+        f"{TARGET_POD_RATIO}x: {'met' if pods_cli <= TARGET_POD_RATIO else 'MISSED'}), library "
+        f"**{pods_library:.2f}x** ({'met' if pods_library <= TARGET_POD_RATIO else 'MISSED'}: the shared lab writes "
+        f"one cached block per user); peak RSS pods / shared (CLI): {found['pods_rss_over_shared_cli_200k']:.2f}",
     ]
     return "\n".join(lines)
 

@@ -68,7 +68,8 @@ def test_shared_and_own_devices_mixed_in_config_order():  # shape 3
             "devices:\n"
             "    pcs: {per_user: 1, name_prefix: PC, name_suffix: '', hostname_prefix: '10.1.{pod}.',\n"
             "          hostname_suffix: '10', parameters: {protocol: rdp}}\n"
-            "    jump: {quantity: 1, name_prefix: Jump, name_suffix: '', parameters: {protocol: ssh, hostname: jump}}\n")
+            "    jump: {quantity: 1, name_prefix: Jump, name_suffix: '',\n"
+            "           parameters: {protocol: ssh, hostname: jump}}\n")
     assert generated(text) == {"student01": [("PC", "10.1.1.10"), ("Jump", "jump")],
                                "student02": [("PC", "10.1.2.10"), ("Jump", "jump")]}
 
@@ -155,7 +156,8 @@ def test_an_empty_suffix_is_for_one_only_and_quantity_or_per_user_not_both():
             "devices:\n"
             "    pcs: {per_user: 2, quantity: 1, name_prefix: PC, name_suffix: '', hostname_prefix: '10.0.{pod}.',\n"
             "          hostname_suffix: '1', parameters: {protocol: rdp}}\n"
-            "    r: {quantity: 1, numbering: across_owners, name_prefix: R, name_suffix: '1', parameters: {protocol: rdp, hostname: r}}\n")
+            "    r: {quantity: 1, numbering: across_owners, name_prefix: R, name_suffix: '1',\n"
+            "        parameters: {protocol: rdp, hostname: r}}\n")
     paths = {(path, line) for path, line, _ in refusals(text)}
     assert paths == {("devices.pcs.quantity", 4), ("devices.pcs.name_suffix", 4), ("devices.r.numbering", 6)}
 
@@ -164,7 +166,8 @@ def test_limits_count_the_expanded_pods():
     text = ("users:\n" + students(2000) +
             "    teachers: {quantity: 1, username_prefix: t, username_suffix: '', password: x, pods: all}\n"
             "devices:\n"
-            "    pcs: {per_user: 1, name_prefix: PC, name_suffix: '', hostname_prefix: 'pc{pod}', hostname_suffix: '',\n"
+            "    pcs: {per_user: 1, name_prefix: PC, name_suffix: '', hostname_prefix: 'pc{pod}',\n"
+            "          hostname_suffix: '',\n"
             "          parameters: {protocol: rdp}}\n")
     found = refusals(text)
     assert [(p, line) for p, line, _ in found] == [("devices", 5)]
@@ -204,7 +207,8 @@ def test_the_command_line_checks_prints_the_pods_and_writes_whose_devices_are_wh
 def test_the_devices_cell_is_spreadsheet_safe():
     text = ("users:\n" + students(1) +
             "devices:\n"
-            "    pcs: {per_user: 1, name_prefix: '=PC', name_suffix: '', hostname_prefix: 'pc{pod}', hostname_suffix: '',\n"
+            "    pcs: {per_user: 1, name_prefix: '=PC', name_suffix: '', hostname_prefix: 'pc{pod}',\n"
+            "          hostname_suffix: '',\n"
             "          parameters: {protocol: rdp}}\n")
     sheet = credentials_csv(expand(read_config(text))).decode()
     (row,) = csv.DictReader(io.StringIO(sheet))

@@ -112,7 +112,8 @@ def labs(draw) -> dict:
     user_names = draw(st.lists(TEXT, min_size=1, max_size=4, unique=True))
     lab = {"users": {name: draw(user_types(fields, device_names)) for name in user_names}, "devices": devices}
     if draw(st.booleans()):
-        lab["pods"] = {"start": draw(st.integers(0, 300) if fields.text is XML_TEXT else st.one_of(st.integers(-1, 300), TEXT))}
+        start = st.integers(0, 300) if fields.text is XML_TEXT else st.one_of(st.integers(-1, 300), TEXT)
+        lab["pods"] = {"start": draw(start)}
     return lab
 
 
