@@ -1,5 +1,9 @@
 """Benchmark: user-mapping.xml for 50,000 and 200,000 connections, ours against the original tool's approach.
 
+Also a pod lab of 200,000 connections (4,000 students owning 25 devices each, and an instructor who sees
+all 100,000 of them) against the shared lab of the same size, in the same run: the pod lab must stay
+within ``TARGET_POD_RATIO`` times the shared lab's time.
+
 Each lab is generated through the library (in this process: wall time) and through the command line as a
 fresh process (wall time and that process's peak RSS), by usermapper and by
 ``original_usermapper.py`` (the original's approach, re-created as the baseline), the peak RSS read by
@@ -28,6 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench import original_usermapper  # noqa: E402
+from usermapper.cli import CLI_LIMITS  # noqa: E402
 from usermapper.config import read_config  # noqa: E402
 from usermapper.expand import expand  # noqa: E402
 from usermapper.xmlwriter import write_user_mapping  # noqa: E402
@@ -41,6 +46,30 @@ ENV = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 ISSUE_REFERENCE = {50_000: (0.22, 37), 200_000: (0.83, 102)}
 TARGET_SPEEDUP = 4
 TARGET_RSS_GROWTH = 1.2
+TARGET_POD_RATIO = 2
+
+POD_LAB = """\
+users:
+    instructors: {quantity: 1, username_prefix: instructor, username_suffix: '1', password: random, pods: all}
+    students: {quantity: 4000, username_prefix: student, username_suffix: '0001', password: random}
+devices:
+    servers:
+        per_user: 15
+        name_prefix: SRV
+        name_suffix: '01'
+        hostname_prefix: 'pod{pod:04}-srv'
+        hostname_suffix: '01'
+        parameters: {protocol: rdp, hostname: ~, port: 3389, username: lab, password: lab-pass,
+                     ignore-cert: 'true', security: any}
+    switches:
+        per_user: 10
+        name_prefix: SW
+        name_suffix: '01'
+        hostname_prefix: 'pod{pod:04}-sw'
+        hostname_suffix: '01'
+        parameters: {protocol: ssh, hostname: ~, port: 22, username: admin, password: admin,
+                     color-scheme: green-black}
+"""
 
 
 def lab_200k(directory: Path) -> Path:
@@ -74,7 +103,7 @@ def as_process(command: list[str], output: Path) -> tuple[float, float]:
 
 
 def generate_ours(config: Path, output: Path) -> None:
-    mapping = expand(read_config(config.read_bytes()))
+    mapping = expand(read_config(config.read_bytes(), CLI_LIMITS))
     with open(output, "wb") as out:
         write_user_mapping(mapping, out)
 
@@ -100,8 +129,16 @@ def original_cli(config: Path, output: Path) -> tuple[float, float]:
     return as_process([sys.executable, str(ORIGINAL_SCRIPT), "-i", str(config), "-o", str(output)], output)
 
 
+def pod_lab(directory: Path) -> Path:
+    path = directory / "pods-200k.yaml"
+    path.write_text(POD_LAB)
+    return path
+
+
 CASES = {"usermapper, library": ours_library, "original, library": original_library,
          "usermapper, CLI": ours_cli, "original, CLI": original_cli}
+POD_CONNECTIONS = -200_000  # the pod lab's key among the labs (it has 200,000 connections)
+POD_CASES = {"usermapper pods, library": ours_library, "usermapper pods, CLI": ours_cli}
 
 
 def measure(runs: int) -> list[dict]:
@@ -111,15 +148,20 @@ def measure(runs: int) -> list[dict]:
         labs = {50_000: BIG_LAB, 200_000: lab_200k(directory)}
         for connections, config in labs.items():
             assert read_config(config.read_bytes()).connection_count == connections
+        pods = pod_lab(directory)
+        assert read_config(pods.read_bytes(), CLI_LIMITS).connection_count == 200_000
         plan = [(case, connections) for connections in labs for case in CASES]
+        plan += [(case, POD_CONNECTIONS) for case in POD_CASES]
+        labs[POD_CONNECTIONS] = pods
         figures: dict[tuple[str, int], list] = {key: [] for key in plan}
         for run in range(runs + 1):
             for case, connections in plan:
-                wall, rss = CASES[case](labs[connections], directory / f"{connections}.xml")
+                wall, rss = {**CASES, **POD_CASES}[case](labs[connections], directory / f"{connections}.xml")
                 if run > 0:
                     figures[case, connections].append((wall, rss))
     results = []
     for (case, connections), measured in figures.items():
+        connections = 200_000 if connections == POD_CONNECTIONS else connections
         wall = statistics.median(w for w, _ in measured)
         rss = None if measured[0][1] is None else statistics.median(r for _, r in measured)
         results.append({"case": case, "connections": connections, "wall_s": wall,
@@ -139,6 +181,11 @@ def ratios(results: list[dict]) -> dict:
         "issue_reference_over_ours_cli_200k": ISSUE_REFERENCE[200_000][0] / ours_200k["wall_s"],
         "ours_rss_200k_over_50k": ours_200k["peak_rss_mb"] / ours_50k["peak_rss_mb"],
         "original_rss_200k_over_50k": original_200k["peak_rss_mb"] / find("original, CLI", 50_000)["peak_rss_mb"],
+        "pods_over_shared_library_200k": find("usermapper pods, library", 200_000)["wall_s"]
+        / find("usermapper, library", 200_000)["wall_s"],
+        "pods_over_shared_cli_200k": find("usermapper pods, CLI", 200_000)["wall_s"] / ours_200k["wall_s"],
+        "pods_rss_over_shared_cli_200k": find("usermapper pods, CLI", 200_000)["peak_rss_mb"]
+        / ours_200k["peak_rss_mb"],
     }
 
 
@@ -152,6 +199,7 @@ def table(results: list[dict], found: dict, runs: int) -> str:
     reference = found["issue_reference_over_ours_cli_200k"]
     original = next(r["wall_s"] for r in results if r["case"] == "original, CLI" and r["connections"] == 200_000)
     growth = found["ours_rss_200k_over_50k"]
+    pods_cli, pods_library = found["pods_over_shared_cli_200k"], found["pods_over_shared_library_200k"]
     lines += [
         "",
         f"Medians of {runs} runs. Python {sys.version.split()[0]}, {os.cpu_count()} CPUs.",
@@ -163,6 +211,10 @@ def table(results: list[dict], found: dict, runs: int) -> str:
         f"- usermapper peak RSS 200,000 / 50,000: **{growth:.2f}** (target <= {TARGET_RSS_GROWTH}: "
         f"{'met' if growth <= TARGET_RSS_GROWTH else 'MISSED'}); the original's: "
         f"{found['original_rss_200k_over_50k']:.2f}",
+        f"- pod lab / shared lab at 200,000 connections, same run: CLI **{pods_cli:.2f}x** (target <= "
+        f"{TARGET_POD_RATIO}x: {'met' if pods_cli <= TARGET_POD_RATIO else 'MISSED'}), library "
+        f"**{pods_library:.2f}x** ({'met' if pods_library <= TARGET_POD_RATIO else 'MISSED'}: the shared lab writes "
+        f"one cached block per user); peak RSS pods / shared (CLI): {found['pods_rss_over_shared_cli_200k']:.2f}",
     ]
     return "\n".join(lines)
 

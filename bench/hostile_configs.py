@@ -288,6 +288,30 @@ def tokens_without_end(size: int = MiB) -> bytes:
     return (head + ":" * (size - len(head) - len(tail)) + tail).encode()
 
 
+# -- pods: owners, pod types and instructors multiply -------------------------------------------------------
+
+def pods_types_owners_instructors(size: int = MiB) -> bytes:
+    """300 pod types, 500 owner types and 500 instructor types: 75 million connections, refused; the
+    counts are worked out per type and per ``devices:`` list, never per owner and pod type and viewer."""
+    pod_types = "".join(f"  d{i}: {{per_user: 1, name_prefix: n{i}x, name_suffix: '', hostname_prefix: 'h{{pod}}', "
+                        f"hostname_suffix: '', parameters: {{protocol: ssh}}}}\n" for i in range(300))
+    owners = "".join(f"  o{i}: {{quantity: 1, username_prefix: o{i}x, username_suffix: '', password: x}}\n"
+                     for i in range(500))
+    instructors = "".join(f"  i{i}: {{quantity: 1, username_prefix: i{i}x, username_suffix: '', password: x, "
+                          f"pods: all}}\n" for i in range(500))
+    return ("users:\n" + owners + instructors + "devices:\n" + pod_types).encode()
+
+
+def pods_instructor_names_checked(size: int = MiB) -> bytes:
+    """Owners whose usernames hold a space, so each instructor's list is generated to compare its names:
+    199 instructor types, each with a list of its own, each seeing 1,000 pods (199,000 connections)."""
+    return ("users:\n  o: {quantity: 1000, username_prefix: 'student ', username_suffix: '0001', password: x}\n"
+            + "".join(f"  i{i}: {{quantity: 1, username_prefix: i{i}x, username_suffix: '', password: x, "
+                      f"pods: all, devices: [pcs]}}\n" for i in range(199))
+            + "devices:\n  pcs: {per_user: 1, name_prefix: PC, name_suffix: '', hostname_prefix: 'pc{pod}', "
+              "hostname_suffix: '', parameters: {protocol: rdp}}\n").encode()
+
+
 SHAPES: dict[str, Callable[[int], bytes]] = {
     "many-parameters": many_parameters,
     "many-parameters-without-values": many_parameters_without_values,
@@ -315,4 +339,6 @@ SHAPES: dict[str, Callable[[int], bytes]] = {
     "difflib-suggestions": difflib_suggestions,
     "long-device-name-warnings": long_device_name_warnings,
     "tokens-without-end": tokens_without_end,
+    "pods-types-owners-instructors": pods_types_owners_instructors,
+    "pods-instructor-names-checked": pods_instructor_names_checked,
 }

@@ -159,7 +159,7 @@ def targets(steps: dict[str, Step]) -> list[str]:
     rows = []
     generate = steps["generate"].figures()
     if generate:
-        from bench_generate import TARGET_RSS_GROWTH, TARGET_SPEEDUP
+        from bench_generate import TARGET_POD_RATIO, TARGET_RSS_GROWTH, TARGET_SPEEDUP
 
         ratios = generate["ratios"]
         rows.append(["Generation: CLI at 200,000 connections, the issue's 0.83 s for the original / usermapper",
@@ -170,6 +170,12 @@ def targets(steps: dict[str, Step]) -> list[str]:
         rows.append(["Generation: usermapper CLI peak RSS, 200,000 / 50,000 connections",
                      f"<= {TARGET_RSS_GROWTH}", f"{ratios['ours_rss_200k_over_50k']:.2f}",
                      verdict(ratios["ours_rss_200k_over_50k"] <= TARGET_RSS_GROWTH)])
+        rows.append(["Generation: a 200,000-connection pod lab / the shared lab of the same size, CLI",
+                     f"<= {TARGET_POD_RATIO}x", f"{ratios['pods_over_shared_cli_200k']:.2f}x",
+                     verdict(ratios["pods_over_shared_cli_200k"] <= TARGET_POD_RATIO)])
+        rows.append(["Generation: the same inside the library (the shared lab writes one cached block per user)",
+                     f"<= {TARGET_POD_RATIO}x", f"{ratios['pods_over_shared_library_200k']:.2f}x",
+                     verdict(ratios["pods_over_shared_library_200k"] <= TARGET_POD_RATIO)])
     http = steps["http"].figures()
     if http:
         from bench_http import TARGET_THROUGHPUT_RATIO

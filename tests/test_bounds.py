@@ -107,7 +107,8 @@ def test_random_characters_are_counted_before_any_is_drawn():
 
 
 @pytest.mark.parametrize("shape", ["aliased-devices-list", "most-parameters", "many-device-types",
-                                   "many-unknown-long-names", "many-user-types-with-lists"])
+                                   "many-unknown-long-names", "many-user-types-with-lists",
+                                   "pods-instructor-names-checked"])
 def test_the_worst_accepted_shapes_are_exactly_the_size_predicted(shape):
     lab = read_config(SHAPES[shape]())
     assert file_size(lab) == len(user_mapping_bytes(expand(lab)))

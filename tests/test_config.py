@@ -131,7 +131,13 @@ def test_an_unknown_top_level_field_is_refused():
     assert "did you mean 'devices'?" in problem.message
 
 
-@pytest.mark.parametrize("suffix", ["'A1'", "'-1'", "'1.5'", "' 1'", "'١'", "''"])
+def test_an_empty_suffix_numbers_nothing_so_it_is_refused_for_more_than_one():
+    problem = only(refused(config(user={"username_suffix": "''"})))
+    assert (problem.path, problem.line) == ("users.students.username_suffix", 2)
+    assert "is empty, which numbers nothing: all 2 would have the same username" in problem.message
+
+
+@pytest.mark.parametrize("suffix", ["'A1'", "'-1'", "'1.5'", "' 1'", "'١'"])
 def test_a_suffix_must_be_digits(suffix):
     problem = only(refused(config(user={"username_suffix": suffix})))
     assert (problem.path, problem.line) == ("users.students.username_suffix", 2)

@@ -34,7 +34,8 @@ SPECIAL = st.sampled_from([
     "", " ", "yes", "No", "on", "~", "null", "true", "1e3", "0x1F", "010", "1_000", "1:30", "<<", "-", "? x",
     "# c", "&a", "*a", "!x", "%", "@", "`", "'", '"', "\t", "\n", "\r\n", "\u2028", "\ufeff", "random",
     "hostname", "port", "]]>", "&amp;", "<a/>", "\x00", "\x1b", "\x7f", "\ufffe", "\U0001F600", "10.0.0.",
-    "255.", "1.2.3.",
+    "255.", "1.2.3.", "{pod}", "{pod:02}", "10.0.{pod}.", "{pod", "pod{pod:03}-", "all", "per_owner",
+    "across_owners",
 ])
 NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 IPV4_LIKE = re.compile(r"[0-9]+(\.[0-9]+){1,3}")
@@ -65,14 +66,25 @@ def fixed_password(count: int, length: int) -> list[str]:
     return ["R" * length] * count
 
 
+POD_PREFIX = st.sampled_from(["", "PC", "10.0.{pod}.", "pod{pod:02}-", "{pod}", "r{pod}.{pod:03}.", "255.{pod}"])
+
+
 @st.composite
 def device_types(draw, fields: Fields) -> dict:
     parameters = {"protocol": draw(fields.protocol)}
     parameters.update(draw(st.dictionaries(fields.name, fields.value, max_size=3)))
     if draw(st.booleans()):
         parameters["hostname"] = None
-    return {"quantity": draw(fields.quantity), "name_prefix": draw(fields.text), "name_suffix": draw(fields.suffix),
-            "hostname_prefix": draw(fields.text), "hostname_suffix": draw(fields.suffix), "parameters": parameters}
+    pod = draw(st.booleans())
+    prefix = st.one_of(fields.text, POD_PREFIX) if pod else fields.text
+    suffix = st.one_of(fields.suffix, st.just("")) if pod else fields.suffix
+    device = {"per_user" if pod else "quantity": draw(fields.quantity), "name_prefix": draw(prefix),
+              "name_suffix": draw(suffix), "hostname_prefix": draw(prefix), "hostname_suffix": draw(suffix),
+              "parameters": parameters}
+    if pod and draw(st.booleans()):
+        device["numbering"] = draw(st.sampled_from(["per_owner", "across_owners"]) if fields.text is XML_TEXT
+                                   else st.one_of(st.just("across_owners"), TEXT))
+    return device
 
 
 @st.composite
@@ -83,6 +95,8 @@ def user_types(draw, fields: Fields, device_names: list[str]) -> dict:
         user["password_length"] = draw(fields.password_length)
     if draw(st.booleans()):
         user["password_encoding"] = draw(fields.encoding)
+    if draw(st.integers(0, 3)) == 0:
+        user["pods"] = "all" if fields.text is XML_TEXT else draw(st.one_of(st.just("all"), TEXT))
     if draw(st.booleans()):
         listed = st.sampled_from(device_names)
         user["devices"] = draw(st.lists(listed, min_size=1, max_size=3) if fields.text is XML_TEXT
@@ -95,8 +109,12 @@ def labs(draw) -> dict:
     fields = Fields(strict=draw(st.booleans()))
     device_names = draw(st.lists(fields.text, min_size=1, max_size=3, unique=True))
     devices = {name: draw(device_types(fields)) for name in device_names}
-    user_names = draw(st.lists(TEXT, min_size=1, max_size=3, unique=True))
-    return {"users": {name: draw(user_types(fields, device_names)) for name in user_names}, "devices": devices}
+    user_names = draw(st.lists(TEXT, min_size=1, max_size=4, unique=True))
+    lab = {"users": {name: draw(user_types(fields, device_names)) for name in user_names}, "devices": devices}
+    if draw(st.booleans()):
+        start = st.integers(0, 300) if fields.text is XML_TEXT else st.one_of(st.integers(-1, 300), TEXT)
+        lab["pods"] = {"start": draw(start)}
+    return lab
 
 
 # -- the model ---------------------------------------------------------------------------------------------
@@ -124,11 +142,34 @@ def number(value) -> int:
     return value
 
 
-def names(prefix, suffix, count: int) -> list[str]:
+def numbers(suffix, count: int, offset: int = 0) -> list[str]:
+    """The counter's texts: ``count`` of them from the suffix's number plus ``offset``; an empty suffix
+    is no number, for one only."""
     digits = str(suffix) if isinstance(suffix, int) else text(suffix)
+    if digits == "" and count == 1:
+        return [""]
     if not (digits.isascii() and digits.isdigit()) or len(digits) > 100:
         raise Refused(suffix)
-    return [f"{text(prefix)}{int(digits) + i:0{len(digits)}d}" for i in range(count)]
+    return [f"{int(digits) + offset + i:0{len(digits)}d}" for i in range(count)]
+
+
+def names(prefix, suffix, count: int) -> list[str]:
+    return [text(prefix) + n for n in numbers(suffix, count)]
+
+
+POD = re.compile(r"\{pod(?::0([1-9]))?\}")
+
+
+def prefix_of(value, per_user: bool) -> str:
+    """A name or hostname prefix: ``{pod}`` or ``{pod:0N}`` only, and only in a per_user type."""
+    value = text(value)
+    if "{pod" in value and (not per_user or value.count("{pod") != len(POD.findall(value))):
+        raise Refused(value)
+    return value
+
+
+def render(prefix: str, owner: int) -> str:
+    return POD.sub(lambda m: f"{owner:0{int(m.group(1) or 0)}d}", prefix)
 
 
 def parameter(value) -> str:
@@ -137,12 +178,20 @@ def parameter(value) -> str:
     return str(value) if isinstance(value, int) else text(value)
 
 
-def connections(device: dict) -> list:
-    quantity = number(device["quantity"])
-    hostnames = names(device["hostname_prefix"], device["hostname_suffix"], quantity)
-    for host in (hostnames[0], hostnames[-1]):
-        if IPV4_LIKE.fullmatch(host) and any(int(octet) > 255 for octet in host.split(".")):
-            raise Refused(host)
+def device_shape(device: dict) -> dict:
+    """A device type as the model needs it, every field checked."""
+    per_user = "per_user" in device
+    if per_user == ("quantity" in device):
+        raise Refused("quantity or per_user")
+    count = number(device["per_user" if per_user else "quantity"])
+    numbering = device.get("numbering", "per_owner")
+    if ("numbering" in device and not per_user) or numbering not in ("per_owner", "across_owners"):
+        raise Refused(numbering)
+    shape = {"per_user": per_user, "count": count, "across": numbering == "across_owners",
+             "name_prefix": prefix_of(device["name_prefix"], per_user), "name_suffix": device["name_suffix"],
+             "host_prefix": prefix_of(device["hostname_prefix"], per_user), "host_suffix": device["hostname_suffix"]}
+    numbers(shape["name_suffix"], count)
+    numbers(shape["host_suffix"], count)
     parameters = dict(device["parameters"])
     protocol = text(parameters.pop("protocol"))
     if protocol not in PROTOCOLS:
@@ -153,12 +202,26 @@ def connections(device: dict) -> list:
         raise Refused(parameters)
     if "" in parameters:
         raise Refused("an empty parameter name")
-    return [(name, protocol, [(text(k), host if v is None else parameter(v)) for k, v in parameters.items()])
-            for name, host in zip(names(device["name_prefix"], device["name_suffix"], quantity), hostnames)]
+    shape["protocol"] = protocol
+    shape["parameters"] = [(text(k), None if v is None else parameter(v)) for k, v in parameters.items()]
+    return shape
 
 
-def users(user: dict, connections_by_type: dict) -> list:
-    reachable = list(connections_by_type)
+def connections(shape: dict, owner: int = 0, block: int = 0, label: str = "") -> list:
+    """A shared type's connections, or one owner's pod devices (the ``block``-th block across owners)."""
+    count = shape["count"]
+    offset = block * count if shape["across"] else 0
+    hostnames = [render(shape["host_prefix"], owner) + n for n in numbers(shape["host_suffix"], count, offset)]
+    for host in hostnames:
+        if IPV4_LIKE.fullmatch(host) and any(int(octet) > 255 for octet in host.split(".")):
+            raise Refused(host)
+    names_ = [label + render(shape["name_prefix"], owner) + n for n in numbers(shape["name_suffix"], count, offset)]
+    return [(name, shape["protocol"], [(k, host if v is None else v) for k, v in shape["parameters"]])
+            for name, host in zip(names_, hostnames)]
+
+
+def user_shape(user: dict, device_names: list) -> dict:
+    reachable = list(device_names)
     if "devices" in user:
         listed = [text(name) for name in user["devices"]]
         if not listed or not set(listed) <= set(reachable):
@@ -170,19 +233,63 @@ def users(user: dict, connections_by_type: dict) -> list:
     encoding = user.get("password_encoding", "plain")
     if encoding not in ("plain", "md5", "sha256"):
         raise Refused(encoding)
+    if user.get("pods", "all") != "all":
+        raise Refused(user["pods"])
     password = fixed_password(1, length)[0] if user["password"] == "random" else login(user["password"])
     stored = password if encoding == "plain" else hashlib.new(encoding, password.encode()).hexdigest()
-    block = [c for name in reachable for c in connections_by_type[name]]
-    return [(username, stored, encoding, block)
-            for username in names(login(user["username_prefix"]), user["username_suffix"], number(user["quantity"]))]
+    usernames = names(login(user["username_prefix"]), user["username_suffix"], number(user["quantity"]))
+    return {"reachable": reachable, "stored": stored, "encoding": encoding, "usernames": usernames,
+            "instructor": "pods" in user}
 
 
 def model(lab: dict) -> list:
     """What the file must hold, as ``(username, stored password, encoding, connections)``; or Refused."""
-    connections_by_type = {name: connections(device) for name, device in lab["devices"].items()}
-    expected = [u for user in lab["users"].values() for u in users(user, connections_by_type)]
-    for generated in ([u[0] for u in expected],
-                      [c[0] for block in connections_by_type.values() for c in block]):
+    start = lab.get("pods", {}).get("start", 1)
+    if set(lab.get("pods", {})) - {"start"} or not isinstance(start, int) or isinstance(start, bool) or start < 0:
+        raise Refused(lab["pods"])
+    shapes = {name: device_shape(device) for name, device in lab["devices"].items()}
+    users_ = [user_shape(user, list(shapes)) for user in lab["users"].values()]
+    owners: dict[str, list] = {name: [] for name in shapes}  # each pod type's owners: (username, number)
+    number_ = start
+    for user in users_:
+        pods_reached = [n for n in user["reachable"] if shapes[n]["per_user"]]
+        if user["instructor"]:
+            if not pods_reached:
+                raise Refused("pods: all without pods")
+            continue
+        if pods_reached:
+            user["owners"] = list(range(number_, number_ + len(user["usernames"])))
+            for name in pods_reached:
+                owners[name] += zip(user["usernames"], user["owners"])
+            number_ += len(user["usernames"])
+    shared = {n: connections(s) for n, s in shapes.items() if not s["per_user"]}
+    own = {n: {owner: connections(s, owner, owner - start) for _, owner in owners[n]}
+           for n, s in shapes.items() if s["per_user"]}
+    for name, shape in shapes.items():
+        if not shape["per_user"]:
+            continue
+        distinct_hosts = POD.search(shape["host_prefix"]) or shape["across"] and shape["host_suffix"] != ""
+        if not owners[name] or len(owners[name]) > 1 and not distinct_hosts:
+            raise Refused("no owner, or owners on one host")
+    expected = []
+    for user in users_:
+        for index, username in enumerate(user["usernames"]):
+            block = []
+            for name in user["reachable"]:
+                if not shapes[name]["per_user"]:
+                    block += shared[name]
+                elif user["instructor"]:
+                    block += [c for owner_name, owner in owners[name]
+                              for c in connections(shapes[name], owner, owner - start, owner_name + " ")]
+                else:
+                    block += own[name][user["owners"][index]]
+            if user["instructor"] and len({c[0] for c in block}) != len(block):
+                raise Refused("a name twice in an instructor's list")
+            expected.append((username, user["stored"], user["encoding"], block))
+    device_names_ = [list(dict.fromkeys(c[0] for c in (shared[n] if n in shared else
+                                                         [c for b in own[n].values() for c in b])))
+                     for n in shapes]
+    for generated in ([u[0] for u in expected], [n for names_ in device_names_ for n in names_]):
         if len(set(generated)) != len(generated):
             raise Refused("a name generated twice")
     return expected
@@ -199,8 +306,8 @@ def as_read(xml: bytes) -> list:
 
 def expanded(mapping: UserMapping) -> list:
     return [(u.username, u.stored_password, u.encoding, [(c.name, c.protocol, list(c.parameters))
-                                                          for c in group.connections])
-            for group in mapping.groups for u in group.users]
+                                                          for c in group.connections_of(index)])
+            for group in mapping.groups for index, u in enumerate(group.users)]
 
 
 def outcome(source: str | bytes) -> list | ConfigError:

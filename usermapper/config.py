@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 
 import yaml
 
-from . import guacamole, tokens
+from . import guacamole, pods, tokens
 from .limits import Limits
 
 try:  # libyaml is much faster and keeps marks too; PyYAML's wheels ship it.
@@ -85,20 +85,27 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Numbering:
-    """A prefix and a counter: start 9 with width 2 gives ``prefix09, prefix10, ...``."""
+    """A prefix and a counter: start 9 with width 2 gives ``prefix09, prefix10, ...``. An empty suffix
+    (``counted`` false) numbers nothing: the prefix alone, for a single name."""
 
     prefix: str
     start: int
     width: int
+    counted: bool = True
 
     def name(self, index: int) -> str:
-        return f"{self.prefix}{self.start + index:0{self.width}d}"
+        return f"{self.prefix}{self.number(index)}"
+
+    def number(self, index: int) -> str:
+        return f"{self.start + index:0{self.width}d}" if self.counted else ""
 
     def names(self, count: int) -> list[str]:
         return [self.name(i) for i in range(count)]
 
     def digits(self, count: int) -> int:
         """How many digits the first ``count`` names hold in all, counted without making them."""
+        if not self.counted:
+            return 0
         total, first, end = 0, self.start, self.start + count  # numbers first .. end - 1
         while first < end:
             length = len(str(first))
@@ -117,16 +124,41 @@ class UserType:
     password_length: int
     password_encoding: str
     devices: tuple[str, ...] | None  # None means every device type
+    all_pods: bool = False  # ``pods: all``: reaches every owner's pod devices (an instructor), owns none
 
 
 @dataclass(frozen=True)
 class DeviceType:
+    """A shared device type (``quantity`` devices every user reaches), or with ``per_user`` a pod type:
+    each owner gets ``quantity`` devices of their own, whose prefixes may hold the owner's number."""
+
     name: str
-    quantity: int
+    quantity: int  # for a pod type: per owner
     connection_name: Numbering
     hostname: Numbering | None  # None when parameters carry a literal hostname
     protocol: str
     parameters: tuple[tuple[str, str | None], ...]  # in config order; None marks the generated hostname
+    per_user: bool = False
+    across_owners: bool = False  # a pod type's numbers go on from owner to owner instead of restarting
+
+    @cached_property
+    def name_template(self) -> pods.Template:
+        return pods.template(self.connection_name.prefix)
+
+    @cached_property
+    def hostname_template(self) -> pods.Template | None:
+        return pods.template(self.hostname.prefix) if self.hostname else None
+
+    def first_index(self, owner: int, pod_start: int) -> int:
+        """Where an owner's numbers start, counted from the suffix: the k-th owner's block, or 0."""
+        return (owner - pod_start) * self.quantity if self.across_owners else 0
+
+    def pod_name(self, owner: int, index: int) -> str:
+        """The connection name of an owner's device, ``index`` counted from the suffix."""
+        return self.name_template.render(owner) + self.connection_name.number(index)
+
+    def pod_hostname(self, owner: int, index: int) -> str:
+        return self.hostname_template.render(owner) + self.hostname.number(index)
 
 
 @dataclass(frozen=True)
@@ -134,10 +166,26 @@ class Lab:
     user_types: tuple[UserType, ...]
     device_types: tuple[DeviceType, ...]
     warnings: tuple[Problem, ...] = ()
+    pod_start: int = 1  # the first owner's number
 
     def device_types_for(self, user_type: UserType) -> tuple[DeviceType, ...]:
         """The device types a user type reaches, in config order."""
         return self._reach[user_type.name][0]
+
+    def first_owner(self, user_type: UserType) -> int | None:
+        """The number of the type's first user when its users own pods (the next users count on), else None."""
+        return self._owner_numbers.get(user_type.name)
+
+    def owners(self, device: DeviceType) -> tuple[tuple[UserType, int], ...]:
+        """The user types owning pods of a pod device type, each with its first owner's number, in order."""
+        return self._owners_by_device.get(device.name, ())
+
+    def owner_count(self, device: DeviceType) -> int:
+        return self._owner_counts.get(device.name, 0)
+
+    @property
+    def has_pods(self) -> bool:
+        return any(d.per_user for d in self.device_types)
 
     @property
     def user_count(self) -> int:
@@ -145,11 +193,17 @@ class Lab:
 
     @property
     def device_count(self) -> int:
-        return sum(d.quantity for d in self.device_types)
+        """Every device: a pod type's count once per owner."""
+        return sum(d.quantity * (self.owner_count(d) if d.per_user else 1) for d in self.device_types)
 
     @property
     def connection_count(self) -> int:
-        return sum(u.quantity * self._reach[u.name][1] for u in self.user_types)
+        return sum(u.quantity * self.connections_per_user(u) for u in self.user_types)
+
+    def connections_per_user(self, user_type: UserType) -> int:
+        """Shared devices, the user's own pod devices, and for ``pods: all`` every owner's."""
+        shared, own = self._reach[user_type.name][1:]
+        return shared + (self._views[id(user_type.devices)] if user_type.all_pods else own)
 
     @property
     def random_characters(self) -> int:
@@ -157,19 +211,55 @@ class Lab:
         return sum(u.quantity * u.password_length for u in self.user_types if u.password is None)
 
     @cached_property
-    def _reach(self) -> dict[str, tuple[tuple[DeviceType, ...], int]]:
-        """Each user type's device types and how many devices they hold, worked out once per distinct
-        ``devices:`` list: user types that alias one anchored list share one answer."""
-        by_list: dict[int, tuple[tuple[DeviceType, ...], int]] = {}
+    def _reach(self) -> dict[str, tuple[tuple[DeviceType, ...], int, int]]:
+        """Each user type's device types and how many shared and pod devices of them one user gets, worked
+        out once per distinct ``devices:`` list: user types that alias one anchored list share one answer."""
+        by_list: dict[int, tuple[tuple[DeviceType, ...], int, int]] = {}
         reach = {}
         for user_type in self.user_types:
             key = id(user_type.devices)
             if key not in by_list:
                 wanted = None if user_type.devices is None else frozenset(user_type.devices)
                 devices = tuple(d for d in self.device_types if wanted is None or d.name in wanted)
-                by_list[key] = (devices, sum(d.quantity for d in devices))
+                by_list[key] = (devices, sum(d.quantity for d in devices if not d.per_user),
+                                sum(d.quantity for d in devices if d.per_user))
             reach[user_type.name] = by_list[key]
         return reach
+
+    @cached_property
+    def _owner_numbers(self) -> dict[str, int]:
+        numbers, next_owner = {}, self.pod_start
+        for user_type in self.user_types:
+            if not user_type.all_pods and self._reach[user_type.name][2]:
+                numbers[user_type.name] = next_owner
+                next_owner += user_type.quantity
+        return numbers
+
+    @cached_property
+    def _owner_counts(self) -> dict[str, int]:
+        return {name: sum(u.quantity for u, _ in owners) for name, owners in self._owners_by_device.items()}
+
+    @cached_property
+    def _views(self) -> dict[int, int]:
+        """How many pod devices a ``pods: all`` user sees, by ``devices:`` list (worked out once per list)."""
+        views: dict[int, int] = {}
+        for user_type in self.user_types:
+            key = id(user_type.devices)
+            if user_type.all_pods and key not in views:
+                views[key] = sum(d.quantity * self.owner_count(d) for d in self.device_types_for(user_type)
+                                 if d.per_user)
+        return views
+
+    @cached_property
+    def _owners_by_device(self) -> dict[str, tuple[tuple[UserType, int], ...]]:
+        owners: dict[str, list] = {}
+        for user_type in self.user_types:
+            first = self._owner_numbers.get(user_type.name)
+            if first is not None:
+                for device in self.device_types_for(user_type):
+                    if device.per_user:
+                        owners.setdefault(device.name, []).append((user_type, first))
+        return {name: tuple(found) for name, found in owners.items()}
 
 
 def read_config(source: str | bytes, limits: Limits = Limits(), *, as_json: bool = False) -> Lab:
@@ -186,7 +276,7 @@ def read_config(source: str | bytes, limits: Limits = Limits(), *, as_json: bool
     lab = reader.lab(root, limits)
     if reader.problems:
         raise ConfigError(_reported(reader.problems, "problems"))
-    return Lab(lab.user_types, lab.device_types, tuple(_reported(reader.warnings, "warnings")))
+    return Lab(lab.user_types, lab.device_types, tuple(_reported(reader.warnings, "warnings")), lab.pod_start)
 
 
 def _reported(problems: list[Problem], what: str) -> list[Problem]:
@@ -343,19 +433,31 @@ class _Reader:
         if root is None or _is_null(root):
             self.problems.append(Problem("", 1, 1, "the config is empty; it needs `users` and `devices`"))
             return None
-        fields = self.mapping("", root, required=("users", "devices"), optional=())
+        fields = self.mapping("", root, required=("users", "devices"), optional=("pods",))
         if fields is None:
             return None
         users = self.types("users", fields.get("users"), self.user_type, limits)
         devices = self.types("devices", fields.get("devices"), self.device_type, limits)
         # Every check runs on whatever could be read, so one run reports every problem; a type that could
         # not be read is left out of them (its own problems are reported already).
-        lab = Lab(tuple(users), tuple(devices))
+        lab = Lab(tuple(users), tuple(devices), pod_start=self.pod_start(fields.get("pods")))
         self.check_references(lab)
+        self.check_pods(lab)
         self.check_hostnames(lab)
         if self.check_limits(lab, fields, limits):  # names are generated to compare them: only within limits
             self.check_unique_names(lab)
         return lab
+
+    def pod_start(self, node: yaml.Node | None) -> int:
+        """``pods: {start: N}``: the first owner's number (default 1)."""
+        fields = self.mapping("pods", node, required=(), optional=("start",)) if node is not None else None
+        if not fields or "start" not in fields:
+            return 1
+        start = self.integer("pods.start", fields["start"])
+        if start is not None and not 0 <= start < 10 ** MAX_SUFFIX_DIGITS:
+            self.refuse("pods.start", fields["start"], f"must be a whole number of at least 0, not {start}")
+            return 1
+        return 1 if start is None else start
 
     def types(self, path: str, node: yaml.Node | None, read_one: Callable, limits: Limits) -> list:
         if node is None:
@@ -374,19 +476,21 @@ class _Reader:
     def user_type(self, path: str, key: yaml.Node, node: yaml.Node, limits: Limits) -> UserType | None:
         fields = self.mapping(path, node, key=key,
                               required=("quantity", "username_prefix", "username_suffix", "password"),
-                              optional=("password_length", "password_encoding", "devices"))
+                              optional=("password_length", "password_encoding", "devices", "pods"))
         if fields is None:
             return None
         password = self.login_text(f"{path}.password", fields.get("password"), MAX_PASSWORD_LENGTH)
+        quantity = self.quantity(f"{path}.quantity", fields.get("quantity"))
         user_type = UserType(
             name=key.value,
-            quantity=self.quantity(f"{path}.quantity", fields.get("quantity")),
-            username=self.numbering(path, "username", fields),
+            quantity=quantity,
+            username=self.numbering(path, "username", fields, quantity),
             password=None if password == RANDOM else password,
             password_length=self.password_length(f"{path}.password_length", fields.get("password_length")),
             password_encoding=self.choice(f"{path}.password_encoding", fields.get("password_encoding"),
                                           guacamole.PASSWORD_ENCODINGS, default="plain"),
             devices=self.device_list(f"{path}.devices", fields.get("devices"), limits),
+            all_pods=self.choice(f"{path}.pods", fields.get("pods"), ("all",)) == "all",
         )
         return None if None in (user_type.quantity, user_type.username, password) else user_type
 
@@ -424,27 +528,51 @@ class _Reader:
     # -- one device type ---------------------------------------------------------------------------------
 
     def device_type(self, path: str, key: yaml.Node, node: yaml.Node, limits: Limits) -> DeviceType | None:
-        fields = self.mapping(path, node, key=key,
-                              required=("quantity", "name_prefix", "name_suffix", "parameters"),
-                              optional=("hostname_prefix", "hostname_suffix"))
+        fields = self.mapping(path, node, key=key, required=("name_prefix", "name_suffix", "parameters"),
+                              optional=("quantity", "per_user", "numbering", "hostname_prefix", "hostname_suffix"))
         if fields is None:
             return None
-        quantity = self.quantity(f"{path}.quantity", fields.get("quantity"))
-        connection_name = self.numbering(path, "name", fields)
+        per_user = "per_user" in fields
+        if per_user == ("quantity" in fields):
+            self.refuse(f"{path}.quantity", fields["per_user"] if per_user else key,
+                        "and per_user both given: a device type is shared (quantity) or per user (per_user)"
+                        if per_user else "is missing (or per_user, for devices each owner has of their own)")
+        quantity = self.quantity(f"{path}.{'per_user' if per_user else 'quantity'}",
+                                 fields.get("per_user" if per_user else "quantity"))
+        numbering = self.choice(f"{path}.numbering", fields.get("numbering"), ("per_owner", "across_owners"),
+                                default="per_owner")
+        if "numbering" in fields and not per_user:
+            self.refuse(f"{path}.numbering", fields["numbering"], "applies only to a per_user device type")
+        for field in ("name_prefix", "hostname_prefix"):
+            self.check_placeholders(f"{path}.{field}", fields.get(field), per_user)
+        connection_name = self.numbering(path, "name", fields, quantity)
         parameters = self.parameters(f"{path}.parameters", fields.get("parameters"))
         if parameters is None:
             return None
         protocol, params = parameters
-        hostname, params = self.hostname(path, key, fields, params)
+        hostname, params = self.hostname(path, key, fields, params, quantity)
         if hostname:
             problem = tokens.problem(hostname.prefix)
             if problem:
                 self.warn(f"{path}.hostname_prefix", fields["hostname_prefix"], problem)
-        if None in (quantity, connection_name) or hostname is False:
+        if None in (quantity, connection_name, numbering) or hostname is False:
             return None
-        return DeviceType(key.value, quantity, connection_name, hostname, protocol, params)
+        return DeviceType(key.value, quantity, connection_name, hostname, protocol, params, per_user,
+                          numbering == "across_owners")
 
-    def hostname(self, path: str, key: yaml.Node, fields: dict[str, yaml.Node], params: tuple) -> tuple:
+    def check_placeholders(self, path: str, node: yaml.Node | None, per_user: bool) -> None:
+        """``{pod}`` or ``{pod:02}``, and only where there is an owner."""
+        if not isinstance(node, yaml.ScalarNode) or "{pod" not in node.value:
+            return
+        if pods.malformed(node.value):
+            self.refuse(path, node, "writes the owner's number as {pod}, or {pod:02} for two digits "
+                                    "zero-padded (widths 1 to 9)")
+        elif not per_user:
+            self.refuse(path, node, "holds {pod}, the owner's number, but this device type is shared: only a "
+                                    "per_user device type has owners")
+
+    def hostname(self, path: str, key: yaml.Node, fields: dict[str, yaml.Node], params: tuple,
+                 count: int | None) -> tuple:
         """Where the generated hostname goes: the ``hostname: ~`` slot, or first when the slot is absent.
 
         Returns (numbering or None, parameters); numbering False when the fields contradict each other.
@@ -461,7 +589,7 @@ class _Reader:
             if name not in fields:
                 self.refuse(f"{path}.{name}", key, "is missing (every device type needs hostname_prefix and "
                                                    "hostname_suffix, or a literal parameters.hostname)")
-        numbering = self.numbering(path, "hostname", fields) if has_numbering else None
+        numbering = self.numbering(path, "hostname", fields, count) if has_numbering else None
         if numbering is None:
             return False, params
         if "hostname" not in dict(params):
@@ -592,12 +720,21 @@ class _Reader:
         self.refuse(path, node, f"must be a whole number, not {_describe(node)}")
         return None
 
-    def numbering(self, path: str, field: str, fields: dict[str, yaml.Node]) -> Numbering | None:
+    def numbering(self, path: str, field: str, fields: dict[str, yaml.Node],
+                  count: int | None) -> Numbering | None:
+        """A prefix and suffix; an empty suffix (``''``) numbers nothing, so it is only for ``count`` 1."""
         read = self.login_text if field == "username" else self.text
         longest = MAX_HOSTNAME_PREFIX_LENGTH if field == "hostname" else MAX_NAME_LENGTH
         prefix = read(f"{path}.{field}_prefix", fields.get(f"{field}_prefix"), longest)
         suffix_node = fields.get(f"{field}_suffix")
         suffix = self.text(f"{path}.{field}_suffix", suffix_node)
+        if suffix == "" and count is not None and count > 1:
+            self.refuse(f"{path}.{field}_suffix", suffix_node, f"is empty, which numbers nothing: all {count:,} "
+                                                               f"would have the same {field}; write a start "
+                                                               f"number like '1'")
+            return None
+        if suffix == "":
+            return None if prefix is None else Numbering(prefix, 0, 0, counted=False)
         if suffix is not None and not (suffix.isascii() and suffix.isdigit()):
             self.refuse(f"{path}.{field}_suffix", suffix_node,
                         f"must be the number to start counting from, written in digits like '01', not "
@@ -672,6 +809,30 @@ class _Reader:
                 self.refuse(path, self.nodes[path], f"{_quoted(name)} is not a device type{again}"
                                                     f"{self.suggest(name, known)}{listed}")
 
+    def check_pods(self, lab: Lab) -> None:
+        """Pod shapes that cannot work: a pod type nobody owns, owners all on one host, an instructor with
+        no pods to reach."""
+        for device in lab.device_types:
+            if not device.per_user:
+                continue
+            path = f"devices.{device.name}"
+            owners = lab.owner_count(device)
+            if owners == 0:
+                self.refuse(f"{path}.per_user", self.nodes[f"{path}.per_user"],
+                            "no user owns these devices: list the type in a user type's devices (a user type "
+                            "with pods: all only views pods)")
+            elif owners > 1 and (device.hostname is None or not pods.has_placeholder(device.hostname.prefix)
+                                 and not (device.across_owners and device.hostname.counted)):
+                field = "hostname_prefix" if device.hostname else "parameters"
+                self.refuse(f"{path}.{field}", self.nodes[f"{path}.{field}"],
+                            f"every one of the {owners:,} owners would reach the same hosts: put the owner's "
+                            f"number in hostname_prefix ({{pod}}), or set numbering: across_owners")
+        for user_type in lab.user_types:
+            if user_type.all_pods and not any(d.per_user for d in lab.device_types_for(user_type)):
+                path = f"users.{user_type.name}.pods"
+                self.refuse(path, self.nodes[path], "this user type reaches no per_user device type, so there "
+                                                    "are no pods to see")
+
     def check_limits(self, lab: Lab, fields: dict[str, yaml.Node], limits: Limits) -> bool:
         """True when the lab is within the limits."""
         within = True
@@ -692,10 +853,33 @@ class _Reader:
         return within
 
     def check_unique_names(self, lab: Lab) -> None:
-        """Guacamole silently keeps only the last of two equal usernames or connection names."""
+        """Guacamole silently keeps only the last of two equal usernames or connection names. A pod type's
+        names are every owner's (each once); an instructor's list is checked as it will be written."""
         self.check_unique("users", "username", ((u.name, u.username.names(u.quantity)) for u in lab.user_types))
-        self.check_unique("devices", "name",
-                          ((d.name, d.connection_name.names(d.quantity)) for d in lab.device_types))
+        self.check_unique("devices", "name", ((d.name, _device_names(lab, d)) for d in lab.device_types))
+        checked: set[tuple[str, ...]] = set()  # two lists of the same device types make the same names
+        for user_type in lab.user_types:
+            reached = tuple(d.name for d in lab.device_types_for(user_type)) if user_type.all_pods else None
+            if reached is not None and reached not in checked:
+                checked.add(reached)
+                self.check_instructor_names(lab, user_type)
+
+    def check_instructor_names(self, lab: Lab, user_type: UserType) -> None:
+        """Without a space in an owner's username or a shared name, every name is its owner's username, a
+        space and a name of that owner's own list (distinct already), or a shared name: nothing to generate."""
+        reached = lab.device_types_for(user_type)
+        if not any(" " in d.connection_name.prefix for d in reached if not d.per_user) and not any(
+                " " in u.username.prefix for d in reached for u, _ in lab.owners(d)):
+            return
+        seen: set[str] = set()
+        for device in lab.device_types_for(user_type):
+            for name in _viewed_names(lab, device):
+                if name in seen:
+                    path = f"users.{user_type.name}.pods"
+                    self.refuse(path, self.nodes[path], f"this user type's list would hold {_quoted(name)} "
+                                                        f"twice; Guacamole would keep only one of them")
+                    return
+                seen.add(name)
 
     def check_unique(self, section: str, field: str, names_by_type: Iterator[tuple[str, list[str]]]) -> None:
         owner: dict[str, str] = {}
@@ -710,15 +894,23 @@ class _Reader:
             owner.update((n, type_name) for n in names)
 
     def check_hostnames(self, lab: Lab) -> None:
+        """The first and the last hostname (of the first and the last owner) are the extremes."""
         for device in lab.device_types:
             if device.hostname is None:
                 continue
-            for host in (device.hostname.name(0), device.hostname.name(device.quantity - 1)):
+            if device.per_user:
+                hosts = _extreme_pod_hostnames(lab, device)
+                field = "hostname_prefix" if pods.has_placeholder(device.hostname.prefix) else "hostname_suffix"
+            else:
+                hosts = [(device.hostname.name(0), ""), (device.hostname.name(device.quantity - 1), "")]
+                field = "hostname_suffix"
+            for host, owner in hosts:
                 if _DOTTED_NUMBERS.match(host) and any(int(octet) > 255 for octet in host.split(".")):
-                    path = f"devices.{device.name}.hostname_suffix"
+                    path = f"devices.{device.name}.{field}"
                     self.refuse(path, self.nodes[path],
-                                f"generates {host}, which is not an IPv4 address (each part goes up to "
-                                f"255); lower the suffix or the quantity")
+                                f"generates {host}{owner}, which is not an IPv4 address (each part goes up "
+                                f"to 255); lower the {'pod start' if field == 'hostname_prefix' else 'suffix'}"
+                                f" or the quantity")
                     break
 
     def suggest(self, name: str, choices) -> str:
@@ -733,6 +925,51 @@ class _Reader:
 
 
 _CONSTRUCTOR = yaml.SafeLoader("")
+
+
+def _owner_numbers(lab: Lab, device: DeviceType) -> Iterator[tuple[UserType, int, int]]:
+    """Each owner of a pod type: its user type, its index in the type, its owner number."""
+    for user_type, first in lab.owners(device):
+        for index in range(user_type.quantity):
+            yield user_type, index, first + index
+
+
+def _device_names(lab: Lab, device: DeviceType) -> list[str]:
+    """A device type's connection names, a pod type's for every owner, each name once."""
+    if not device.per_user or not (device.across_owners or pods.has_placeholder(device.connection_name.prefix)):
+        return device.connection_name.names(device.quantity)  # every owner's are the same
+    names = {}
+    for _, _, owner in _owner_numbers(lab, device):
+        first = device.first_index(owner, lab.pod_start)
+        names.update(dict.fromkeys(device.pod_name(owner, first + i) for i in range(device.quantity)))
+    return list(names)
+
+
+def _viewed_names(lab: Lab, device: DeviceType) -> Iterator[str]:
+    """The names a ``pods: all`` user sees for a device type: a pod device's name after its owner's."""
+    if not device.per_user:
+        yield from device.connection_name.names(device.quantity)
+        return
+    for user_type, index, owner in _owner_numbers(lab, device):
+        username = user_type.username.name(index)
+        first = device.first_index(owner, lab.pod_start)
+        for i in range(device.quantity):
+            yield f"{username} {device.pod_name(owner, first + i)}"
+
+
+def _extreme_pod_hostnames(lab: Lab, device: DeviceType) -> list[tuple[str, str]]:
+    """The first and last hostname of the first and the last owner, each with ``for <username>``."""
+    owners = lab.owners(device)
+    if not owners:
+        return []
+    (first_type, first), (last_type, last_first) = owners[0], owners[-1]
+    ends = [(first_type, 0, first), (last_type, last_type.quantity - 1, last_first + last_type.quantity - 1)]
+    hosts = []
+    for user_type, index, owner in ends:
+        start = device.first_index(owner, lab.pod_start)
+        for i in (start, start + device.quantity - 1):
+            hosts.append((device.pod_hostname(owner, i), f" for {user_type.username.name(index)}"))
+    return hosts
 
 
 def _problem(path: str, node: yaml.Node, message: str) -> Problem:

@@ -1,7 +1,9 @@
 """Expand a validated lab into its users and their connections, with Guacamole's semantics.
 
-Every user of one type reaches the same devices, so a type's connections are built once and shared by
-its users: the work and memory grow with users plus devices, never with their product.
+Every user of one type reaches the same shared devices, so a type's shared connections are built once and
+shared by its users: the work and memory grow with users plus devices, never with their product. Pod
+devices differ per owner: a group holds how to make them (``Part``), and they are made one user at a time
+(``Group.connections_of``), so memory stays flat however many pods there are.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import hashlib
 import secrets
 import string
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 from .config import DeviceType, Lab, UserType
 
@@ -46,11 +48,50 @@ def stored_password(password: str, encoding: str) -> str:
 
 
 @dataclass(frozen=True)
+class Part:
+    """One device type's place in a user's list: its shared ``connections``; or, for a pod type, the
+    user's own pod (``viewed`` empty), or every owner's pod named after its owner (``viewed``: each owner's
+    username and number)."""
+
+    device: DeviceType
+    connections: tuple[Connection, ...] = ()
+    viewed: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def own(self) -> bool:
+        return self.device.per_user and not self.viewed
+
+
+@dataclass(frozen=True)
 class Group:
-    """The users of one type and the connections each of them gets."""
+    """The users of one type and the connections each of them gets: ``connections`` when they all get
+    the same (no pods), else ``parts``, with ``first_owner`` the first user's owner number."""
 
     users: tuple[User, ...]
     connections: tuple[Connection, ...]
+    parts: tuple[Part, ...] = ()
+    first_owner: int = 0
+    pod_start: int = 1
+
+    def connections_of(self, index: int) -> Iterator[Connection]:
+        """The connections of the group's ``index``-th user, in config order."""
+        if not self.parts:
+            yield from self.connections
+            return
+        for part in self.parts:
+            if part.own:
+                yield from pod_connections(part.device, self.first_owner + index, self.pod_start)
+            elif part.viewed:
+                for username, owner in part.viewed:
+                    yield from pod_connections(part.device, owner, self.pod_start, f"{username} ")
+            else:
+                yield from part.connections
+
+    def connection_count(self, index: int) -> int:
+        if not self.parts:
+            return len(self.connections)
+        return sum(p.device.quantity * (len(p.viewed) or 1) if p.device.per_user else len(p.connections)
+                   for p in self.parts)
 
 
 @dataclass(frozen=True)
@@ -67,7 +108,15 @@ class UserMapping:
 
     @property
     def connection_count(self) -> int:
-        return sum(len(g.users) * len(g.connections) for g in self.groups)
+        return sum(len(g.users) * g.connection_count(0) for g in self.groups)
+
+    def own_devices(self) -> Iterator[tuple[User, list[Connection]]]:
+        """Each user with the pod devices they own, in order (an empty list for users who own none)."""
+        for group in self.groups:
+            own = [p for p in group.parts if p.own]
+            for index, user in enumerate(group.users):
+                yield user, [c for p in own
+                             for c in pod_connections(p.device, group.first_owner + index, group.pod_start)]
 
 
 def random_passwords(count: int, length: int) -> list[str]:
@@ -85,12 +134,42 @@ def random_passwords(count: int, length: int) -> list[str]:
 def expand(lab: Lab, new_passwords: Callable[[int, int], list[str]] = random_passwords) -> UserMapping:
     """Build every user and connection. Where the config says ``random``, each user gets a password of
     its own: ``new_passwords(count, length)`` is asked once per user type for all of them."""
-    connections = {d.name: _connections(d) for d in lab.device_types}
+    connections = {d.name: _connections(d) for d in lab.device_types if not d.per_user}
     groups = []
+    owners: dict[str, tuple[tuple[str, int], ...]] = {}  # each pod type's owners, made once
     for user_type in lab.user_types:
-        reachable = tuple(c for d in lab.device_types_for(user_type) for c in connections[d.name])
-        groups.append(Group(_users(user_type, new_passwords), reachable))
+        users = _users(user_type, new_passwords)
+        reached = lab.device_types_for(user_type)
+        if not any(d.per_user for d in reached):
+            reachable = tuple(c for d in reached for c in connections[d.name])
+            groups.append(Group(users, reachable))
+            continue
+        parts = []
+        for device in reached:
+            if not device.per_user:
+                parts.append(Part(device, tuple(connections[device.name])))
+            elif user_type.all_pods:
+                if device.name not in owners:
+                    owners[device.name] = _owners(lab, device)
+                parts.append(Part(device, viewed=owners[device.name]))
+            else:
+                parts.append(Part(device))
+        groups.append(Group(users, (), tuple(parts), lab.first_owner(user_type) or 0, lab.pod_start))
     return UserMapping(tuple(groups))
+
+
+def pod_connections(device: DeviceType, owner: int, pod_start: int, label: str = "") -> Iterator[Connection]:
+    """An owner's devices of a pod type; ``label`` (``student07 ``) goes before each name."""
+    first = device.first_index(owner, pod_start)
+    for index in range(first, first + device.quantity):
+        hostname = device.pod_hostname(owner, index) if device.hostname else None
+        parameters = tuple((key, hostname if value is None else value) for key, value in device.parameters)
+        yield Connection(label + device.pod_name(owner, index), device.protocol, parameters)
+
+
+def _owners(lab: Lab, device: DeviceType) -> tuple[tuple[str, int], ...]:
+    return tuple((user_type.username.name(index), first + index)
+                 for user_type, first in lab.owners(device) for index in range(user_type.quantity))
 
 
 def _users(user_type: UserType, new_passwords: Callable[[int, int], list[str]]) -> tuple[User, ...]:

@@ -28,6 +28,7 @@ from .config import ConfigError, Lab, Problem, read_config
 from .credentials import credentials_csv, unprotected_cell
 from .expand import expand
 from .settings import SettingError, Settings
+from .summary import lab_summary
 from .store import CLI_HINT, Session, SessionStore, SessionTooLarge, StorageUnavailable
 from .xmlwriter import FileTooLarge, check_file_size, write_user_mapping
 
@@ -530,6 +531,7 @@ def _details(lab: Lab, xml: Compressed) -> dict:
         "preview_truncated": len(preview) < xml.size,
         "passwords": {"generated": any(u.password is None for u in lab.user_types),
                       "hashed": any(u.password_encoding != "plain" for u in lab.user_types)},
+        "lab": lab_summary(lab),
     }
 
 

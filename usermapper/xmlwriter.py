@@ -7,6 +7,11 @@ differ only in their name and hostname, so each distinct parameter is serialized
 adds just its start tag and its hostname. The file's bytes are exactly what serializing the whole tree
 with ``etree.indent`` would give, without ever holding that tree.
 
+A pod connection differs from its siblings only in its name and hostname: the parameters around the
+hostname are serialized once per device type, the literal text of the name and hostname prefixes once
+(escaping is per character, so escaped pieces joined are the escaped whole), and each connection joins them
+with its numbers.
+
 ``file_size`` says how many bytes that will be, from the validated lab alone, before anything is built:
 the web app and the command line refuse a file that is too big before doing any of the work.
 """
@@ -46,8 +51,11 @@ def write_user_mapping(mapping: UserMapping, out: BinaryIO) -> None:
     """Write the whole file to ``out`` (any binary file-like object), the XML declaration first."""
     out.write(XML_DECLARATION)
     out.write(ROOT_START)
-    serialized = _Serializer()
+    serialized = _Serializer(next((g.pod_start for g in mapping.groups if g.parts), 1))
     for group in mapping.groups:
+        if group.parts:
+            _write_pod_group(group, serialized, out)
+            continue
         block = serialized.block(group.connections)
         for user in group.users:
             start = _authorize_start_tag(user)
@@ -58,6 +66,34 @@ def write_user_mapping(mapping: UserMapping, out: BinaryIO) -> None:
             else:
                 out.write(b"%s%s/>\n" % (USER_INDENT, start))
     out.write(ROOT_END)
+
+
+def _write_pod_group(group: Group, serialized: _Serializer, out: BinaryIO) -> None:
+    """Each user's list made as it is written: shared parts from their cached block, pods per owner."""
+    shared = {id(p): b"".join(serialized.connection(c) for c in p.connections) for p in group.parts
+              if not p.device.per_user}
+    writers = {p.device.name: serialized.pod(p.device) for p in group.parts if p.device.per_user}
+    labels: dict[str, bytes] = {}  # each owner's username and a space, escaped once
+    viewed = {p.device.name: [(labels.get(username) or labels.setdefault(username, _escaped_attribute(username + " ")),
+                               owner) for username, owner in p.viewed]
+              for p in group.parts if p.viewed}
+    for index, user in enumerate(group.users):
+        start = _authorize_start_tag(user)
+        if not group.connection_count(index):
+            out.write(b"%s%s/>\n" % (USER_INDENT, start))
+            continue
+        out.write(b"%s%s>" % (USER_INDENT, start))
+        for part in group.parts:
+            if part.own:
+                out.write(writers[part.device.name].owner(group.first_owner + index))
+            elif part.viewed:
+                writer = writers[part.device.name]
+                for label, owner in viewed[part.device.name]:
+                    out.write(writer.owner(owner, label))
+            else:
+                out.write(shared[id(part)])
+        out.write(BLOCK_END)
+        out.write(AUTHORIZE_END)
 
 
 def user_mapping_bytes(mapping: UserMapping) -> bytes:
@@ -80,22 +116,66 @@ def file_size(lab: Lab) -> int:
     the cost grows with the config's size, never with the file's."""
     size = len(XML_DECLARATION) + len(ROOT_START) + len(ROOT_END)
     serialized = _Serializer()
-    device_sizes = {d.name: _device_size(d, serialized) for d in lab.device_types}
+    device_sizes = {d.name: _device_size(d, serialized) for d in lab.device_types if not d.per_user}
+    fixed = {d.name: _connection_size(d, d.name_template.literal, d.hostname_template and
+                                      d.hostname_template.literal, serialized)
+             for d in lab.device_types if d.per_user}
+    views: dict[str, int] = {}
     for user_type in lab.user_types:
-        block = sum(device_sizes[d.name] for d in lab.device_types_for(user_type))
+        block = own = 0  # own: the type's users' own pods, all of them together
+        for device in lab.device_types_for(user_type):
+            if not device.per_user:
+                block += device_sizes[device.name]
+            elif user_type.all_pods:
+                if device.name not in views:
+                    views[device.name] = _view_size(lab, device, fixed[device.name])
+                block += views[device.name]
+            else:
+                own += _pods_size(lab, device, fixed[device.name], lab.first_owner(user_type), user_type.quantity)
         start = len(USER_INDENT) + _authorize_start_size(user_type)
-        if block:
+        if lab.connections_per_user(user_type):
             user = start + len(b">") + block + len(BLOCK_END) + len(AUTHORIZE_END)
         else:
             user = start + len(b"/>\n")
-        size += user_type.quantity * user + user_type.username.digits(user_type.quantity)
+        size += user_type.quantity * user + user_type.username.digits(user_type.quantity) + own
+    return size
+
+
+def _pods_size(lab: Lab, device: DeviceType, fixed: int, first_owner: int, owners: int) -> int:
+    """The bytes of the pods of ``owners`` owners numbered from ``first_owner``, worked out per type."""
+    per_owner = device.quantity
+    size = owners * per_owner * fixed
+    templates = [device.name_template] + ([device.hostname_template] if device.hostname else [])
+    numberings = [device.connection_name] + ([device.hostname] if device.hostname else [])
+    for template, numbering in zip(templates, numberings):
+        size += per_owner * sum(Numbering("", first_owner, width).digits(owners) for width in template.widths)
+        if not numbering.counted:
+            continue
+        if device.across_owners:
+            first = numbering.start + device.first_index(first_owner, lab.pod_start)
+            size += Numbering("", first, numbering.width).digits(owners * per_owner)
+        else:
+            size += owners * numbering.digits(per_owner)
+    return size
+
+
+def _view_size(lab: Lab, device: DeviceType, fixed: int) -> int:
+    """The bytes of every owner's pod of a type as one ``pods: all`` user's list holds them: each name
+    after its owner's username and a space."""
+    size = 0
+    for user_type, first in lab.owners(device):
+        owners = user_type.quantity
+        size += _pods_size(lab, device, fixed, first, owners)
+        size += device.quantity * (owners * len(_escaped_attribute(user_type.username.prefix + " "))
+                                   + user_type.username.digits(owners))
     return size
 
 
 class _Serializer:
     """Serialized connections and parameters, each made once by lxml and then reused."""
 
-    def __init__(self) -> None:
+    def __init__(self, pod_start: int = 1) -> None:
+        self.pod_start = pod_start
         self._parameters: dict[tuple[str, str], bytes] = {}
         self._blocks: dict[int, bytes] = {}
 
@@ -116,6 +196,9 @@ class _Serializer:
                                           *(CHILD_INDENT + child for child in children), CONNECTION_END))
         return self._blocks[key]
 
+    def pod(self, device: DeviceType) -> _PodWriter:
+        return _PodWriter(device, self)
+
     def parameter(self, tag: str, name: str | None, value: str) -> bytes:
         key = (tag, name, value)
         found = self._parameters.get(key)
@@ -126,22 +209,110 @@ class _Serializer:
         return found
 
 
-def _device_size(device: DeviceType, serialized: _Serializer) -> int:
-    """The bytes all of a device type's connections take in one user's block."""
-    hostname = device.hostname
-    fixed = len(CONNECTION_INDENT) + len(_start_tag("connection", name=device.connection_name.prefix)) + len(b">")
-    fixed += len(CHILD_INDENT) + len(serialized.parameter("protocol", None, device.protocol))
-    for name, value in device.parameters:
-        if value is None:  # where the generated hostname goes
-            element = _parameter_without_number(serialized, name, hostname.prefix)
+class _PodWriter:
+    """A pod device type's connections for any owner, from pieces serialized once."""
+
+    def __init__(self, device: DeviceType, serialized: _Serializer):
+        self.device = device
+        self.name_pieces = [_escaped_attribute(p) for p in device.name_template.pieces]
+        children = [CHILD_INDENT + serialized.parameter("protocol", None, device.protocol)]
+        host_at = None
+        for name, value in device.parameters:
+            if value is None:
+                host_at = len(children)
+                children.append(b"")
+            else:
+                children.append(CHILD_INDENT + serialized.parameter("param", name, value))
+        if host_at is None:
+            self.before, self.after, self.host_pieces = b"".join(children), b"", None
         else:
-            element = serialized.parameter("param", name, value)
-        fixed += len(CHILD_INDENT) + len(element)
-    fixed += len(CONNECTION_END)
+            self.before = b"".join(children[:host_at]) + CHILD_INDENT + b'<param name="hostname">'
+            self.after = b"</param>" + b"".join(children[host_at + 1:])
+            self.host_pieces = [_escaped_text(p) for p in device.hostname_template.pieces]
+        self.pod_start = serialized.pod_start
+        self._first: int | None = None
+        self._block = b""
+
+    def owner(self, owner: int, label: bytes = b"") -> bytes:
+        """All of one owner's connections of this type, each with the indentation before it: the pieces
+        that differ by owner are made once per owner and put into the type's block, which is made once
+        (or once per owner when numbers go on across owners)."""
+        device = self.device
+        head = b"%s<connection name=\"%s%s" % (CONNECTION_INDENT, label,
+                                               _rendered(self.name_pieces, device.name_template.widths, owner))
+        block = self.block(device.first_index(owner, self.pod_start)).replace(_HEAD, head)
+        if self.host_pieces is None:
+            return block
+        return block.replace(_HOST, _rendered(self.host_pieces, device.hostname_template.widths, owner))
+
+    def block(self, first: int) -> bytes:
+        """The type's connections numbered from ``first``, with ``_HEAD`` where each start tag's first part
+        goes and ``_HOST`` where each hostname's prefix goes; kept while ``first`` stays the same."""
+        if first != self._first:
+            device = self.device
+            numbers = range(first, first + device.quantity)
+            if self.host_pieces is None:
+                middle = b'">' + self.before + CONNECTION_END
+                self._block = b"".join(_HEAD + _number(device.connection_name, i) + middle for i in numbers)
+            else:
+                middle, tail = b'">' + self.before + _HOST, self.after + CONNECTION_END
+                self._block = b"".join(_HEAD + _number(device.connection_name, i) + middle
+                                       + _number(device.hostname, i) + tail for i in numbers)
+            self._first = first
+        return self._block
+
+
+# Marks in a pod type's block where each owner's pieces go: characters XML 1.0 cannot carry, so that no
+# config, and no byte lxml writes, holds them.
+_HEAD, _HOST = b"\x00", b"\x01"
+
+
+def _number(numbering: Numbering, index: int) -> bytes:
+    return b"%0*d" % (numbering.width, numbering.start + index) if numbering.counted else b""
+
+
+def _rendered(pieces: list[bytes], widths: tuple[int, ...], owner: int) -> bytes:
+    parts = [pieces[0]]
+    for width, piece in zip(widths, pieces[1:]):
+        parts += (b"%0*d" % (width, owner), piece)
+    return b"".join(parts)
+
+
+def _escaped_attribute(text: str) -> bytes:
+    """``text`` as lxml escapes it in an attribute value."""
+    return _start_tag("connection", name=text)[len(b'<connection name="'):-1]
+
+
+def _escaped_text(text: str) -> bytes:
+    """``text`` as lxml escapes it as an element's text (serialized with a digit, which is never
+    escaped, so that an empty text is not written as an empty element)."""
+    element = etree.Element("param")
+    element.text = text + "0"
+    return etree.tostring(element, encoding="UTF-8")[len(b"<param>"):-len(b"0</param>")]
+
+
+def _device_size(device: DeviceType, serialized: _Serializer) -> int:
+    """The bytes all of a shared device type's connections take in one user's block."""
+    hostname = device.hostname
+    fixed = _connection_size(device, device.connection_name.prefix, hostname and hostname.prefix, serialized)
     digits = device.connection_name.digits(device.quantity)
     if hostname is not None:
         digits += hostname.digits(device.quantity)
     return device.quantity * fixed + digits
+
+
+def _connection_size(device: DeviceType, name_prefix: str, hostname_prefix: str | None,
+                     serialized: _Serializer) -> int:
+    """The bytes of one of a device type's connections, less the numbers in its name and hostname."""
+    fixed = len(CONNECTION_INDENT) + len(_start_tag("connection", name=name_prefix)) + len(b">")
+    fixed += len(CHILD_INDENT) + len(serialized.parameter("protocol", None, device.protocol))
+    for name, value in device.parameters:
+        if value is None:  # where the generated hostname goes
+            element = _parameter_without_number(serialized, name, hostname_prefix)
+        else:
+            element = serialized.parameter("param", name, value)
+        fixed += len(CHILD_INDENT) + len(element)
+    return fixed + len(CONNECTION_END)
 
 
 def _parameter_without_number(serialized: _Serializer, name: str, prefix: str) -> bytes:
