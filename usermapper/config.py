@@ -57,6 +57,7 @@ _NULL_TAG = "tag:yaml.org,2002:null"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _NOT_XML_CHARACTER = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+DEFAULT_LAB_NAME = "usermapper"
 _DOTTED_NUMBERS = re.compile(r"^\d+(\.\d+){1,3}$")
 
 
@@ -134,6 +135,7 @@ class Lab:
     user_types: tuple[UserType, ...]
     device_types: tuple[DeviceType, ...]
     warnings: tuple[Problem, ...] = ()
+    name: str = DEFAULT_LAB_NAME  # the top-level ``lab:``: the connection group of a database import
 
     def device_types_for(self, user_type: UserType) -> tuple[DeviceType, ...]:
         """The device types a user type reaches, in config order."""
@@ -186,7 +188,7 @@ def read_config(source: str | bytes, limits: Limits = Limits(), *, as_json: bool
     lab = reader.lab(root, limits)
     if reader.problems:
         raise ConfigError(_reported(reader.problems, "problems"))
-    return Lab(lab.user_types, lab.device_types, tuple(_reported(reader.warnings, "warnings")))
+    return Lab(lab.user_types, lab.device_types, tuple(_reported(reader.warnings, "warnings")), lab.name)
 
 
 def _reported(problems: list[Problem], what: str) -> list[Problem]:
@@ -343,19 +345,27 @@ class _Reader:
         if root is None or _is_null(root):
             self.problems.append(Problem("", 1, 1, "the config is empty; it needs `users` and `devices`"))
             return None
-        fields = self.mapping("", root, required=("users", "devices"), optional=())
+        fields = self.mapping("", root, required=("users", "devices"), optional=("lab",))
         if fields is None:
             return None
+        name = self.lab_name(fields.get("lab"))
         users = self.types("users", fields.get("users"), self.user_type, limits)
         devices = self.types("devices", fields.get("devices"), self.device_type, limits)
         # Every check runs on whatever could be read, so one run reports every problem; a type that could
         # not be read is left out of them (its own problems are reported already).
-        lab = Lab(tuple(users), tuple(devices))
+        lab = Lab(tuple(users), tuple(devices), name=name)
         self.check_references(lab)
         self.check_hostnames(lab)
         if self.check_limits(lab, fields, limits):  # names are generated to compare them: only within limits
             self.check_unique_names(lab)
         return lab
+
+    def lab_name(self, node: yaml.Node | None) -> str:
+        """The lab's name: a connection group's name in Guacamole's database, so one line without ``/``."""
+        name = self.text("lab", node, MAX_NAME_LENGTH)
+        if name is not None and ("/" in name or "\n" in name or "\r" in name or not name.strip()):
+            self.refuse("lab", node, "names a connection group: it must be one line of text without '/'")
+        return name or DEFAULT_LAB_NAME
 
     def types(self, path: str, node: yaml.Node | None, read_one: Callable, limits: Limits) -> list:
         if node is None:
