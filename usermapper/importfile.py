@@ -1,0 +1,216 @@
+"""The lab as Guacamole 1.6's batch connection import (Settings > Connections > Import): JSON, YAML or CSV.
+
+The database holds each connection once and grants it to users, where ``user-mapping.xml`` repeats it in
+every user's block: so a device's connection becomes one entry, granted to every user who reaches it.
+Entries sit in a connection group per lab and device type, ``ROOT/<lab>/<device type>`` (``lab:`` in the
+config, ``usermapper`` by default). Guacamole 1.6.0 does not create groups on import: ``group_paths``
+lists the ones to create first, parents before children.
+
+``entries`` is the one model every format is written from: a list of plain dicts (``name``, ``protocol``,
+``parameters``, ``group``, ``users``), so it survives a round trip through JSON exactly; the web app keeps
+it that way and writes YAML and CSV from it later.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from typing import Iterable
+
+import yaml
+
+from .config import Lab, Problem
+from .expand import UserMapping
+
+FORMATS = ("import-json", "import-yaml", "import-csv")
+MEDIA_TYPES = {"import-json": "application/json", "import-yaml": "application/yaml",
+               "import-csv": "text/csv; charset=utf-8"}
+FILENAMES = {"import-json": "guacamole-import.json", "import-yaml": "guacamole-import.yaml",
+             "import-csv": "guacamole-import.csv"}
+ROOT = "ROOT"
+# Guacamole's schema: connection, connection group and entity (user) names are VARCHAR(128), and MySQL's
+# default collation compares them case-insensitively, so two names differing only in case collide there.
+LONGEST_NAME = 128
+RESERVED_COLUMNS = ("name", "protocol", "group", "parentIdentifier", "users", "groups")
+CSV_HEAD = ("name", "protocol", "group", "users")
+# Every parameter column is marked as one: the importer then never takes it for an attribute, nor refuses a
+# parameter it does not know for that protocol (the config keeps unknown parameters, with a warning).
+PARAMETER_COLUMN = "{} (parameter)"
+_PLAIN_YAML = re.compile(r"[A-Za-z][A-Za-z0-9_./@:-]*")
+
+
+class ImportRefused(Exception):
+    """The lab holds something Guacamole's import cannot carry; ``problems`` say what and where."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def group_path(lab: Lab, device_type: str) -> str:
+    return f"{ROOT}/{lab.name}/{device_type}"
+
+
+def group_paths(lab: Lab, entries: list[dict]) -> list[str]:
+    """The connection groups the import needs, parents first: the lab's, then one per device type used."""
+    used = dict.fromkeys(entry["group"] for entry in entries)
+    return [f"{ROOT}/{lab.name}", *used] if used else []
+
+
+def entries(lab: Lab, mapping: UserMapping, source: str | bytes = "") -> list[dict]:
+    """One entry per distinct connection, with every user who reaches it, in config order; raises
+    ``ImportRefused`` (located in ``source``, the config's text) for what the import cannot carry.
+
+    ``expand`` lists each user type's connections device type by device type, in config order, and the
+    same Connection object in every group that reaches it: that is how a connection's device type and
+    its users are found without comparing any two connections."""
+    found: dict[int, dict] = {}
+    reached_by: dict[int, list[int]] = {}
+    for index, (user_type, group) in enumerate(zip(lab.user_types, mapping.groups)):
+        connections = iter(group.connections)
+        for device in lab.device_types_for(user_type):
+            for _ in range(device.quantity):
+                connection = next(connections)
+                key = id(connection)
+                if key not in found:
+                    found[key] = {"name": connection.name, "protocol": connection.protocol,
+                                  "parameters": dict(connection.parameters),
+                                  "group": group_path(lab, device.name), "users": None}
+                    reached_by[key] = []
+                reached_by[key].append(index)
+    usernames: dict[tuple[int, ...], list[str]] = {}  # entries reached by the same user types share a list
+    for key, entry in found.items():
+        types = tuple(reached_by[key])
+        if types not in usernames:
+            usernames[types] = [u.username for i in types for u in mapping.groups[i].users]
+        entry["users"] = usernames[types]
+    result = list(found.values())
+    problems = _problems(lab, mapping, result, source)
+    if problems:
+        raise ImportRefused(problems)
+    return result
+
+
+def import_file(entries_: list[dict], format_: str) -> bytes:
+    """The import file in ``format_`` (one of ``FORMATS``)."""
+    return {"import-json": import_json, "import-yaml": import_yaml, "import-csv": import_csv}[format_](entries_)
+
+
+def import_json(entries_: list[dict]) -> bytes:
+    return (json.dumps(entries_, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def import_yaml(entries_: list[dict]) -> bytes:
+    """Block style, no anchors or aliases (entries share their ``users`` lists), and every value that is
+    not a plain word double-quoted, so that a YAML 1.1 reader (Guacamole's) and a 1.2 one read the same
+    strings: ``3389``, ``10.0.0.1``, ``0o17`` or ``yes`` never turn into a number or a boolean."""
+    return yaml.dump(entries_, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False,
+                     width=1 << 20).encode("utf-8")
+
+
+def import_csv(entries_: list[dict]) -> bytes:
+    """A header row, then one row per connection: ``name``, ``protocol``, ``group``, ``users`` (names
+    separated by ``;``, a ``;`` within a name written ``\\;``), then one column per parameter name, in the
+    order first met; a connection without that parameter leaves its cell empty."""
+    names = list(dict.fromkeys(name for entry in entries_ for name in entry["parameters"]))
+    text = io.StringIO(newline="")
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow([*CSV_HEAD, *(PARAMETER_COLUMN.format(name) for name in names)])
+    for entry in entries_:
+        parameters = entry["parameters"]
+        writer.writerow([entry["name"], entry["protocol"], entry["group"], _csv_list(entry["users"]),
+                         *(parameters.get(name, "") for name in names)])
+    return text.getvalue().encode("utf-8")
+
+
+def _csv_list(items: Iterable[str]) -> str:
+    return ";".join(item.replace(";", "\\;") for item in items)
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+
+def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    plain = _PLAIN_YAML.fullmatch(value) and dumper.resolve(yaml.ScalarNode, value, (True, False)) == \
+        "tag:yaml.org,2002:str" and value.lower() not in ("y", "n", "yes", "no", "on", "off", "true", "false", "null")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=None if plain else '"')
+
+
+_Dumper.add_representer(str, _represent_text)
+
+
+# -- what the import cannot carry ----------------------------------------------------------------------------
+
+def _problems(lab: Lab, mapping: UserMapping, entries_: list[dict], source: str | bytes) -> list[Problem]:
+    places = Places(source)
+    problems = []
+    folded: dict[str, str] = {}
+    for device in lab.device_types:
+        if "/" in device.name:
+            problems.append(places.problem(f"devices.{device.name}", "names a connection group of the import, "
+                                           "where '/' separates groups: rename the device type", key=True))
+        earlier = folded.setdefault(device.name.casefold(), device.name)
+        if earlier != device.name:
+            problems.append(places.problem(f"devices.{device.name}", f"differs from the device type {earlier} "
+                                           f"only in case; their connection groups would collide in MySQL and "
+                                           f"MariaDB, which compare names regardless of case", key=True))
+        if len(device.name) > LONGEST_NAME:
+            problems.append(places.problem(f"devices.{device.name}", _too_long("a connection group's"), key=True))
+    seen: dict[tuple[str, str], str] = {}
+    for entry in entries_:
+        device = entry["group"].rsplit("/", 1)[1]
+        name = entry["name"]
+        if len(name) > LONGEST_NAME:
+            problems.append(places.problem(f"devices.{device}.name_prefix", _too_long(f"connection {name!r}:")))
+        folded_name = (entry["group"], name.casefold())
+        if folded_name not in seen:
+            seen[folded_name] = name
+        else:
+            earlier = seen[folded_name]
+            problems.append(places.problem(f"devices.{device}.name_prefix", f"makes the connection {name!r} "
+                                           f"twice in the group {entry['group']} (as {earlier!r}); the import "
+                                           f"would keep only one"))
+    for user_type, group in zip(lab.user_types, mapping.groups):
+        if any(len(user.username) > LONGEST_NAME for user in group.users):
+            problems.append(places.problem(f"users.{user_type.name}.username_prefix", _too_long("a username")))
+    return problems
+
+
+def _too_long(what: str) -> str:
+    return f"makes {what} name longer than the {LONGEST_NAME} characters Guacamole's database can hold"
+
+
+class Places:
+    """Where a field of a config is, by its dotted path (``users.students.password_encoding``), found by
+    reading the config's text again: the lab itself keeps no positions. The text has passed ``read_config``
+    already, so it is valid and within the limits."""
+
+    def __init__(self, source: str | bytes):
+        self._root = yaml.compose(source, Loader=yaml.SafeLoader) if source else None
+
+    def problem(self, path: str, message: str, key: bool = False) -> Problem:
+        line, column = self.place(path, key)
+        return Problem(path, line, column, message)
+
+    def place(self, path: str, key: bool = False) -> tuple[int, int]:
+        """1-based line and column of the field's value (or its key), or (0, 0) when it is not there."""
+        node, found = self._root, None
+        parts = path.split(".")
+        # a type's name may hold dots: match keys greedily against what is left of the path
+        while parts and isinstance(node, yaml.MappingNode):
+            for length in range(len(parts), 0, -1):
+                wanted = ".".join(parts[:length])
+                match = next(((k, v) for k, v in node.value if k.value == wanted), None)
+                if match:
+                    found = match[0] if key and length == len(parts) else match[1]
+                    node, parts = match[1], parts[length:]
+                    break
+            else:
+                break
+        if parts or found is None:
+            return (0, 0) if found is None else (found.start_mark.line + 1, found.start_mark.column + 1)
+        return found.start_mark.line + 1, found.start_mark.column + 1
