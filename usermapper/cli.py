@@ -66,15 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.passwords_sql:
             check_passwords(lab, source)
-        if args.check:
-            print(_summary(args.input, lab), flush=True)
-            return 0
-        mapping = expand(lab)
-        imported = entries(lab, mapping, source) if args.format != USER_MAPPING else None
+        mapping = None if args.check else expand(lab)
+        imported = entries(lab, mapping, source) if mapping and args.format != USER_MAPPING else None
     except ImportRefused as error:
         _report(args.input, error.problems)
         return EXIT_INVALID
     try:
+        if args.check:
+            print(_summary(args.input, lab), flush=True)
+            return 0
         if args.credentials:  # first: a file of random passwords nobody can read is worse than none
             with _output(args.credentials, mode=SECRET_MODE) as out:
                 out.write(credentials_csv(mapping))
