@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from ruamel.yaml import YAML
 
 import guacamole_reader
@@ -104,6 +105,24 @@ def test_yaml_has_no_anchors_and_quotes_what_yaml_1_2_would_not_read_as_text():
     for entry in read_yaml(data):
         assert entry["parameters"] == {"port": "22", "x": "0o17", "y": "yes", "z": ".inf", "w": "1e3"}
     assert read_yaml(data) == read_json(import_json(read_yaml(data)))
+
+
+@pytest.mark.parametrize("text", ["", "a: b", "#x", "- x", "line\nbreak\ttab", "\u0085 next line", "\u2028\u2029\ufeff", "Yes", "NULL",
+                                  "~", "*alias", "&anchor", "!tag", "'single'", '"double"', "é", "\\", "%", "@x",
+                                  "a #b", "1_000", "0x1F", "-1", "+.5", "<<"])
+def test_yaml_reads_back_every_text_exactly(text):
+    data = import_yaml([{"name": text or "x", "protocol": "ssh", "parameters": {text or "k": text},
+                         "group": "ROOT/a/b", "users": [text]}])
+    expected = [{"name": text or "x", "protocol": "ssh", "parameters": {text or "k": text}, "group": "ROOT/a/b",
+                 "users": [text]}]
+    assert read_yaml(data) == expected
+    assert yaml.safe_load(data) == expected  # YAML 1.1, as Guacamole's SnakeYAML reads it
+
+
+def test_yaml_of_empty_parameters_and_no_entries():
+    entry = {"name": "x", "protocol": "ssh", "parameters": {}, "group": "ROOT/a/b", "users": []}
+    assert read_yaml(import_yaml([entry])) == [entry]
+    assert read_yaml(import_yaml([])) == []
 
 
 def test_csv_escapes_semicolons_in_usernames():

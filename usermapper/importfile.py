@@ -38,7 +38,12 @@ CSV_HEAD = ("name", "protocol", "group", "users")
 # Every parameter column is marked as one: the importer then never takes it for an attribute, nor refuses a
 # parameter it does not know for that protocol (the config keeps unknown parameters, with a warning).
 PARAMETER_COLUMN = "{} (parameter)"
-_PLAIN_YAML = re.compile(r"[A-Za-z][A-Za-z0-9_./@:-]*")
+_PLAIN_YAML = re.compile(r"[A-Za-z][A-Za-z0-9_./-]*")
+# Words YAML 1.1 or 1.2 reads as a boolean or null (in any case: 1.1 knows Yes, YES, ...).
+# YAML folds these as line breaks even inside double quotes, where JSON leaves them as they are.
+_YAML_BREAK = re.compile("[\u0085\u2028\u2029\ufeff]")
+_YAML_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in "\u0085\u2028\u2029\ufeff"}
+_YAML_WORDS = ("y", "n", "yes", "no", "on", "off", "true", "false", "null")
 
 
 class ImportRefused(Exception):
@@ -103,11 +108,30 @@ def import_json(entries_: list[dict]) -> bytes:
 
 
 def import_yaml(entries_: list[dict]) -> bytes:
-    """Block style, no anchors or aliases (entries share their ``users`` lists), and every value that is
-    not a plain word double-quoted, so that a YAML 1.1 reader (Guacamole's) and a 1.2 one read the same
-    strings: ``3389``, ``10.0.0.1``, ``0o17`` or ``yes`` never turn into a number or a boolean."""
-    return yaml.dump(entries_, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False,
-                     width=1 << 20).encode("utf-8")
+    """Block style, no anchors, aliases or merge keys, and every text that is not a plain word
+    double-quoted (with JSON's escapes, which YAML's double-quoted style shares), so that a YAML 1.1
+    reader (Guacamole's) and a 1.2 one read the same strings: ``3389``, ``10.0.0.1``, ``0o17`` or ``yes``
+    never turn into a number or a boolean. Written directly, not with PyYAML's emitter, which takes
+    seconds for a lab within the web app's limits; entries sharing one ``users`` list share its text."""
+    lists: dict[int, str] = {}
+    out = []
+    for entry in entries_:
+        users = entry["users"]
+        if id(users) not in lists:
+            lists[id(users)] = "".join(f"  - {_yaml_text(u)}\n" for u in users) if users else ""
+        parameters = "".join(f"    {_yaml_text(k)}: {_yaml_text(v)}\n" for k, v in entry["parameters"].items())
+        out += [f"- name: {_yaml_text(entry['name'])}\n  protocol: {_yaml_text(entry['protocol'])}\n",
+                f"  parameters:\n{parameters}" if parameters else "  parameters: {}\n",
+                f"  group: {_yaml_text(entry['group'])}\n",
+                f"  users:\n{lists[id(users)]}" if users else "  users: []\n"]
+    return "".join(out).encode("utf-8") if out else b"[]\n"
+
+
+def _yaml_text(value: str) -> str:
+    if _PLAIN_YAML.fullmatch(value) and value.lower() not in _YAML_WORDS:
+        return value
+    quoted = json.dumps(value, ensure_ascii=False)
+    return quoted.translate(_YAML_BREAKS) if _YAML_BREAK.search(quoted) else quoted
 
 
 def import_csv(entries_: list[dict]) -> bytes:
@@ -127,20 +151,6 @@ def import_csv(entries_: list[dict]) -> bytes:
 
 def _csv_list(items: Iterable[str]) -> str:
     return ";".join(item.replace(";", "\\;") for item in items)
-
-
-class _Dumper(yaml.SafeDumper):
-    def ignore_aliases(self, data) -> bool:
-        return True
-
-
-def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    plain = _PLAIN_YAML.fullmatch(value) and dumper.resolve(yaml.ScalarNode, value, (True, False)) == \
-        "tag:yaml.org,2002:str" and value.lower() not in ("y", "n", "yes", "no", "on", "off", "true", "false", "null")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=None if plain else '"')
-
-
-_Dumper.add_representer(str, _represent_text)
 
 
 # -- what the import cannot carry ----------------------------------------------------------------------------
