@@ -155,3 +155,13 @@ def test_a_connection_name_twice_in_one_group_is_refused():
     [problem] = refused.value.problems
     assert problem.path == "devices.pcs.name_prefix"
     assert "'PC' twice in the group ROOT/usermapper/pcs" in problem.message
+
+
+def test_a_lab_name_with_a_slash_is_refused_at_its_line():
+    from usermapper.config import ConfigError
+    source = "lab: 'a/b'\n" + (EXAMPLES / "classroom.yaml").read_text()
+    with pytest.raises(ConfigError) as refused:
+        read_config(source)
+    [problem] = refused.value.problems
+    assert (problem.path, problem.line, problem.column) == ("lab", 1, 6)
+    assert read_config((EXAMPLES / "classroom.yaml").read_text()).name == "usermapper"
