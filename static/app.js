@@ -42,6 +42,9 @@ const ui = {
   warningsTitle: $('warnings-title'),
   warningsList: $('warnings-list'),
   download: $('download'),
+  downloadFormat: $('download-format'),
+  importGroups: $('import-groups'),
+  importGroupsList: $('import-groups-list'),
   downloadCredentials: $('download-credentials'),
   startOver: $('start-over'),
   resultStale: $('result-stale'),
@@ -547,13 +550,36 @@ function renderWarnings(warnings) {
   renderIssues(ui.warningsList, warnings);
 }
 
+// The files one generated lab gives, by format: the XML, Guacamole 1.6's import, the password scripts.
+const FORMAT_FILES = {
+  'user-mapping': 'user-mapping.xml',
+  'import-json': 'guacamole-import.json',
+  'import-yaml': 'guacamole-import.yaml',
+  'import-csv': 'guacamole-import.csv',
+  'passwords-postgresql': 'passwords-postgresql.sql',
+  'passwords-mysql': 'passwords-mysql.sql',
+};
+
 // Each link names the file this page shows, so that it can never fetch another tab's newer file.
 function renderLinks(data) {
   const links = data.links || {};
   const named = `?sha256=${encodeURIComponent(data.sha256)}`;
-  enableLink(ui.download, (links.download || API) + named);
+  renderDownload(data);
   enableLink(ui.downloadCredentials, (links.credentials || CREDENTIALS_API) + named);
   ui.downloadCredentials.hidden = !(data.passwords?.generated || data.passwords?.hashed);
+}
+
+/** The Download button fetches the chosen format of the shown file; the groups to create go beside it. */
+function renderDownload(data) {
+  const format = ui.downloadFormat.value;
+  const file = FORMAT_FILES[format];
+  const query = format === 'user-mapping' ? '?' : `?format=${encodeURIComponent(format)}&`;
+  enableLink(ui.download, `${data.links?.download || API}${query}sha256=${encodeURIComponent(data.sha256)}`);
+  ui.download.download = file;
+  ui.download.textContent = `Download ${file}`;
+  const groups = data.import?.groups || [];
+  ui.importGroups.hidden = !format.startsWith('import-') || groups.length === 0;
+  ui.importGroupsList.textContent = groups.join(', ');
 }
 
 function enableLink(link, href) {
@@ -632,7 +658,7 @@ async function onDownloadClick(event) {
     return;
   }
   const link = event.currentTarget;
-  const name = link === ui.download ? 'user-mapping.xml' : 'credentials.csv';
+  const name = link === ui.download ? link.download : 'credentials.csv';
   let response;
   try {
     response = await fetch(link.href, { credentials: 'same-origin', headers: shownFile() });
@@ -903,6 +929,9 @@ function start() {
   ui.editor.addEventListener('keydown', onEditorKeydown);
   ui.generate.addEventListener('click', generate);
   ui.download.addEventListener('click', onDownloadClick);
+  ui.downloadFormat.addEventListener('change', () => {
+    if (state.result !== null && !ui.download.hasAttribute('aria-disabled')) renderDownload(state.result);
+  });
   ui.downloadCredentials.addEventListener('click', onDownloadClick);
   ui.startOver.addEventListener('click', startOver);
   ui.showCurrent.addEventListener('click', showCurrentFile);

@@ -19,10 +19,13 @@ from typing import BinaryIO, Iterator
 from .config import ConfigError, Lab, Problem, read_config
 from .credentials import credentials_csv
 from .expand import UserMapping, expand
+from .importfile import FORMATS, ImportRefused, entries, group_paths, import_file
+from .passwords_sql import DIALECTS, check_passwords, passwords_sql
 from .limits import Limits
 from .xmlwriter import FileTooLarge, check_file_size, write_user_mapping
 
 STDIO = "-"
+USER_MAPPING = "user-mapping"
 EXIT_INVALID = 2
 SECRET_MODE = 0o600
 
@@ -32,7 +35,10 @@ CLI_LIMITS = Limits(max_config_bytes=64 << 20, max_nodes=4_000_000, max_users=1_
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.passwords_sql and args.passwords_sql[0] not in DIALECTS:
+        parser.error(f"--passwords-sql: the dialect is {' or '.join(DIALECTS)}, not {args.passwords_sql[0]!r}")
     clash = _same_output(args)
     if clash:
         print(f"usermapper: {clash}", file=sys.stderr)
@@ -58,15 +64,29 @@ def main(argv: list[str] | None = None) -> int:
               f"reach nobody; add --credentials FILE to write them down", file=sys.stderr)
         return EXIT_INVALID
     try:
+        if args.passwords_sql:
+            check_passwords(lab, source)
+        mapping = None if args.check else expand(lab)
+        imported = entries(lab, mapping, source) if mapping and args.format != USER_MAPPING else None
+    except ImportRefused as error:
+        _report(args.input, error.problems)
+        return EXIT_INVALID
+    try:
         if args.check:
             print(_summary(args.input, lab), flush=True)
             return 0
-        mapping = expand(lab)
         if args.credentials:  # first: a file of random passwords nobody can read is worse than none
             with _output(args.credentials, mode=SECRET_MODE) as out:
                 out.write(credentials_csv(mapping))
+        if args.passwords_sql:
+            dialect, path = args.passwords_sql
+            with _output(path, mode=SECRET_MODE) as out:
+                out.write(passwords_sql(((u.username, u.password) for u in mapping.users), dialect))
         with _output(args.output) as out:
-            write_user_mapping(mapping, out)
+            if imported is None:
+                write_user_mapping(mapping, out)
+            else:
+                size = out.write(import_file(imported, args.format))
     except BrokenPipeError:  # whoever read standard output has gone, as in `usermapper -o - | head`
         _discard_stdout()
         return 1
@@ -75,11 +95,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if not args.quiet:
         print(_done(args, mapping, size), file=sys.stderr)
+        if imported is not None:
+            print("usermapper: Guacamole 1.6.0 imports only into connection groups that exist; create these "
+                  "first: " + ", ".join(group_paths(lab, imported)), file=sys.stderr)
     return 0
 
 
 def _same_output(args: argparse.Namespace) -> str | None:
-    """Why the file and the credentials sheet cannot be written where asked, or None."""
+    """Why the file, the credentials sheet and the password script cannot be written where asked, or None."""
+    if args.passwords_sql:
+        script = args.passwords_sql[1]
+        if script == STDIO and STDIO in (args.output, args.credentials):
+            return "only one of -o, --credentials and --passwords-sql may write to standard output"
+        if STDIO not in (script, args.output) and _same_file(script, args.output):
+            return f"-o and --passwords-sql both name {args.output}; the script would overwrite the file"
     if not args.credentials:
         return None
     if args.credentials == STDIO and args.output == STDIO:
@@ -103,7 +132,10 @@ def _unseen_passwords(lab: Lab) -> str | None:
 
 def _done(args: argparse.Namespace, mapping: UserMapping, size: int) -> str:
     sheet = f"; passwords in {_where(args.credentials)}" if args.credentials else ""
-    return (f"usermapper: wrote {size:,} bytes to {_where(args.output)}: {_count(mapping.user_count, 'user')}, "
+    if args.passwords_sql:
+        sheet += f"; {args.passwords_sql[0]} password script in {_where(args.passwords_sql[1])}"
+    kind = "" if args.format == USER_MAPPING else f" of {args.format}"
+    return (f"usermapper: wrote {size:,} bytes{kind} to {_where(args.output)}: {_count(mapping.user_count, 'user')}, "
             f"{_count(mapping.connection_count, 'connection')}{sheet}")
 
 
@@ -119,6 +151,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="the lab config (default: config.yaml; - for standard input)")
     parser.add_argument("-o", "--output", default="user-mapping.xml",
                         help="where to write the XML (default: user-mapping.xml; - for standard output)")
+    parser.add_argument("--format", choices=(USER_MAPPING, *FORMATS), default=USER_MAPPING,
+                        help="user-mapping (the XML, default), or Guacamole 1.6's connection import as "
+                             "import-json, import-yaml or import-csv")
+    parser.add_argument("--passwords-sql", nargs=2, metavar=("DIALECT", "FILE"), type=str,
+                        help=f"also write the SQL that sets every user's password in Guacamole's database "
+                             f"after the import; DIALECT is {' or '.join(DIALECTS)}")
     parser.add_argument("--credentials", metavar="FILE",
                         help="also write a CSV of every user's type, username and password")
     parser.add_argument("-q", "--quiet", action="store_true",

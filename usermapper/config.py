@@ -57,6 +57,7 @@ _NULL_TAG = "tag:yaml.org,2002:null"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _NOT_XML_CHARACTER = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+DEFAULT_LAB_NAME = "usermapper"
 _DOTTED_NUMBERS = re.compile(r"^\d+(\.\d+){1,3}$")
 
 
@@ -167,6 +168,7 @@ class Lab:
     device_types: tuple[DeviceType, ...]
     warnings: tuple[Problem, ...] = ()
     pod_start: int = 1  # the first owner's number
+    name: str = DEFAULT_LAB_NAME  # the top-level ``lab:``: the connection group of a database import
 
     def device_types_for(self, user_type: UserType) -> tuple[DeviceType, ...]:
         """The device types a user type reaches, in config order."""
@@ -276,7 +278,8 @@ def read_config(source: str | bytes, limits: Limits = Limits(), *, as_json: bool
     lab = reader.lab(root, limits)
     if reader.problems:
         raise ConfigError(_reported(reader.problems, "problems"))
-    return Lab(lab.user_types, lab.device_types, tuple(_reported(reader.warnings, "warnings")), lab.pod_start)
+    return Lab(lab.user_types, lab.device_types, tuple(_reported(reader.warnings, "warnings")), lab.pod_start,
+               lab.name)
 
 
 def _reported(problems: list[Problem], what: str) -> list[Problem]:
@@ -433,14 +436,15 @@ class _Reader:
         if root is None or _is_null(root):
             self.problems.append(Problem("", 1, 1, "the config is empty; it needs `users` and `devices`"))
             return None
-        fields = self.mapping("", root, required=("users", "devices"), optional=("pods",))
+        fields = self.mapping("", root, required=("users", "devices"), optional=("pods", "lab"))
         if fields is None:
             return None
+        name = self.lab_name(fields.get("lab"))
         users = self.types("users", fields.get("users"), self.user_type, limits)
         devices = self.types("devices", fields.get("devices"), self.device_type, limits)
         # Every check runs on whatever could be read, so one run reports every problem; a type that could
         # not be read is left out of them (its own problems are reported already).
-        lab = Lab(tuple(users), tuple(devices), pod_start=self.pod_start(fields.get("pods")))
+        lab = Lab(tuple(users), tuple(devices), pod_start=self.pod_start(fields.get("pods")), name=name)
         self.check_references(lab)
         self.check_pods(lab)
         self.check_hostnames(lab)
@@ -458,6 +462,13 @@ class _Reader:
             self.refuse("pods.start", fields["start"], f"must be a whole number of at least 0, not {start}")
             return 1
         return 1 if start is None else start
+
+    def lab_name(self, node: yaml.Node | None) -> str:
+        """The lab's name: a connection group's name in Guacamole's database, so one line without ``/``."""
+        name = self.text("lab", node, MAX_NAME_LENGTH)
+        if name is not None and ("/" in name or "\n" in name or "\r" in name or not name.strip()):
+            self.refuse("lab", node, "names a connection group: it must be one line of text without '/'")
+        return name or DEFAULT_LAB_NAME
 
     def types(self, path: str, node: yaml.Node | None, read_one: Callable, limits: Limits) -> list:
         if node is None:

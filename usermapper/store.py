@@ -3,7 +3,8 @@
 Layout (docs/architecture.md, "The storage layout"): PartitionKey is the UTC hour the session was created in
 (``YYYYMMDDHH``), RowKey a random UUID4 in hex; the session token carries both, so a download is a point
 read and the sweep finds whole expired hours with one range query. The compressed XML, credentials and
-summary are split into binary properties of at most 64 KiB (``Xml0``.., ``Credentials0``..).
+summary, and the lab as Guacamole's import entries (``Import``, the other formats are written from it on
+download), are split into binary properties of at most 64 KiB (``Xml0``.., ``Credentials0``..).
 
 Every entity carries ``SchemaVersion``; one written under another layout (or missing a property this
 version reads) is treated as no session at all, so the user is told to generate the file again.
@@ -46,7 +47,7 @@ BUCKET_FORMAT = "%Y%m%d%H"
 CHUNK_BYTES = 64 * 1024
 # Azure counts a binary property's raw bytes against the 1 MiB entity limit; Azurite counts the JSON
 # request body, where binary is base64 (4/3 larger). 11 chunks' worth (704 KiB, 939 KiB as base64) plus
-# the other properties fits both, in at most 13 chunk properties (XML, credentials, summary).
+# the other properties fits both, in at most 14 chunk properties (XML, credentials, summary, import).
 STORED_BYTES_LIMIT = 11 * CHUNK_BYTES
 TRANSACTION_LIMIT = 100
 PAGE_SIZE = 1000
@@ -54,7 +55,7 @@ KEYS = ["PartitionKey", "RowKey"]
 DEFAULT_RETRY_AFTER = 5
 REFUSED_ACCESS = (401, 403)  # a wrong key or a missing role: storage is there but not for us
 CLI_HINT = "python -m usermapper -i lab.yaml -o user-mapping.xml"
-SCHEMA_VERSION = 2  # 1: before SchemaVersion, Summary chunks and tombstones
+SCHEMA_VERSION = 3  # 1: before SchemaVersion, Summary chunks and tombstones; 2: before Import chunks
 ENDED, REPLACED = "ended", "replaced"
 RETIRE_ATTEMPTS = 5  # conditional writes lost to a concurrent change before storage counts as unusable
 MAX_SUCCESSORS = 16  # how far Start over follows sessions that replaced each other while it ran
@@ -105,6 +106,7 @@ class Session:
     xml_zstd: bytes = field(repr=False)
     summary_zstd: bytes = field(repr=False)
     credentials_zstd: bytes = field(repr=False, default=b"")
+    import_zstd: bytes = field(repr=False, default=b"")
 
     def xml(self) -> bytes:
         return decompress(self.xml_zstd)
@@ -116,6 +118,10 @@ class Session:
     def summary(self) -> bytes:
         """What the app said about the file when it was made (its JSON), to say it again after a reload."""
         return decompress(self.summary_zstd)
+
+    def import_entries(self) -> bytes:
+        """The lab as Guacamole's import file in JSON (``importfile.import_json``), kept with the file."""
+        return decompress(self.import_zstd)
 
 
 @dataclass(frozen=True)
@@ -152,12 +158,13 @@ class SessionStore:
         return cls(_table_client(settings.storage, settings.table_name), settings.session_lifetime, clock)
 
     def save(self, xml: Compressed, credentials: Compressed, users: int, connections: int, *,
-             summary: Compressed) -> Session:
+             summary: Compressed, imported: Compressed | None = None) -> Session:
         """Store a new session in one request, so it is either wholly there or not at all.
 
         Raises SessionTooLarge, before any request, when the compressed data cannot fit one entity.
         """
-        stored_bytes = len(xml.data) + len(credentials.data) + len(summary.data)
+        import_zstd = imported.data if imported is not None else b""
+        stored_bytes = len(xml.data) + len(credentials.data) + len(summary.data) + len(import_zstd)
         if stored_bytes > STORED_BYTES_LIMIT:
             raise SessionTooLarge(xml.size, stored_bytes)
         created = self._clock().astimezone(timezone.utc)
@@ -173,6 +180,7 @@ class SessionStore:
             xml_zstd=xml.data,
             summary_zstd=summary.data,
             credentials_zstd=credentials.data,
+            import_zstd=import_zstd,
         )
         entity = {
             "PartitionKey": partition,
@@ -187,6 +195,7 @@ class SessionStore:
             **_chunked("Xml", xml.data),
             **_chunked("Credentials", credentials.data),
             **_chunked("Summary", summary.data),
+            **_chunked("Import", import_zstd),
         }
         with _storage_errors():
             self._write(entity)
@@ -399,6 +408,7 @@ def _session(token: str, entity: Mapping) -> Session:
         xml_zstd=_joined(entity, "Xml"),
         summary_zstd=_joined(entity, "Summary"),
         credentials_zstd=_joined(entity, "Credentials"),
+        import_zstd=_joined(entity, "Import"),
     )
 
 

@@ -27,6 +27,8 @@ from .compression import Compressed, CompressingWriter, compress, decompress
 from .config import ConfigError, Lab, Problem, read_config
 from .credentials import credentials_csv, unprotected_cell
 from .expand import expand
+from .importfile import FILENAMES, ImportRefused, MEDIA_TYPES, entries, group_paths, import_file, import_json
+from .passwords_sql import FORMATS as SQL_FORMATS, check_passwords, passwords_sql
 from .settings import SettingError, Settings
 from .summary import lab_summary
 from .store import CLI_HINT, Session, SessionStore, SessionTooLarge, StorageUnavailable
@@ -49,6 +51,8 @@ DOWNLOAD_PATH = "/api/usermapping"
 CREDENTIALS_PATH = "/api/usermapping/credentials"
 # Each 4xx problem's type is the section of this page that says what it means and how to fix it.
 PROBLEMS_PAGE = "/static/problems.html"
+USER_MAPPING = "user-mapping"
+DOWNLOAD_FORMATS = (USER_MAPPING, *MEDIA_TYPES, *SQL_FORMATS)
 PREVIEW_BYTES = 64 * 1024
 MULTIPART_OVERHEAD = 64 * 1024  # room for boundaries and part headers around a config at the size limit
 # Not text/plain: that is what an HTML form on any site can send (enctype="text/plain").
@@ -223,15 +227,18 @@ class Api:
     def create(self, request: Request) -> Response:
         started = time.perf_counter()
         previous = request.session_token
-        lab = self.read_lab(self.config_from(request), as_json=request.media_type == "application/json")
+        config = self.config_from(request)
+        lab = self.read_lab(config, as_json=request.media_type == "application/json")
         size = check_file_size(lab, self.settings.limits.max_xml_bytes)
         mapping = expand(lab)
         writer = CompressingWriter(head_limit=PREVIEW_BYTES, size=size)
         write_user_mapping(mapping, writer)
         xml = writer.finish()
         details = _details(lab, xml)
+        imported, details["import"] = _database_import(lab, mapping, config)
         session = self.store.save(xml, compress(credentials_csv(mapping)), mapping.user_count,
-                                  mapping.connection_count, summary=compress(json.dumps(details).encode()))
+                                  mapping.connection_count, summary=compress(json.dumps(details).encode()),
+                                  imported=compress(imported))
         self.replace_previous(previous, session)
         log.info("generated %s users, %s connections, %s bytes in %.0f ms", session.users, session.connections,
                  session.xml_size, (time.perf_counter() - started) * 1000)
@@ -244,8 +251,15 @@ class Api:
         return response
 
     def download(self, request: Request) -> Response:
-        """The file; or, for a client that asks for JSON (the page after a reload), what the upload said."""
+        """The file; or, for a client that asks for JSON (the page after a reload), what the upload said.
+        ``?format=`` asks for the same lab as Guacamole's database import or its password scripts."""
+        format_ = request.query_value("format") or USER_MAPPING
+        if format_ not in DOWNLOAD_FORMATS:
+            raise Problem4xx(400, "Unknown format", f"format must be one of {', '.join(DOWNLOAD_FORMATS)}; "
+                                                    f"not {format_!r}.")
         session = self.current_session(request)
+        if format_ != USER_MAPPING:
+            return _import_download(session, format_)
         if _prefers(request.header("accept"), JSON_TYPES, over=XML_TYPES):
             return _json(200, _summary(session, json.loads(session.summary())))
         response = _xml_download(session, compressed=_accepts(request.header("accept-encoding"), "zstd"))
@@ -535,6 +549,45 @@ def _details(lab: Lab, xml: Compressed) -> dict:
     }
 
 
+def _database_import(lab: Lab, mapping, config: bytes) -> tuple[bytes, dict]:
+    """The import entries as JSON (empty when the lab cannot be imported) and what the summary says of
+    them: the connection groups to create, and what refuses the import or the password scripts."""
+    said = {"groups": [], "refused": [], "passwords_refused": []}
+    try:
+        check_passwords(lab, config)
+    except ImportRefused as error:
+        said["passwords_refused"] = [asdict(p) for p in error.problems]
+    try:
+        found = entries(lab, mapping, config)
+    except ImportRefused as error:
+        said["refused"] = [asdict(p) for p in error.problems]
+        return b"", said
+    said["groups"] = group_paths(lab, found)
+    return import_json(found), said
+
+
+def _import_download(session: Session, format_: str) -> Response:
+    said = json.loads(session.summary())["import"]
+    if format_ in SQL_FORMATS:
+        if said["passwords_refused"]:
+            raise Problem4xx(422, "Passwords cannot be set through SQL", "Guacamole's database checks salted "
+                             "SHA-256 hashes; a user type with password_encoding md5 cannot be given one.",
+                             [Problem(**p) for p in said["passwords_refused"]])
+        rows = csv.DictReader(io.StringIO(session.credentials().decode("utf-8")))
+        users = [(unprotected_cell(row["username"]), unprotected_cell(row["password"])) for row in rows]
+        body, kind, filename = passwords_sql(users, SQL_FORMATS[format_]), "application/sql", f"{format_}.sql"
+    else:
+        if said["refused"]:
+            raise Problem4xx(422, "The lab cannot be imported", "Guacamole's connection import cannot carry "
+                             "this lab as it is; each problem names its field and line.",
+                             [Problem(**p) for p in said["refused"]])
+        stored = session.import_entries()
+        body = stored if format_ == "import-json" else import_file(json.loads(stored), format_)
+        kind, filename = MEDIA_TYPES[format_], FILENAMES[format_]
+    return Response(200, body, [("Content-Type", kind),
+                                ("Content-Disposition", f'attachment; filename="{filename}"')])
+
+
 def _summary(session: Session, details: dict) -> dict:
     return {
         "users": session.users,
@@ -543,7 +596,8 @@ def _summary(session: Session, details: dict) -> dict:
         "sha256": session.xml_sha256,
         "expires": session.expires.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         **details,
-        "links": {"download": DOWNLOAD_PATH, "credentials": CREDENTIALS_PATH},
+        "links": {"download": DOWNLOAD_PATH, "credentials": CREDENTIALS_PATH,
+                  **{f: f"{DOWNLOAD_PATH}?format={f}" for f in DOWNLOAD_FORMATS[1:]}},
     }
 
 

@@ -1,0 +1,46 @@
+"""The database route on the command line, run as its own process."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from test_cli import CLASSROOM, EXAMPLES, usermapper
+
+
+def test_import_file_and_password_script_with_the_groups_to_create(tmp_path):
+    result = usermapper("-i", str(CLASSROOM), "-o", "import.json", "--format", "import-json",
+                        "--passwords-sql", "mysql", "passwords.sql", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.decode().splitlines() == [
+        "usermapper: wrote 2,619 bytes of import-json to import.json: 13 users, 65 connections; "
+        "mysql password script in passwords.sql",
+        "usermapper: Guacamole 1.6.0 imports only into connection groups that exist; create these first: "
+        "ROOT/usermapper, ROOT/usermapper/desktops, ROOT/usermapper/routers"]
+    assert (tmp_path / "import.json").read_bytes() == (EXAMPLES.parent / "tests/golden/classroom.json").read_bytes()
+    script = tmp_path / "passwords.sql"
+    assert stat.S_IMODE(os.stat(script).st_mode) == 0o600
+    assert script.read_text().count("INSERT INTO guacamole_user") == 13
+
+
+def test_csv_to_standard_output(tmp_path):
+    result = usermapper("-i", str(CLASSROOM), "-o", "-", "--format", "import-csv", "-q", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert result.stdout == (EXAMPLES.parent / "tests/golden/classroom.csv").read_bytes()
+
+
+def test_md5_with_passwords_sql_is_refused_at_its_line_and_nothing_is_written(tmp_path):
+    config = tmp_path / "lab.yaml"
+    config.write_text(CLASSROOM.read_text().replace("password: random",
+                                                    "password: random\n        password_encoding: md5"))
+    result = usermapper("-i", "lab.yaml", "--passwords-sql", "postgresql", "p.sql", "--credentials", "c.csv",
+                        cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.decode().startswith("lab.yaml:14:28: users.students.password_encoding: md5 cannot")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lab.yaml"]
+
+
+def test_unknown_dialect_and_one_standard_output(tmp_path):
+    assert usermapper("-i", str(CLASSROOM), "--passwords-sql", "oracle", "p.sql", cwd=tmp_path).returncode == 2
+    both = usermapper("-i", str(CLASSROOM), "-o", "-", "--passwords-sql", "mysql", "-", cwd=tmp_path)
+    assert both.returncode == 2 and b"standard output" in both.stderr

@@ -1,0 +1,76 @@
+"""The database import over real HTTP: ``GET /api/usermapping?format=...`` from the one stored session."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+import yaml
+
+from httpclient import CLASSROOM, Client, assert_problem
+from usermapper.passwords_sql import password_hash
+
+
+@pytest.fixture
+def client(app_url) -> Client:
+    return Client(app_url)
+
+
+def test_every_format_comes_from_the_stored_session(client):
+    summary = client.post_file().json()
+    assert summary["import"]["groups"] == ["ROOT/usermapper", "ROOT/usermapper/desktops", "ROOT/usermapper/routers"]
+    assert summary["links"]["import-csv"] == "/api/usermapping?format=import-csv"
+    named = {"sha256": summary["sha256"]}
+    as_json = client.get(params={"format": "import-json", **named})
+    assert as_json.status_code == 200, as_json.text
+    assert as_json.headers["Content-Disposition"] == 'attachment; filename="guacamole-import.json"'
+    entries = as_json.json()
+    assert [e["name"] for e in entries] == ["WS1", "WS2", "WS3", "R01", "R02"]
+    assert yaml.safe_load(client.get(params={"format": "import-yaml", **named}).content) == entries
+    rows = list(csv.DictReader(io.StringIO(client.get(params={"format": "import-csv", **named}).text)))
+    assert [r["name"] for r in rows] == ["WS1", "WS2", "WS3", "R01", "R02"]
+    assert rows[0]["users"].split(";") == entries[0]["users"]
+
+
+def test_password_scripts_hold_the_hash_of_each_generated_password(client):
+    summary = client.post_file().json()
+    sheet = client.get("/api/usermapping/credentials", headers={"Accept": "application/json"}).json()
+    for format_ in ("passwords-postgresql", "passwords-mysql"):
+        script = client.get(params={"format": format_}, headers={"If-Match": f'"{summary["sha256"]}"'})
+        assert script.status_code == 200, script.text
+        assert script.headers["Content-Type"] == "application/sql"
+        text = script.text
+        assert text.count("INSERT INTO guacamole_user") == 13
+        for row in sheet["credentials"]:
+            assert row["password"] not in text
+        # each user's salt and hash, as written, belong to that user's password
+        for line in (l for l in text.splitlines() if l.startswith("INSERT INTO guacamole_user")):
+            hexes = [part.split("'")[0] for part in line.split("x'")[1:]] if format_.endswith("mysql") else \
+                [part.split("'")[0] for part in line.split("'\\x")[1:]]
+            hashed, salt = bytes.fromhex(hexes[0]), bytes.fromhex(hexes[1])
+            assert any(password_hash(row["password"], salt) == hashed for row in sheet["credentials"])
+
+
+def test_a_download_names_the_file_the_page_shows(client):
+    client.post_file()
+    assert_problem(client.get(params={"format": "import-json", "sha256": "0" * 64}), 409)
+    assert_problem(client.get(params={"format": "passwords-mysql"}, headers={"If-Match": '"abc"'}), 412)
+
+
+def test_unknown_format_and_md5_are_problems_with_places(client):
+    client.post_file()
+    assert "import-csv" in assert_problem(client.get(params={"format": "xml2"}), 400)["detail"]
+    md5 = CLASSROOM.replace(b"password: random", b"password: random\n        password_encoding: md5")
+    summary = client.post_file(md5).json()
+    [refused] = summary["import"]["passwords_refused"]
+    assert (refused["path"], refused["line"]) == ("users.students.password_encoding", 14)
+    problem = assert_problem(client.get(params={"format": "passwords-postgresql"}), 422)
+    assert problem["errors"][0]["path"] == "users.students.password_encoding"
+    assert client.get(params={"format": "import-json"}).status_code == 200
+
+
+def test_no_session_is_a_404_for_every_format(client):
+    for format_ in ("import-json", "passwords-mysql"):
+        assert_problem(client.get(params={"format": format_}), 404)
