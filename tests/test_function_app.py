@@ -167,3 +167,19 @@ def test_an_unusable_setting_is_a_503_naming_it_on_every_route_and_one_log_line(
         assert response.headers["Content-Type"].startswith("application/problem+json")
         assert name in response.get_body().decode()
     assert len([r for r in caplog.records if r.levelname == "ERROR" and "cannot serve" in r.getMessage()]) == 1
+
+
+def test_in_azure_without_a_storage_setting_every_route_is_a_503_naming_it(monkeypatch, caplog):
+    for name in ("USERMAPPER_STORAGE", "AzureWebJobsStorage"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("WEBSITE_SITE_NAME", "func-usermapper")
+    function_app.api.cache_clear()
+    try:
+        for function, url in [(function_app.health, "http://localhost:7071/api/health"),
+                              (function_app.page, "http://localhost:7071/")]:
+            response = call(function, "GET", url)
+            assert response.status_code == 503
+            assert "AzureWebJobsStorage" in response.get_body().decode()
+    finally:
+        function_app.api.cache_clear()
+    assert len([r for r in caplog.records if r.levelname == "ERROR" and "cannot serve" in r.getMessage()]) == 1

@@ -6,6 +6,8 @@ Guacamole's reader; and as properties of the config reader, for any scalar YAML 
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -162,7 +164,8 @@ def test_yaml_mistakes_are_told_in_words_with_their_place(app_url, config, line,
 def test_a_json_body_that_is_not_json_is_told_so_with_line_and_column(app_url):
     problem = assert_problem(Client(app_url).post_raw(b'{"users": {"s": 1,},\n "devices": {}}', "application/json"), 400)
     (error,) = problem["errors"]
-    assert (error["line"], error["column"]) == (1, 19)
+    # Python 3.13's json names the trailing comma itself; earlier ones the place a name was expected after it.
+    assert (error["line"], error["column"]) == ((1, 18) if sys.version_info >= (3, 13) else (1, 19))
     assert error["message"].startswith("not valid JSON: ")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Mapping
@@ -24,10 +25,17 @@ class SettingError(ValueError):
 
 @dataclass(frozen=True)
 class StorageTarget:
-    """Where the session table lives: a connection string, or an endpoint reached with an identity."""
+    """Where the session table lives: a connection string, or an https endpoint reached with an identity.
+
+    With an endpoint, ``managed_identity`` says the token comes from the app's managed identity
+    (``__credential=managedidentity``), and ``client_id`` names a user-assigned one; without
+    ``managed_identity`` the token comes from whatever ``DefaultAzureCredential`` finds (``az login``).
+    """
 
     connection_string: str | None = None
     table_endpoint: str | None = None
+    managed_identity: bool = False
+    client_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,21 +64,71 @@ class Settings:
         )
 
 
-def _storage_target(env: Mapping[str, str]) -> StorageTarget:
-    """Our own ``USERMAPPER_STORAGE`` wins over the host's ``AzureWebJobsStorage``.
+STORAGE_SETTINGS = ("USERMAPPER_STORAGE", "AzureWebJobsStorage")
+ACCOUNT_NAME = re.compile(r"[a-z0-9]{3,24}")
 
-    Each may be a connection string, or (identity-based, as the Functions host spells it) the pair of
-    settings ``<NAME>__tableServiceUri`` or ``<NAME>__accountName``.
+
+def _storage_target(env: Mapping[str, str]) -> StorageTarget:
+    """Our own ``USERMAPPER_STORAGE`` wins over the host's ``AzureWebJobsStorage``, read as the Functions
+    host reads a connection.
+
+    Each is a connection string, or identity-based settings named ``<NAME>__<property>``: the first of
+    ``__tableServiceUri``, ``__accountName``, ``__blobServiceUri`` and ``__queueServiceUri`` gives the table
+    endpoint (the same account's ``.table.`` endpoint), and ``__credential`` / ``__clientId`` the identity.
+    Without any of them the app uses Azurite, except in Azure (``WEBSITE_SITE_NAME`` set), where that can
+    only be a mistake: a SettingError.
     """
-    for name in ("USERMAPPER_STORAGE", "AzureWebJobsStorage"):
+    for name in STORAGE_SETTINGS:
         if env.get(name):
+            if env.get("WEBSITE_SITE_NAME") and env[name].strip().lower().startswith("usedevelopmentstorage"):
+                raise SettingError(f"{name} points at the storage emulator ({env[name]!r}), which does not exist "
+                                   f"in Azure; set it, or {name}__accountName, to the app's storage account")
             return StorageTarget(connection_string=env[name])
-        if env.get(f"{name}__tableServiceUri"):
-            return StorageTarget(table_endpoint=env[f"{name}__tableServiceUri"].rstrip("/"))
-        if env.get(f"{name}__accountName"):
-            account = env[f"{name}__accountName"]
-            return StorageTarget(table_endpoint=f"https://{account}.table.core.windows.net")
+        endpoint = _table_endpoint(env, name)
+        if endpoint:
+            return StorageTarget(table_endpoint=endpoint, **_identity(env, name))
+    if env.get("WEBSITE_SITE_NAME"):
+        raise SettingError("no storage is set: set AzureWebJobsStorage (a connection string, or "
+                           "AzureWebJobsStorage__accountName with AzureWebJobsStorage__credential=managedidentity) "
+                           "or USERMAPPER_STORAGE the same way")
     return StorageTarget(connection_string=DEVELOPMENT_STORAGE)
+
+
+def _table_endpoint(env: Mapping[str, str], name: str) -> str | None:
+    if env.get(f"{name}__tableServiceUri"):
+        return _service_uri(env, f"{name}__tableServiceUri", "table", keep=True)
+    if env.get(f"{name}__accountName"):
+        account = env[f"{name}__accountName"].strip()
+        if not ACCOUNT_NAME.fullmatch(account):
+            raise SettingError(f"{name}__accountName must be a storage account name (3 to 24 lower-case letters "
+                               f"and digits), not {account!r}")
+        return f"https://{account}.table.core.windows.net"
+    for service in ("blob", "queue"):
+        if env.get(f"{name}__{service}ServiceUri"):
+            return _service_uri(env, f"{name}__{service}ServiceUri", service)
+    return None
+
+
+def _service_uri(env: Mapping[str, str], setting: str, service: str, keep: bool = False) -> str:
+    """The table endpoint of the account whose ``service`` endpoint the setting holds (``keep``: the
+    setting's own endpoint, which must be https but may have any host name)."""
+    raw = env[setting].strip()
+    parts = urlsplit(raw)
+    # <account>.<service>.core.windows.net, and the same shape in every other cloud.
+    host = re.fullmatch(rf"(?P<account>[a-z0-9]{{3,24}})\.{service}\.(?P<suffix>[a-z0-9.-]+)", parts.hostname or "")
+    if parts.scheme != "https" or parts.path not in ("", "/") or parts.query or not (host or keep and parts.hostname):
+        raise SettingError(f"{setting} must be the account's {service} endpoint, such as "
+                           f"https://account.{service}.core.windows.net, not {raw!r}")
+    if keep:
+        return raw.rstrip("/")
+    return f"https://{host['account']}.table.{host['suffix']}"
+
+
+def _identity(env: Mapping[str, str], name: str) -> dict:
+    credential = env.get(f"{name}__credential", "").strip()
+    if credential and credential.lower() != "managedidentity":
+        raise SettingError(f"{name}__credential must be managedidentity (or unset), not {credential!r}")
+    return {"managed_identity": bool(credential), "client_id": env.get(f"{name}__clientId", "").strip() or None}
 
 
 def _positive_number(env: Mapping[str, str], name: str, default: float) -> float:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from azure.core import MatchConditions
+from azure.core.credentials import TokenCredential
 from azure.core.exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
@@ -387,10 +388,22 @@ def _table_client(target: StorageTarget, table_name: str) -> TableClient:
     https endpoint reached with the app's identity."""
     if target.connection_string:
         return TableClient.from_connection_string(target.connection_string, table_name, **CLIENT_OPTIONS)
-    # Imported here: azure.identity costs ~100 ms at import, paid on every cold start otherwise.
-    from azure.identity import DefaultAzureCredential
+    return TableClient(target.table_endpoint, table_name, credential=_credential(target), **CLIENT_OPTIONS)
 
-    return TableClient(target.table_endpoint, table_name, credential=DefaultAzureCredential(), **CLIENT_OPTIONS)
+
+def _credential(target: StorageTarget) -> TokenCredential:
+    """The identity the Functions host would use for the same settings: the managed identity (the
+    user-assigned one ``client_id`` names) with ``__credential=managedidentity``, else DefaultAzureCredential.
+    Token requests get the same short timeouts as storage requests, so a dead identity endpoint is a 503
+    within seconds."""
+    # Imported here: azure.identity costs ~100 ms at import, paid on every cold start otherwise.
+    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
+    timeouts = {"connection_timeout": CLIENT_OPTIONS["connection_timeout"],
+                "read_timeout": CLIENT_OPTIONS["read_timeout"], "retry_total": CLIENT_OPTIONS["retry_total"]}
+    if target.managed_identity:
+        return ManagedIdentityCredential(client_id=target.client_id, **timeouts)
+    return DefaultAzureCredential(managed_identity_client_id=target.client_id, process_timeout=10, **timeouts)
 
 
 def _session(token: str, entity: Mapping) -> Session:
