@@ -21,6 +21,11 @@ from typing import Iterable
 
 import yaml
 
+try:  # libyaml, as config.py reads the config
+    from yaml import CSafeLoader as _LOADER
+except ImportError:  # pragma: no cover - only on PyYAML builds without libyaml
+    from yaml import SafeLoader as _LOADER
+
 from .config import DeviceType, Lab, Problem
 from .expand import Connection, UserMapping, pod_connections
 
@@ -235,10 +240,20 @@ def _too_long(what: str) -> str:
 class Places:
     """Where a field of a config is, by its dotted path (``users.students.password_encoding``), found by
     reading the config's text again: the lab itself keeps no positions. The text has passed ``read_config``
-    already, so it is valid and within the limits."""
+    already, so it is valid and within the limits. It is read only when a problem needs a place (most
+    configs have none), and with libyaml: composing 20,000 values in pure Python took a second."""
 
     def __init__(self, source: str | bytes):
-        self._root = yaml.compose(source, Loader=yaml.SafeLoader) if source else None
+        self._source = source
+        self._composed = False
+        self._root_node = None
+
+    @property
+    def _root(self) -> yaml.Node | None:
+        if not self._composed:
+            self._root_node = yaml.compose(self._source, Loader=_LOADER) if self._source else None
+            self._composed = True
+        return self._root_node
 
     def problem(self, path: str, message: str, key: bool = False) -> Problem:
         line, column = self.place(path, key)

@@ -24,7 +24,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from .config import DeviceType, Lab, Numbering, UserType
-from .expand import Connection, Group, User, UserMapping
+from .expand import Connection, Group, Part, User, UserMapping
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 ROOT_START = b"<user-mapping>\n"
@@ -73,10 +73,7 @@ def _write_pod_group(group: Group, serialized: _Serializer, out: BinaryIO) -> No
     shared = {id(p): b"".join(serialized.connection(c) for c in p.connections) for p in group.parts
               if not p.device.per_user}
     writers = {p.device.name: serialized.pod(p.device) for p in group.parts if p.device.per_user}
-    labels: dict[str, bytes] = {}  # each owner's username and a space, escaped once
-    viewed = {p.device.name: [(labels.get(username) or labels.setdefault(username, _escaped_attribute(username + " ")),
-                               owner) for username, owner in p.viewed]
-              for p in group.parts if p.viewed}
+    viewed = {id(p): serialized.viewed(p, writers[p.device.name]) for p in group.parts if p.viewed}
     for index, user in enumerate(group.users):
         start = _authorize_start_tag(user)
         if not group.connection_count(index):
@@ -87,9 +84,7 @@ def _write_pod_group(group: Group, serialized: _Serializer, out: BinaryIO) -> No
             if part.own:
                 out.write(writers[part.device.name].owner(group.first_owner + index))
             elif part.viewed:
-                writer = writers[part.device.name]
-                for label, owner in viewed[part.device.name]:
-                    out.write(writer.owner(owner, label))
+                out.write(viewed[id(part)])
             else:
                 out.write(shared[id(part)])
         out.write(BLOCK_END)
@@ -178,6 +173,8 @@ class _Serializer:
         self.pod_start = pod_start
         self._parameters: dict[tuple[str, str], bytes] = {}
         self._blocks: dict[int, bytes] = {}
+        self._viewed: dict[int, bytes] = {}  # by the tuple of owners instructors see
+        self._labels: dict[str, bytes] = {}
 
     def block(self, connections: tuple[Connection, ...]) -> bytes:
         """Everything between ``<authorize ...>`` and ``</authorize>``, indented for a user at level 1."""
@@ -195,6 +192,20 @@ class _Serializer:
             self._blocks[key] = b"".join((CONNECTION_INDENT, _start_tag("connection", name=connection.name), b">",
                                           *(CHILD_INDENT + child for child in children), CONNECTION_END))
         return self._blocks[key]
+
+    def viewed(self, part: Part, writer: _PodWriter) -> bytes:
+        """Every owner's pods of one type, as an instructor sees them: the same for every instructor (all
+        share one tuple of owners), so made once for all of them."""
+        key = id(part.viewed)
+        if key not in self._viewed:
+            self._viewed[key] = b"".join(writer.owner(owner, self.label(username)) for username, owner in part.viewed)
+        return self._viewed[key]
+
+    def label(self, username: str) -> bytes:
+        """An owner's username and a space, escaped once, before each of their devices' names."""
+        if username not in self._labels:
+            self._labels[username] = _escaped_attribute(username + " ")
+        return self._labels[username]
 
     def pod(self, device: DeviceType) -> _PodWriter:
         return _PodWriter(device, self)
