@@ -244,7 +244,7 @@ class Api:
                  session.xml_size, (time.perf_counter() - started) * 1000)
         cookie = self.session_cookie(request, session.token, int(self.settings.session_lifetime.total_seconds()))
         if _prefers(request.header("accept"), XML_TYPES, over=JSON_TYPES):
-            response = _xml_download(session, compressed=_accepts(request.header("accept-encoding"), "zstd"))
+            response = _xml_download(session, request)
         else:
             response = _json(201, _summary(session, details), ("Location", DOWNLOAD_PATH))
         response.headers.append(("Set-Cookie", cookie))
@@ -262,8 +262,7 @@ class Api:
             return _import_download(session, format_)
         if _prefers(request.header("accept"), JSON_TYPES, over=XML_TYPES):
             return _json(200, _summary(session, json.loads(session.summary())))
-        response = _xml_download(session, compressed=_accepts(request.header("accept-encoding"), "zstd"))
-        response.headers.append(("Vary", "Accept-Encoding"))
+        response = _xml_download(session, request)
         return response
 
     def download_credentials(self, request: Request) -> Response:
@@ -526,11 +525,12 @@ def _quality(text: str) -> float:
         return 0.0
 
 
-def _xml_download(session: Session, compressed: bool = False) -> Response:
+def _xml_download(session: Session, request: Request) -> Response:
+    """The file: the stored zstd frame as it is for a client that accepts zstd, else decompressed."""
     headers = [("Content-Type", "application/xml"),
                ("Content-Disposition", 'attachment; filename="user-mapping.xml"'),
-               ("ETag", f'"{session.xml_sha256}"')]
-    if compressed:
+               ("ETag", f'"{session.xml_sha256}"'), ("Vary", "Accept-Encoding")]
+    if _accepts(request.header("accept-encoding"), "zstd"):
         headers.append(("Content-Encoding", "zstd"))
         return Response(200, session.xml_zstd, headers)
     return Response(200, decompress(session.xml_zstd), headers)
