@@ -30,7 +30,21 @@ def _postgres_bin() -> Path:
     return Path(found[-1]).parent
 
 
-class PostgreSQL:
+class _TemporaryServer:
+    """A database server process of the test run's own, and the temporary directory that holds its data."""
+
+    directory: Path
+    _process: subprocess.Popen | None = None
+
+    def __exit__(self, *exc_info) -> None:
+        if self._process is not None:
+            stop_process(self._process)
+            self._process = None
+            self._log.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class PostgreSQL(_TemporaryServer):
     """``psql(sql)`` runs statements as the superuser in database ``postgres`` and returns what it printed."""
 
     def __init__(self):
@@ -57,13 +71,6 @@ class PostgreSQL:
             raise DatabaseError(f"postgres {failure}")
         return self
 
-    def __exit__(self, *exc_info) -> None:
-        if self._process is not None:
-            stop_process(self._process)
-            self._process = None
-            self._log.close()
-        shutil.rmtree(self.directory, ignore_errors=True)
-
     def psql(self, sql: str) -> str:
         return _client(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.port),
                         "-U", "postgres", "-d", "postgres"], sql)
@@ -78,7 +85,7 @@ class PostgreSQL:
             raise DatabaseError(f"{command[0]} failed: {done.stdout.decode()}{done.stderr.decode()}")
 
 
-class MariaDB:
+class MariaDB(_TemporaryServer):
     """``sql(statements)`` runs them as root in database ``guacamole_db`` and returns what it printed."""
 
     def __init__(self):
@@ -109,13 +116,6 @@ class MariaDB:
             raise DatabaseError(f"mariadbd {failure}")
         self.sql("CREATE DATABASE guacamole_db CHARACTER SET utf8mb4", database="mysql")
         return self
-
-    def __exit__(self, *exc_info) -> None:
-        if self._process is not None:
-            stop_process(self._process)
-            self._process = None
-            self._log.close()
-        shutil.rmtree(self.directory, ignore_errors=True)
 
     def sql(self, statements: str, database: str = "guacamole_db") -> str:
         return _client(["mariadb", "--no-defaults", f"--socket={self.socket}", "-u", "root", "--batch",
