@@ -13,7 +13,6 @@ posts at once, while ``GET /api/health`` is timed beside them. Figures are media
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import random
 import statistics

@@ -22,7 +22,7 @@ import hashlib
 import secrets
 from typing import Callable, Iterable
 
-from .config import Lab, Problem
+from .config import Lab
 from .importfile import ImportRefused, Places
 
 DIALECTS = ("postgresql", "mysql")
