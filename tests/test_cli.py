@@ -66,8 +66,11 @@ def test_credentials_sheet_logs_every_user_in(tmp_path):
 def test_check_prints_a_summary_and_writes_nothing(tmp_path):
     result = usermapper("-i", str(CLASSROOM), "--check", cwd=tmp_path)
     assert result.returncode == 0
-    assert result.stdout.decode() == (f"{CLASSROOM}: valid: 13 users in 2 types, 5 devices in 2 types, "
-                                      f"65 connections\n")
+    assert result.stdout.decode().splitlines() == [
+        f"{CLASSROOM}: valid: 13 users in 2 types, 5 devices in 2 types, 65 connections",
+        "  trainers: 1 user (trainer1), 5 connections each: desktops, routers",
+        "  students: 12 users (student01 to student12), 5 connections each: desktops, routers",
+        "  shared devices: desktops (3 rdp), routers (2 ssh)"]
     assert list(tmp_path.iterdir()) == []
 
 

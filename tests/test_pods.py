@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import guacamole_reader
 from usermapper.config import ConfigError, read_config
 from usermapper.credentials import credentials_csv, unprotected_cell
 from usermapper.expand import expand
+from usermapper.summary import lab_summary
 from usermapper.xmlwriter import file_size, user_mapping_bytes
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -191,9 +193,12 @@ def test_the_command_line_checks_prints_the_pods_and_writes_whose_devices_are_wh
     assert check.returncode == 0, check.stderr
     assert check.stdout.decode().splitlines() == [
         f"{EXAMPLES / 'pods.yaml'}: valid: 21 users in 2 types, 61 devices in 4 types, 141 connections",
-        "  instructors: instructors: 1 user, each sees 60 pod devices (every owner's routers, switches, pcs)",
-        "  pods: students: 20 owners (pods 1 to 20), 3 devices per pod (routers 1, switches 1, pcs 1)",
-        "  shared: jumphost 1"]
+        "  instructors: 1 user (instructor), 61 connections each: jumphost; every pod's routers, switches, pcs, "
+        "each named after its owner",
+        "  students: 20 users (student01 to student20), 4 connections each: jumphost; their own pod's routers, "
+        "switches, pcs (pods 1 to 20)",
+        "  shared devices: jumphost (1 ssh)",
+        "  pods: 20, numbered 1 to 20 in config order, each holding routers (1 ssh), switches (1 telnet), pcs (1 rdp)"]
     result = run_cli("-i", str(EXAMPLES / "pods.yaml"), "-o", "out.xml", "--credentials", "sheet.csv", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     users = guacamole_reader.read((tmp_path / "out.xml").read_bytes())
@@ -241,3 +246,20 @@ def test_the_api_summary_describes_the_lab_and_its_pods(app_url):
     assert sheet[2]["devices"] == "Router=10.0.2.1; Switch=10.0.2.2; PC=10.0.2.10"
     classroom = client.post_file().json()["lab"]
     assert classroom["pods"] == {"start": 1, "owners": 0, "shown": [], "more": 0}
+    assert classroom["facts"][0] == "13 users in 2 types, 5 devices in 2 types, 65 connections"
+
+
+def test_the_summary_stays_small_however_many_types_a_lab_has():
+    """440 user types each reaching 450 device types: the picture's facts name a dozen of each, then count."""
+    users = "".join(f"  u{i}: {{quantity: 1, username_prefix: u{i}x, username_suffix: '', password: p}}\n"
+                    for i in range(440))
+    devices = "".join(f"  d{j}: {{quantity: 1, name_prefix: d{j}, name_suffix: '', hostname_prefix: h, "
+                      f"hostname_suffix: '', parameters: {{protocol: ssh}}}}\n" for j in range(450))
+    lab = lab_summary(read_config("users:\n" + users + "devices:\n" + devices))
+    assert len(lab["user_types"]) == 12 and lab["more_user_types"] == 428
+    assert len(lab["device_types"]) == 12 and lab["more_device_types"] == 438
+    assert lab["user_types"][0]["reaches"] == [f"d{j}" for j in range(12)]
+    assert lab["user_types"][0]["more_reached"] == 438
+    assert lab["facts"][13] == "and 428 more user types"
+    assert lab["facts"][14].endswith("d11 (1 ssh) and 438 more")
+    assert len(json.dumps(lab)) < 10_000

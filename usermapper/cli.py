@@ -21,6 +21,7 @@ from .credentials import credentials_csv
 from .expand import UserMapping, expand
 from .importfile import FORMATS, ImportRefused, entries, group_paths, import_file
 from .passwords_sql import DIALECTS, check_passwords, passwords_sql
+from .summary import lab_facts
 from .limits import Limits
 from .xmlwriter import FileTooLarge, check_file_size, write_user_mapping
 
@@ -227,33 +228,9 @@ def _name(source: str) -> str:
 
 
 def _summary(source: str, lab: Lab) -> str:
-    name = _name(source)
-    lines = [f"{name}: valid: {_count(lab.user_count, 'user')} in {_count(len(lab.user_types), 'type')}, "
-             f"{_count(lab.device_count, 'device')} in {_count(len(lab.device_types), 'type')}, "
-             f"{_count(lab.connection_count, 'connection')}"]
-    return "\n".join(lines + _pod_facts(lab))
-
-
-def _pod_facts(lab: Lab) -> list[str]:
-    """The pods as text: who owns how many, numbered from where, and who sees them all."""
-    facts = []
-    for user_type in lab.user_types:
-        first = lab.first_owner(user_type)
-        reached = lab.device_types_for(user_type)
-        pod_types = [d for d in reached if d.per_user]
-        if first is not None:
-            last = first + user_type.quantity - 1
-            kinds = ", ".join(f"{d.name} {d.quantity}" for d in pod_types)
-            facts.append(f"  pods: {user_type.name}: {_count(user_type.quantity, 'owner')} (pods {first} to {last}), "
-                         f"{_count(sum(d.quantity for d in pod_types), 'device')} per pod ({kinds})")
-        elif user_type.all_pods:
-            seen = sum(d.quantity * lab.owner_count(d) for d in pod_types)
-            facts.append(f"  instructors: {user_type.name}: {_count(user_type.quantity, 'user')}, each sees "
-                         f"{_count(seen, 'pod device')} (every owner's {', '.join(d.name for d in pod_types)})")
-    shared = [d for d in lab.device_types if not d.per_user]
-    if facts and shared:
-        facts.append(f"  shared: {', '.join(f'{d.name} {d.quantity}' for d in shared)}")
-    return facts
+    """What ``--check`` prints: the facts the page's picture of the lab shows, as text."""
+    first, *rest = lab_facts(lab)
+    return "\n".join([f"{_name(source)}: valid: {first}", *(f"  {fact}" for fact in rest)])
 
 
 def _count(number: int, noun: str) -> str:
