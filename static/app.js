@@ -2,9 +2,16 @@
 // The page is served with a strict Content-Security-Policy, so everything here builds the DOM with
 // textContent and classes: no inline scripts, no inline styles, no HTML strings.
 
+import { renderLabPicture } from './labpicture.js';
+
 const API = '/api/usermapping';
 const CREDENTIALS_API = '/api/usermapping/credentials';
-const EXAMPLE_URL = '/static/example.yaml';
+// The examples the picker offers: copies of examples/*.yaml, with what the status line says of each.
+const EXAMPLES = {
+  classroom: 'one trainer, twelve students, five devices',
+  pods: 'twenty students with a router, a switch and a PC each, and an instructor who reaches them all',
+  'pods-desktops': 'twenty students with a desktop and a Kali machine each, and a trainer who reaches them all',
+};
 // Set while this tab shows a generated file, so that a reload can ask the server for it again.
 const SHOWN_KEY = 'usermapper.shown';
 // The editor's text, and the text that made the file shown, kept in this tab's own storage (never sent
@@ -23,6 +30,7 @@ const ui = {
   fileInput: $('file-input'),
   fileNote: $('file-note'),
   loadExample: $('load-example'),
+  exampleChoice: $('example-choice'),
   editor: $('editor'),
   gutter: $('editor-gutter'),
   generate: $('generate'),
@@ -38,6 +46,8 @@ const ui = {
   connections: $('summary-connections'),
   size: $('summary-size'),
   expires: $('summary-expires'),
+  labPicture: $('lab-picture'),
+  labFacts: $('lab-facts'),
   warnings: $('warnings'),
   warningsTitle: $('warnings-title'),
   warningsList: $('warnings-list'),
@@ -418,9 +428,10 @@ function configBlob() {
 async function loadExample() {
   const hasOwnText = ui.editor.value.trim() !== '';
   if (hasOwnText && !window.confirm('Replace the text in the editor with the example lab?')) return;
+  const example = ui.exampleChoice.value;
   let response;
   try {
-    response = await fetch(EXAMPLE_URL, { credentials: 'same-origin' });
+    response = await fetch(`/static/example-${example}.yaml`, { credentials: 'same-origin' });
   } catch {
     showProblem(networkProblem());
     return;
@@ -436,7 +447,7 @@ async function loadExample() {
   // Focusing scrolls to the caret; keep the top of the example in view.
   ui.editor.scrollTop = 0;
   syncGutterScroll();
-  announce('Example lab loaded into the editor: one trainer, twelve students, five devices.');
+  announce(`Example lab loaded into the editor: ${EXAMPLES[example]}.`);
 }
 
 /* ---------- generating ---------- */
@@ -531,6 +542,8 @@ function showResult(data) {
   ui.expires.dateTime = expires.toISOString();
   ui.expires.textContent = formatTime(expires);
 
+  if (data.lab) renderLabPicture(ui.labPicture, ui.labFacts, data.lab);
+  ui.labPicture.parentElement.hidden = !data.lab;
   renderWarnings(data.warnings || []);
   renderLinks(data);
   renderPreview(data.preview || '', data.preview_truncated);

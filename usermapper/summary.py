@@ -50,8 +50,10 @@ def lab_facts(lab: Lab) -> list[str]:
 
 def _user_type(lab: Lab, user_type: UserType) -> dict:
     reached = lab.device_types_for(user_type)
+    shown = reached[:SHOWN_TYPES]
     return {"name": user_type.name, "users": user_type.quantity, "usernames": _usernames(user_type),
-            "reaches": [d.name for d in reached[:SHOWN_TYPES]], "more_reached": max(0, len(reached) - SHOWN_TYPES),
+            "reaches": [d.name for d in shown], "reaches_pods": [d.name for d in shown if d.per_user],
+            "more_reached": max(0, len(reached) - SHOWN_TYPES),
             "owns_pods": lab.first_owner(user_type) is not None, "all_pods": user_type.all_pods,
             "first_pod": lab.first_owner(user_type), "connections_per_user": lab.connections_per_user(user_type)}
 
