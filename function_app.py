@@ -35,6 +35,11 @@ def usermapping(req: func.HttpRequest) -> func.HttpResponse:
     return _respond(api().usermapping(_request(req)))
 
 
+@app.route(route="api/usermapping/check")
+def usermapping_check(req: func.HttpRequest) -> func.HttpResponse:
+    return _respond(api().check(_request(req)))
+
+
 @app.route(route="api/usermapping/credentials")
 def usermapping_credentials(req: func.HttpRequest) -> func.HttpResponse:
     return _respond(api().credentials(_request(req)))

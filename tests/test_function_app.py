@@ -141,9 +141,11 @@ def test_timer_function_sweeps_expired_sessions(app_env, monkeypatch):
 def test_routes_do_not_overlap():
     """The host tries routes in alphabetical order of function name; literal, disjoint routes keep that moot."""
     routes = {f.get_function_name(): f.get_trigger().route
-              for f in (b.build() for b in (function_app.usermapping, function_app.usermapping_credentials,
-                                            function_app.health, function_app.page, function_app.static_asset))}
-    assert routes == {"usermapping": "api/usermapping", "usermapping_credentials": "api/usermapping/credentials",
+              for f in (b.build() for b in (function_app.usermapping, function_app.usermapping_check,
+                                            function_app.usermapping_credentials, function_app.health,
+                                            function_app.page, function_app.static_asset))}
+    assert routes == {"usermapping": "api/usermapping", "usermapping_check": "api/usermapping/check",
+                      "usermapping_credentials": "api/usermapping/credentials",
                       "health": "api/health", "page": "{root:maxlength(0)?}", "static_asset": "static/{name}"}
 
 

@@ -169,6 +169,9 @@ class Api:
     def usermapping(self, request: Request) -> Response:
         return self.dispatch(request, {"POST": self.create, "GET": self.download, "DELETE": self.end})
 
+    def check(self, request: Request) -> Response:
+        return self.dispatch(request, {"POST": self.check_config})
+
     def credentials(self, request: Request) -> Response:
         return self.dispatch(request, {"GET": self.download_credentials})
 
@@ -228,8 +231,7 @@ class Api:
         started = time.perf_counter()
         previous = request.session_token
         config = self.config_from(request)
-        lab = self.read_lab(config, as_json=request.media_type == "application/json")
-        size = check_file_size(lab, self.settings.limits.max_xml_bytes)
+        lab, size = self.checked_lab(config, as_json=request.media_type == "application/json")
         mapping = expand(lab)
         writer = CompressingWriter(head_limit=PREVIEW_BYTES, size=size)
         write_user_mapping(mapping, writer)
@@ -249,6 +251,18 @@ class Api:
             response = _json(201, _summary(session, details), ("Location", DOWNLOAD_PATH))
         response.headers.append(("Set-Cookie", cookie))
         return response
+
+    def check_config(self, request: Request) -> Response:
+        """Validation as the trainer types: what a POST would say of the config, with nothing made or kept.
+        A config's problems are the answer here, not an error: ``valid`` false and the very problem
+        document a POST would answer with. No storage, no cookie: it works while storage is down."""
+        config = self.config_from(request)
+        try:
+            lab, size = self.checked_lab(config, as_json=request.media_type == "application/json")
+        except Problem4xx as problem:
+            return _json(200, {"valid": False, "problem": _problem_document(problem)})
+        return _json(200, {"valid": True, "users": lab.user_count, "connections": lab.connection_count,
+                           "bytes": size, "warnings": [asdict(w) for w in lab.warnings], "lab": lab_summary(lab)})
 
     def download(self, request: Request) -> Response:
         """The file; or, for a client that asks for JSON (the page after a reload), what the upload said.
@@ -309,6 +323,16 @@ class Api:
         if not config.strip():
             raise Problem4xx(400, "Empty config", "The config is empty; it needs `users` and `devices`.")
         return config
+
+    def checked_lab(self, config: bytes, as_json: bool = False) -> tuple[Lab, int]:
+        """The lab and the exact size of its file, or the 400, 413 or 422 problem that says why not."""
+        lab = self.read_lab(config, as_json)
+        try:
+            return lab, check_file_size(lab, self.settings.limits.max_xml_bytes)
+        except FileTooLarge as error:
+            raise Problem4xx(413, "File too large", f"The file would be {error.size:,} bytes of XML; the web app "
+                             f"makes files of at most {error.limit:,} bytes. For a lab this big use the command "
+                             f"line: {CLI_HINT}") from None
 
     def read_lab(self, config: bytes, as_json: bool = False) -> Lab:
         try:
@@ -386,10 +410,6 @@ def _guarded(handler: Callable[[Request], Response], request: Request) -> Respon
         response = handler(request)
     except Problem4xx as problem:
         response = _problem(problem.status, problem.title, problem.detail, problem.errors)
-    except FileTooLarge as error:
-        response = _problem(413, "File too large", f"The file would be {error.size:,} bytes of XML; the web app "
-                            f"makes files of at most {error.limit:,} bytes. For a lab this big use the command "
-                            f"line: {CLI_HINT}")
     except SessionTooLarge as error:
         response = _problem(413, "File too large to keep", str(error))
     except StorageUnavailable as error:
@@ -607,12 +627,18 @@ def _json(status: int, document: dict, *headers: tuple[str, str]) -> Response:
 
 
 def _problem(status: int, title: str, detail: str, errors: list[Problem] = ()) -> Response:
-    document = {"type": "about:blank" if status >= 500 else f"{PROBLEMS_PAGE}#{_slug(title)}", "title": title,
-                "status": status, "detail": detail}
-    if errors:
-        document["errors"] = [asdict(e) for e in errors]
+    document = _problem_document(Problem4xx(status, title, detail, errors))
     body = json.dumps(document, ensure_ascii=False).encode("utf-8")
     return Response(status, body, [("Content-Type", "application/problem+json; charset=utf-8")])
+
+
+def _problem_document(problem: Problem4xx) -> dict:
+    """RFC 9457's fields; ``type`` links the problem's section of the problems page."""
+    document = {"type": "about:blank" if problem.status >= 500 else f"{PROBLEMS_PAGE}#{_slug(problem.title)}",
+                "title": problem.title, "status": problem.status, "detail": problem.detail}
+    if problem.errors:
+        document["errors"] = [asdict(e) for e in problem.errors]
+    return document
 
 
 def _slug(title: str) -> str:
