@@ -1,8 +1,17 @@
-// The usermapper page: sends a lab config to the API and shows what comes back.
-// The page is served with a strict Content-Security-Policy, so everything here builds the DOM with
-// textContent and classes: no inline scripts, no inline styles, no HTML strings.
+// The usermapper page: checks the lab config as the trainer types, sends it to the API to generate the
+// file, and shows what comes back. The page is served with a strict Content-Security-Policy, so
+// everything here builds the DOM with textContent and classes: no inline scripts, no HTML strings.
+// The editor (editor.js), the checking as you type (livecheck.js), the picture (labpicture.js) and the
+// wording of problems (problems.js) are modules of their own; this one ties them to the page.
 
+import { Editor } from './editor.js';
 import { renderLabPicture } from './labpicture.js';
+import { LiveCheck } from './livecheck.js';
+import {
+  describeProblem, endedElsewhereProblem, expiredProblem, networkProblem, problemFrom, renderIssues,
+  replacedProblem, retryWhen,
+} from './problems.js';
+import { formatBytes, plural } from './words.js';
 
 const API = '/api/usermapping';
 const CREDENTIALS_API = '/api/usermapping/credentials';
@@ -46,8 +55,20 @@ const ui = {
   connections: $('summary-connections'),
   size: $('summary-size'),
   expires: $('summary-expires'),
+  labPanel: $('lab-panel'),
+  labCounts: $('lab-counts'),
+  labOutdated: $('lab-outdated'),
   labPicture: $('lab-picture'),
   labFacts: $('lab-facts'),
+  liveSummary: $('live-summary'),
+  liveNote: $('live-note'),
+  liveProblems: $('live-problems'),
+  liveProblemsTitle: $('live-problems-title'),
+  liveProblemsDetail: $('live-problems-detail'),
+  liveProblemsList: $('live-problems-list'),
+  liveWarnings: $('live-warnings'),
+  liveWarningsTitle: $('live-warnings-title'),
+  liveWarningsList: $('live-warnings-list'),
   warnings: $('warnings'),
   warningsTitle: $('warnings-title'),
   warningsList: $('warnings-list'),
@@ -82,7 +103,13 @@ const state = {
   credentials: null,
   expiryTimer: 0,
   saveTimer: 0,
+  // What the last check said, in a few words: announced only when it changes, not on every keystroke.
+  verdict: '',
+  configProblemShown: false,
+  healthTimer: 0,
 };
+
+const editor = new Editor({ textarea: ui.editor, gutter: ui.gutter, marks: $('editor-marks') });
 
 /* ---------- announcements and notices ---------- */
 
@@ -92,18 +119,23 @@ function announce(message) {
   window.setTimeout(() => { ui.status.textContent = message; }, 50);
 }
 
-function plural(count, one, many) {
-  return `${count.toLocaleString()} ${count === 1 ? one : many}`;
-}
-
 function showProblem(problem) {
   ui.problemTitle.textContent = problem.title;
   ui.problemDetail.textContent = problem.detail;
   ui.problemDetail.hidden = !problem.detail;
-  renderIssues(ui.problemList, problem.errors || []);
+  renderIssues(ui.problemList, problem.errors || [], goToIssue);
   ui.problem.hidden = false;
   ui.problem.focus();
   announce(problem.title);
+}
+
+/** Generating found problems in the config: they show under Generate, in place of the list beside the editor
+ * (until the next check), and are marked in the editor. */
+function showConfigProblem(problem) {
+  ui.liveProblems.hidden = true;
+  editor.mark(problem.errors || [], []);
+  showProblem(problem);
+  state.configProblemShown = true;
 }
 
 function hideProblem() {
@@ -120,201 +152,14 @@ function showResultProblem(problem, { moveFocus = true, offerCurrent = false } =
   announce(problem.title);
 }
 
-/** One list item per error or warning; those with a line become buttons that go to it. */
-function renderIssues(list, issues) {
-  list.replaceChildren(...issues.map(issueItem));
-}
-
-function issueItem(issue) {
-  const item = document.createElement('li');
-  const where = issueWhere(issue);
-  const message = document.createElement('span');
-  message.className = 'issue-message';
-  message.textContent = issue.message;
-  if (!issue.line) {
-    item.append(...(where ? [issueLabel(where), ' '] : []), message);
-    return item;
-  }
-  const button = document.createElement('button');
-  button.type = 'button';
-  button.className = 'issue';
-  button.append(issueLabel(where), ' ', message);
-  button.addEventListener('click', () => goToIssue(issue));
-  item.append(button);
-  return item;
-}
-
-function issueWhere(issue) {
-  const place = [];
-  if (issue.line) place.push(`Line ${issue.line}`);
-  if (issue.path) place.push(issue.path);
-  return place.join(' · ');
-}
-
-function issueLabel(text) {
-  const label = document.createElement('span');
-  label.className = 'issue-where';
-  label.textContent = text;
-  return label;
-}
-
-/* ---------- problems from HTTP responses ---------- */
-
-async function readJson(response) {
-  try {
-    return await response.json();
-  } catch {
-    return null;
-  }
-}
-
-/** Turns a failed response into a sentence a trainer can act on; never shows the raw body. */
-async function problemFrom(response) {
-  const body = (await readJson(response)) || {};
-  const errors = Array.isArray(body.errors) ? body.errors : [];
-  const detail = typeof body.detail === 'string' ? body.detail : '';
-  switch (response.status) {
-    case 400:
-      return {
-        title: 'The config could not be read',
-        detail: errors.length ? 'Check the YAML at the line shown.' : detail || 'Check that it is YAML text.',
-        errors,
-      };
-    case 404:
-      return expiredProblem();
-    case 413:
-      return {
-        title: 'The config or the lab is too large for the web page',
-        detail: detail || 'Make the lab smaller, or use the usermapper command line for big labs.',
-      };
-    case 415:
-      return { title: 'The server did not accept the upload', detail: 'Reload the page and try again.' };
-    case 422:
-      return {
-        title: `The config has ${plural(errors.length || 1, 'problem', 'problems')}`,
-        detail: errors.length ? 'Choose one to go to its line in the editor.' : detail,
-        errors,
-      };
-    case 503:
-      return {
-        title: 'Storage is unavailable right now',
-        detail: `Nothing was lost: your config is still here. Try again ${retryWhen(response)}.`,
-      };
-    default:
-      return {
-        title: 'Something went wrong on the server',
-        detail: `It answered with status ${response.status}. Try again in a moment.`,
-      };
-  }
-}
-
-function expiredProblem() {
-  return {
-    title: 'This file is no longer available',
-    detail: 'It expired or was deleted. Generate it again from your config.',
-  };
-}
-
-function replacedProblem() {
-  return {
-    title: 'This file was replaced in another tab',
-    detail: 'Another tab of this browser generated a new file, and the server keeps one per browser. '
-      + 'Show the current file, or generate this one again.',
-  };
-}
-
-function endedElsewhereProblem() {
-  return {
-    title: 'This file is no longer available',
-    detail: 'It was deleted with Start over in another tab. Generate it again from your config.',
-  };
-}
-
-function networkProblem() {
-  return {
-    title: 'The server could not be reached',
-    detail: 'Check your network connection, then try again.',
-  };
-}
-
-/** Reads Retry-After (seconds or an HTTP date) as a phrase such as "in about 30 seconds". */
-function retryWhen(response) {
-  const header = response.headers.get('Retry-After') || '';
-  let seconds = /^\d+$/.test(header) ? Number(header) : (Date.parse(header) - Date.now()) / 1000;
-  if (!Number.isFinite(seconds) || seconds <= 0) return 'in a moment';
-  seconds = Math.ceil(seconds);
-  if (seconds < 90) return `in about ${plural(seconds, 'second', 'seconds')}`;
-  return `in about ${plural(Math.round(seconds / 60), 'minute', 'minutes')}`;
-}
-
 /* ---------- editor ---------- */
 
-function lineCount(text) {
-  let count = 1;
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) count += 1;
-  return count;
-}
-
-function updateGutter() {
-  const count = lineCount(ui.editor.value);
-  if (ui.gutter.childElementCount === count) return;
-  const numbers = [];
-  for (let line = 1; line <= count; line += 1) {
-    const number = document.createElement('span');
-    number.textContent = String(line);
-    numbers.push(number);
-  }
-  ui.gutter.replaceChildren(...numbers);
-  syncGutterScroll();
-}
-
-function syncGutterScroll() {
-  ui.gutter.scrollTop = ui.editor.scrollTop;
-}
-
-/** Replaces the editor's text and puts the caret and the view at its top. */
+/** Replaces the editor's text (a file, the example, the text kept from before a reload) and checks it. */
 function setEditorText(text) {
-  ui.editor.value = text;
-  ui.editor.setSelectionRange(0, 0);
-  updateGutter();
-  ui.editor.scrollTop = 0;
-  syncGutterScroll();
+  editor.setText(text);
   saveEditor();
   markStale();
-}
-
-/** Offset of the first character of a 1-based line, clamped to the text. */
-function lineStart(text, line) {
-  let offset = 0;
-  for (let current = 1; current < line; current += 1) {
-    const newline = text.indexOf('\n', offset);
-    if (newline === -1) return offset;
-    offset = newline + 1;
-  }
-  return offset;
-}
-
-function goToLine(line, column) {
-  const text = ui.editor.value;
-  const start = lineStart(text, line);
-  const end = text.indexOf('\n', start) === -1 ? text.length : text.indexOf('\n', start);
-  const caret = Math.min(start + Math.max((column || 1) - 1, 0), end);
-  ui.editor.focus({ preventScroll: true });
-  ui.editor.setSelectionRange(caret, caret);
-  // Put the line a third of the way down, so the lines above it give context.
-  const style = getComputedStyle(ui.editor);
-  const lineHeight = parseFloat(style.lineHeight) || 20;
-  ui.editor.scrollTop = Math.max(0, (line - 1) * lineHeight - ui.editor.clientHeight / 3);
-  syncGutterScroll();
-  scrollLineIntoView(line, lineHeight, parseFloat(style.paddingTop) || 0);
-}
-
-/** On a small screen the editor is taller than the window: scroll the page too, so the line is on screen. */
-function scrollLineIntoView(line, lineHeight, paddingTop) {
-  const top = ui.editor.getBoundingClientRect().top + paddingTop + (line - 1) * lineHeight - ui.editor.scrollTop;
-  if (top < 0 || top + lineHeight > window.innerHeight) {
-    window.scrollBy({ top: top - window.innerHeight / 3, behavior: 'instant' });
-  }
+  liveCheck.run();
 }
 
 async function goToIssue(issue) {
@@ -322,20 +167,15 @@ async function goToIssue(issue) {
   if (state.file && ui.editor.value === '') {
     setEditorText(await state.file.text());
   }
-  goToLine(issue.line, issue.column);
-  highlightGutterLine(issue.line);
-}
-
-function highlightGutterLine(line) {
-  for (const marked of ui.gutter.querySelectorAll('.current')) marked.classList.remove('current');
-  ui.gutter.children[line - 1]?.classList.add('current');
+  editor.goToLine(issue.line, issue.column);
 }
 
 function onEditorInput() {
   // Once edited, the editor, not the file, is the config.
   if (state.file) forgetFile();
-  updateGutter();
+  editor.updateGutter();
   markStale();
+  liveCheck.schedule();
   window.clearTimeout(state.saveTimer);
   state.saveTimer = window.setTimeout(saveEditor, SAVE_DELAY_MS);
 }
@@ -446,8 +286,120 @@ async function loadExample() {
   ui.editor.focus();
   // Focusing scrolls to the caret; keep the top of the example in view.
   ui.editor.scrollTop = 0;
-  syncGutterScroll();
+  editor.syncScroll();
   announce(`Example lab loaded into the editor: ${EXAMPLES[example]}.`);
+}
+
+/* ---------- checking as the trainer types ---------- */
+
+const liveCheck = new LiveCheck({ body: configBlob, answered: showCheck });
+
+/** Shows what the server said of the text in the editor: its problems, marked and listed, or its lab. */
+function showCheck(answer) {
+  if (ui.liveNote.dataset.reason === 'unreachable') hideNote();
+  if (answer.kind === 'empty') {
+    showVerdict('', [], []);
+    ui.liveSummary.textContent = '';
+    return;
+  }
+  if (answer.kind === 'unreachable') {
+    showNote('unreachable', 'The server cannot be reached, so the config is not being checked. Your text is '
+      + 'kept in this tab; checking starts again when the connection is back.');
+    return;
+  }
+  if (answer.kind === 'refused') {
+    problemFrom(answer.response).then((problem) => showVerdict(problem.title, [problem], []));
+    return;
+  }
+  const { result } = answer;
+  if (!result.valid) {
+    const problem = describeProblem(result.problem.status, result.problem);
+    showVerdict(problem.title, [problem], problem.errors || []);
+    return;
+  }
+  const warned = result.warnings.length ? `, ${plural(result.warnings.length, 'warning', 'warnings')}` : '';
+  showVerdict(`No problems${warned}`, [], [], result.warnings);
+  showLab(result);
+  ui.liveSummary.textContent = `No problems: ${labCounts(result)}.`;
+}
+
+/**
+ * Lists and marks the problems (`notices`, each {title, detail}, with `errors` located in the text) and
+ * the warnings, and says the verdict aloud only when it changed: a screen reader hears "3 problems" once,
+ * not after every pause in typing.
+ */
+function showVerdict(verdict, notices, errors, warnings = []) {
+  const [notice] = notices;
+  if (state.configProblemShown) hideProblem(); // the list beside the editor says what is wrong now
+  state.configProblemShown = false;
+  ui.liveProblems.hidden = !notice;
+  if (notice) {
+    ui.liveProblemsTitle.textContent = notice.title;
+    ui.liveProblemsDetail.textContent = notice.detail;
+    ui.liveProblemsDetail.hidden = !notice.detail;
+    renderIssues(ui.liveProblemsList, errors, goToIssue);
+    ui.liveSummary.textContent = `${notice.title}.`;
+  }
+  ui.liveWarnings.hidden = warnings.length === 0;
+  ui.liveWarningsTitle.textContent = plural(warnings.length, 'warning', 'warnings');
+  renderIssues(ui.liveWarningsList, warnings, goToIssue);
+  editor.mark(errors, warnings);
+  const outdated = Boolean(notice) && !ui.labPanel.hidden;
+  ui.labOutdated.hidden = !outdated;
+  ui.labPanel.classList.toggle('is-outdated', outdated);
+  // A first "no problems" (the example just loaded, a reload) is no news; problems, and their end, are.
+  const news = verdict && verdict !== state.verdict && !(state.verdict === '' && notices.length === 0);
+  if (news) announce(`Config checked: ${verdict}.`);
+  state.verdict = verdict;
+}
+
+/** A note beside the editor on why something waits: the server unreachable, or storage down. */
+function showNote(reason, text) {
+  ui.liveNote.dataset.reason = reason;
+  ui.liveNote.textContent = text;
+  ui.liveNote.hidden = false;
+}
+
+function hideNote() {
+  ui.liveNote.dataset.reason = '';
+  ui.liveNote.hidden = true;
+}
+
+function labCounts(data) {
+  return `${plural(data.users, 'user', 'users')}, ${plural(data.connections, 'connection', 'connections')}, `
+    + `${formatBytes(data.bytes)} of XML`;
+}
+
+/** The picture of the lab and its counts, from a check of the editor's text or a generated file's summary. */
+function showLab(data) {
+  renderLabPicture(ui.labPicture, ui.labFacts, data.lab);
+  ui.labCounts.textContent = labCounts(data);
+  ui.labPanel.hidden = false;
+  ui.labOutdated.hidden = true;
+  ui.labPanel.classList.remove('is-outdated');
+}
+
+/** Storage is down: checking goes on (it needs no storage); generating waits, and the page says when. */
+function waitForStorage(response) {
+  showNote('storage', `Storage is unavailable, so generating has to wait; checking goes on. Try Generate again `
+    + `${retryWhen(response.headers.get('Retry-After'))}.`);
+  window.clearTimeout(state.healthTimer);
+  const seconds = Number(response.headers.get('Retry-After')) || 5;
+  state.healthTimer = window.setTimeout(probeStorage, Math.min(Math.max(seconds, 2), 60) * 1000);
+}
+
+async function probeStorage() {
+  try {
+    const response = await fetch('/api/health', { credentials: 'same-origin' });
+    if (response.ok) {
+      hideNote();
+      announce('Storage is back: Generate works again.');
+      return;
+    }
+    waitForStorage(response);
+  } catch {
+    state.healthTimer = window.setTimeout(probeStorage, 30000);
+  }
 }
 
 /* ---------- generating ---------- */
@@ -476,6 +428,7 @@ async function generate() {
     });
     return;
   }
+  liveCheck.cancel(); // what Generate answers is the newest word on this text
   const form = new FormData();
   form.append('config', blob, 'lab.yaml');
   // What the file will be made from; unknown for a file too big to show in the editor.
@@ -496,7 +449,10 @@ async function generate() {
       bringResultIntoView();
       tabs?.postMessage({ kind: 'generated', sha256: result.sha256 });
     } else {
-      showProblem(await problemFrom(response));
+      if (response.status === 503) waitForStorage(response);
+      const problem = await problemFrom(response);
+      if (response.status === 400 || response.status === 422) showConfigProblem(problem);
+      else showProblem(problem);
     }
   } catch {
     showProblem(networkProblem());
@@ -514,12 +470,6 @@ function bringResultIntoView() {
 }
 
 /* ---------- the result ---------- */
-
-function formatBytes(bytes) {
-  if (bytes < 1000) return plural(bytes, 'byte', 'bytes');
-  const [value, unit] = bytes < 1e6 ? [bytes / 1e3, 'kilobyte'] : [bytes / 1e6, 'megabyte'];
-  return new Intl.NumberFormat(undefined, { style: 'unit', unit, maximumFractionDigits: 1 }).format(value);
-}
 
 function formatTime(date) {
   const sameDay = date.toDateString() === new Date().toDateString();
@@ -542,8 +492,7 @@ function showResult(data) {
   ui.expires.dateTime = expires.toISOString();
   ui.expires.textContent = formatTime(expires);
 
-  if (data.lab) renderLabPicture(ui.labPicture, ui.labFacts, data.lab);
-  ui.labPicture.parentElement.hidden = !data.lab;
+  if (data.lab) showLab(data);
   renderWarnings(data.warnings || []);
   renderLinks(data);
   renderPreview(data.preview || '', data.preview_truncated);
@@ -560,7 +509,7 @@ function showResult(data) {
 function renderWarnings(warnings) {
   ui.warnings.hidden = warnings.length === 0;
   ui.warningsTitle.textContent = plural(warnings.length, 'warning', 'warnings');
-  renderIssues(ui.warningsList, warnings);
+  renderIssues(ui.warningsList, warnings, goToIssue);
 }
 
 // The files one generated lab gives, by format: the XML, Guacamole 1.6's import, the password scripts.
@@ -938,7 +887,6 @@ function start() {
   });
   ui.loadExample.addEventListener('click', loadExample);
   ui.editor.addEventListener('input', onEditorInput);
-  ui.editor.addEventListener('scroll', syncGutterScroll);
   ui.editor.addEventListener('keydown', onEditorKeydown);
   ui.generate.addEventListener('click', generate);
   ui.download.addEventListener('click', onDownloadClick);
@@ -959,7 +907,8 @@ function start() {
   restoreEditor();
   state.resultConfig = stored(RESULT_CONFIG_KEY);
   window.addEventListener('pagehide', saveEditor);
-  updateGutter();
+  editor.updateGutter();
+  window.addEventListener('online', () => liveCheck.run());
   restoreResult();
 }
 

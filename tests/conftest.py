@@ -15,6 +15,8 @@ from azure.data.tables import TableClient
 
 from apphost import AppHost
 from azurite import Azurite
+from pages import CHROMIUM_ARGS, DESKTOP, Watch
+from playwright.sync_api import Browser, sync_playwright
 from usermapper.settings import Settings, StorageTarget
 from usermapper.store import SessionStore
 
@@ -91,3 +93,34 @@ def app_url(azurite):
     """
     with AppHost(azurite.connection_string, table="endtoend") as app:
         yield app.url
+
+
+# -- the browser tests' pages (pages.py has what they share) --------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser: Browser, app_url: str):
+    """Opens the page in a fresh context (its own cookies); returns (page, watch)."""
+    contexts = []
+
+    def open_(viewport=DESKTOP, color_scheme="light", base_url=app_url, **options):
+        context = browser.new_context(viewport=viewport, color_scheme=color_scheme, accept_downloads=True,
+                                      base_url=base_url, **options)
+        contexts.append(context)
+        watch = Watch()
+        watch.attach(context)
+        page = context.new_page()
+        response = page.goto("/")
+        assert response.ok
+        return page, watch
+
+    yield open_
+    for context in contexts:
+        context.close()

@@ -16,120 +16,14 @@ from pathlib import Path
 import pytest
 import yaml
 from lxml import etree
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from apphost import AppHost
+from pages import (ARTIFACTS, CLASSROOM, DESKTOP, PHONE, ROOT, SMALL_PHONE, WIDTHS, caret_line, focused_id,
+                   generate_example, in_view, line_of, load_example, serious_violations)
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
-CLASSROOM = ROOT / "examples" / "classroom.yaml"
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 375, "height": 812}
-SMALL_PHONE = {"width": 390, "height": 844}
-WIDTHS = pytest.mark.parametrize("viewport", [DESKTOP, SMALL_PHONE], ids=["1280x900", "390x844"])
-
-# Reports every CSP violation to the test through a binding; bindings and init scripts come in over the
-# DevTools protocol, so the page's own CSP does not block them.
-REPORT_CSP = """
-document.addEventListener('securitypolicyviolation', (event) => {
-  window.reportCspViolation(`${event.violatedDirective} blocked ${event.blockedURI || 'inline code'}`);
-});
-"""
-
-
-@pytest.fixture(scope="session")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-class Watch:
-    """What went wrong in one browser context: console errors, page errors, CSP violations."""
-
-    def __init__(self):
-        self.console_errors: list[str] = []
-        self.page_errors: list[str] = []
-        self.csp_violations: list[str] = []
-
-    def attach(self, context: BrowserContext) -> None:
-        context.expose_binding("reportCspViolation", lambda _source, text: self.csp_violations.append(text))
-        context.add_init_script(REPORT_CSP)
-        context.on("page", self.attach_page)
-
-    def attach_page(self, page: Page) -> None:
-        page.on("console", self.console_message)
-        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
-
-    def console_message(self, message) -> None:
-        # A page that shows no icon of its own (the API's JSON, after a forged form submits there) makes
-        # Chromium ask for /favicon.ico, whenever it gets round to it: that 404 says nothing about the app.
-        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
-            self.console_errors.append(message.text)
-
-    def assert_clean(self, *expected_statuses: int) -> None:
-        expected = {f"the server responded with a status of {status}" for status in expected_statuses}
-        unexpected = [text for text in self.console_errors if not any(e in text for e in expected)]
-        assert unexpected == []
-        assert self.page_errors == []
-        assert self.csp_violations == []
-
-
-@pytest.fixture
-def open_page(browser: Browser, app_url: str):
-    """Opens the page in a fresh context (its own cookies); returns (page, watch)."""
-    contexts = []
-
-    def open_(viewport=DESKTOP, color_scheme="light", base_url=app_url, **options):
-        context = browser.new_context(viewport=viewport, color_scheme=color_scheme, accept_downloads=True,
-                                      base_url=base_url, **options)
-        contexts.append(context)
-        watch = Watch()
-        watch.attach(context)
-        page = context.new_page()
-        response = page.goto("/")
-        assert response.ok
-        return page, watch
-
-    yield open_
-    for context in contexts:
-        context.close()
-
-
-# ---------- helpers: what a trainer does ----------
-
-def load_example(page: Page) -> None:
-    page.get_by_role("button", name="Load example").click()
-    expect(page.locator("#editor")).to_have_value(CLASSROOM.read_text())
-
-
-def generate_example(page: Page) -> None:
-    load_example(page)
-    page.get_by_role("button", name="Generate user-mapping.xml").click()
-    expect(page.locator("#result")).to_be_visible()
-
-
-def line_of(text: str, fragment: str) -> int:
-    """1-based number of the first line holding fragment."""
-    return text[: text.index(fragment)].count("\n") + 1
-
-
-def focused_id(page: Page) -> str:
-    return page.evaluate("document.activeElement.id")
-
-
-def caret_line(page: Page) -> int:
-    return page.locator("#editor").evaluate("e => e.value.slice(0, e.selectionStart).split('\\n').length")
-
-
-# ---------- tests ----------
 
 def test_page_is_served_with_a_strict_csp(app_url, open_page):
     page, _ = open_page()
@@ -400,14 +294,6 @@ def test_no_serious_accessibility_violations(open_page, color_scheme):
     assert serious_violations(page) == []
 
 
-def serious_violations(page: Page) -> list[str]:
-    if not page.evaluate("typeof axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
-    violations = page.evaluate("axe.run().then(r => r.violations)")
-    return [f"{v['id']}: {v['help']} at {[node['target'] for node in v['nodes'][:3]]}"
-            for v in violations if v["impact"] in ("serious", "critical")]
-
-
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])
 @pytest.mark.parametrize("name, viewport", [("desktop", DESKTOP), ("phone", PHONE)])
 def test_screenshots(open_page, name, viewport, color_scheme):
@@ -588,13 +474,6 @@ def test_generate_and_start_over_are_disabled_while_a_request_is_on_its_way(open
 
 # ---------- the page shows what is current, and keeps the trainer's work ----------
 
-def in_view(page: Page, selector: str) -> bool:
-    return page.evaluate("""(selector) => {
-      const box = document.querySelector(selector).getBoundingClientRect();
-      return box.top >= 0 && box.bottom <= window.innerHeight;
-    }""", selector)
-
-
 @WIDTHS
 def test_a_result_the_editor_no_longer_matches_is_marked_and_still_downloads_its_own_file(open_page, viewport):
     page, watch = open_page(viewport=viewport)
@@ -710,103 +589,3 @@ def test_each_format_downloads_the_shown_labs_file(open_page):
         page.get_by_role("link", name="Download user-mapping.xml").click()
     assert Path(download.value.path()).read_bytes().startswith(b"<?xml")
     watch.assert_clean()
-
-
-# ---------- the examples and the picture of the lab ----------
-
-EXAMPLE_CHOICES = {"classroom": "classroom.yaml", "pods": "pods.yaml", "pods-desktops": "pods-desktops.yaml"}
-
-
-def test_the_page_serves_the_examples_as_they_are_in_examples():
-    for choice, name in EXAMPLE_CHOICES.items():
-        assert (ROOT / "static" / f"example-{choice}.yaml").read_bytes() == (ROOT / "examples" / name).read_bytes()
-
-
-def test_the_example_picker_loads_each_example(open_page):
-    page, watch = open_page()
-    options = page.locator("#example-choice option").evaluate_all("options => options.map(o => o.value)")
-    assert options == list(EXAMPLE_CHOICES)
-    for choice, name in EXAMPLE_CHOICES.items():
-        page.locator("#example-choice").select_option(choice)
-        page.once("dialog", lambda dialog: dialog.accept())
-        page.get_by_role("button", name="Load example").click()
-        expect(page.locator("#editor")).to_have_value((ROOT / "examples" / name).read_text())
-    watch.assert_clean()
-
-
-def generate_pods(page: Page, choice: str = "pods") -> None:
-    page.locator("#example-choice").select_option(choice)
-    page.get_by_role("button", name="Load example").click()
-    expect(page.locator("#editor")).to_have_value((ROOT / "examples" / EXAMPLE_CHOICES[choice]).read_text())
-    page.get_by_role("button", name="Generate user-mapping.xml").click()
-    expect(page.locator("#result")).to_be_visible()
-
-
-def check_facts(name: str) -> list[str]:
-    """What ``usermapper --check`` prints of an example, without the file name and the indentation."""
-    import os
-    import subprocess
-    import sys
-    printed = subprocess.run([sys.executable, "-m", "usermapper", "--check", "-i", name], cwd=ROOT / "examples",
-                             env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
-                             check=True, timeout=60).stdout.splitlines()
-    return [printed[0].removeprefix(f"{name}: valid: ")] + [line.strip() for line in printed[1:]]
-
-
-def test_the_picture_draws_each_pod_and_says_the_same_as_the_command_line(open_page):
-    page, watch = open_page()
-    generate_pods(page)
-    picture = page.locator("#lab-picture")
-    expect(picture).to_be_visible()
-    users = picture.locator(".lab-users .lab-card")
-    expect(users).to_have_count(2)
-    expect(users.nth(0)).to_contain_text("instructors")
-    expect(users.nth(0).locator(".chip")).to_have_text(
-        ["jumphost", "routers (every pod)", "switches (every pod)", "pcs (every pod)"])
-    expect(users.nth(1)).to_contain_text("20 users: student01 to student20")
-    expect(users.nth(1)).to_contain_text("4 connections each")
-    expect(users.nth(1).locator(".chip.pod")).to_have_text(["routers (own)", "switches (own)", "pcs (own)"])
-    expect(picture.locator(".lab-shared .lab-card")).to_have_text(["jumphost1 device, ssh"])
-    blocks = picture.locator(".lab-pods .pod-block")
-    expect(blocks).to_have_count(6)  # the first five owners, then the rest counted
-    expect(blocks.nth(0).locator(".pod-owner")).to_have_text("pod 1: student01")
-    expect(blocks.nth(6 - 2).locator(".pod-devices li")).to_have_text(
-        ["Router 10.0.5.1", "Switch 10.0.5.2", "PC 10.0.5.10"])
-    expect(blocks.nth(5)).to_have_text("and 15 more pods")
-    facts = check_facts("pods.yaml")
-    expect(page.locator("#lab-facts li")).to_have_text(facts)
-    assert picture.get_attribute("aria-label").startswith(f"Picture of the lab: {facts[0]}.")
-    page.get_by_text("The lab as text").click()
-    expect(page.locator("#lab-facts")).to_be_visible()
-    watch.assert_clean()
-
-
-def test_a_shared_lab_is_drawn_without_pods_and_a_new_file_redraws_the_picture(open_page):
-    page, watch = open_page()
-    generate_pods(page, "pods-desktops")
-    expect(page.locator("#lab-picture .pod-block")).to_have_count(6)
-    expect(page.locator("#lab-picture .lab-shared")).to_have_count(0)
-    expect(page.locator("#lab-picture .pod-block").nth(6 - 5).locator(".pod-devices li")).to_have_text(
-        ["Desktop02 10.0.0.102", "Kali pod02-kali.lab.example"])
-    page.once("dialog", lambda dialog: dialog.accept())
-    generate_pods(page, "classroom")
-    expect(page.locator("#lab-picture .lab-pods")).to_have_count(0)
-    expect(page.locator("#lab-picture .lab-shared .lab-card")).to_have_text(
-        ["desktops3 devices, rdp", "routers2 devices, ssh"])
-    expect(page.locator("#lab-facts li")).to_have_text(check_facts("classroom.yaml"))
-    watch.assert_clean()
-
-
-@pytest.mark.parametrize("color_scheme", ["light", "dark"])
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_the_picture_passes_axe_and_fits_the_screen(open_page, color_scheme, viewport):
-    page, watch = open_page(viewport=viewport, color_scheme=color_scheme, bypass_csp=True)
-    generate_pods(page)
-    page.get_by_text("The lab as text").click()
-    assert serious_violations(page) == []
-    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.locator(".lab").screenshot(path=ARTIFACTS / f"lab-picture-{'phone' if viewport == PHONE else 'desktop'}-"
-                                         f"{color_scheme}.png")
-    watch.assert_clean()
-

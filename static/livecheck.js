@@ -1,0 +1,68 @@
+// Checking the config while the trainer types: after each pause, the text goes to POST
+// /api/usermapping/check, which says what generating would say and stores nothing.
+//
+// Only the newest text's answer is ever shown. A new pause aborts the request still on its way, and each
+// answer carries the number of the request that asked; one that is not the newest is dropped, so a slow
+// answer can never land on top of a newer one.
+
+const CHECK_API = '/api/usermapping/check';
+
+export class LiveCheck {
+  /**
+   * `body()` gives what to send (a Blob), or null when there is nothing to check; `answered(answer)` gets
+   * {kind: 'checked', result} for the server's verdict, {kind: 'refused', response} for an HTTP error
+   * (a config too big to send, another origin), or {kind: 'unreachable'} when the request failed.
+   */
+  constructor({ body, answered, delayMs = 350 }) {
+    this.body = body;
+    this.answered = answered;
+    this.delayMs = delayMs;
+    this.timer = 0;
+    this.asked = 0;
+    this.inFlight = null;
+  }
+
+  /** Called on every change: the check runs once the trainer has paused for `delayMs`. */
+  schedule() {
+    window.clearTimeout(this.timer);
+    this.timer = window.setTimeout(() => this.run(), this.delayMs);
+  }
+
+  /** Drops any pending or running check: Generate is about to say what the server makes of this text. */
+  cancel() {
+    window.clearTimeout(this.timer);
+    this.inFlight?.abort();
+    this.inFlight = null;
+    this.asked += 1;
+  }
+
+  /** Checks now (on loading a file or an example, after a reload), dropping any pending or running check. */
+  async run() {
+    this.cancel();
+    const blob = this.body();
+    const number = this.asked;
+    if (!blob) {
+      this.inFlight = null;
+      this.answered({ kind: 'empty' });
+      return;
+    }
+    const controller = new AbortController();
+    this.inFlight = controller;
+    const form = new FormData();
+    form.append('config', blob, 'lab.yaml');
+    let answer;
+    try {
+      const response = await fetch(CHECK_API, {
+        method: 'POST', body: form, credentials: 'same-origin', signal: controller.signal,
+        headers: { Accept: 'application/json' },
+      });
+      answer = response.ok ? { kind: 'checked', result: await response.json() } : { kind: 'refused', response };
+    } catch (error) {
+      if (error.name === 'AbortError') return;
+      answer = { kind: 'unreachable' };
+    }
+    if (number !== this.asked) return; // a newer text was sent meanwhile: its answer is the one to show
+    this.inFlight = null;
+    this.answered(answer);
+  }
+}
