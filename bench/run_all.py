@@ -59,6 +59,7 @@ STEPS = [
     Step("http", "bench_http.py", [], ["--seconds", "3", "--warmup", "1", "--runs", "1", "--big-runs", "2"]),
     Step("sweep", "bench_sweep.py", [], ["--runs", "1", "--expired", "2000", "--live", "2000"]),
     Step("hostile", "bench_hostile.py", [], ["--runs", "1", "--search-seconds", "3"]),
+    Step("check", "bench_check.py", [], ["--requests", "20", "--hostile-requests", "2"]),
 ]
 
 
@@ -225,6 +226,20 @@ def targets(steps: dict[str, Step]) -> list[str]:
              f"< {TARGET_HEALTH_SECONDS * 1000:.0f} ms", f"{concurrent['slowest_health_seconds'] * 1000:.0f} ms",
              verdict(met["health_under_1_s_beside_concurrent_posts"])],
         ]
+    check = steps["check"].figures()
+    if check:
+        worst_example = max(check["examples"], key=lambda name: check["examples"][name]["p99_ms"])
+        worst_hostile = max(check["hostile"], key=lambda name: check["hostile"][name]["p99_ms"])
+        rows += [
+            [f"Checking as you type: p99 of a check, worst example ({worst_example})",
+             f"< {check['targets']['example_p99_ms']} ms", f"{check['examples'][worst_example]['p99_ms']:.0f} ms",
+             verdict(check["verdict"]["examples_p99"])],
+            [f"Checking as you type: p99 of a check, worst hostile config ({worst_hostile})",
+             f"< {check['targets']['hostile_p99_ms']} ms", f"{check['hostile'][worst_hostile]['p99_ms']:.0f} ms",
+             verdict(check["verdict"]["hostile_p99"])],
+            ["Checking as you type: entities left in storage by every check", "0",
+             str(check["entities_left_behind"]), verdict(check["verdict"]["nothing_stored"])],
+        ]
     return ["## Targets", "", *table(["figure", "target", "measured", "verdict"], rows),
             "Ratios are taken within one run; a target counts as met only if every run met it where the "
             "benchmark records runs separately (the sweep).", ""]
@@ -333,6 +348,14 @@ def hostile_section(step: Step) -> list[str]:
     return lines
 
 
+def check_section(step: Step) -> list[str]:
+    lines = ["## 6. Checking as you type (`bench/bench_check.py`)", "", *command_line(step)]
+    if step.figures() is None:
+        return lines + ["No figures: the script failed.", ""]
+    return lines + ["`POST /api/usermapping/check` through `python -m devhost` on Azurite, one request after "
+                    "another over one keep-alive connection, as the page sends them.", "", step.stdout.strip(), ""]
+
+
 def coldstart_section(step: Step) -> list[str]:
     lines = ["## 4. Cold start (`bench/bench_coldstart.py`)", "", *command_line(step)]
     figures = step.figures()
@@ -387,6 +410,7 @@ def write_results(steps: list[Step], quick: bool, started: datetime, seconds: fl
     lines += sweep_section(by_name["sweep"])
     lines += coldstart_section(by_name["coldstart"])
     lines += hostile_section(by_name["hostile"])
+    lines += check_section(by_name["check"])
     lines += load_section(steps)
     RESULTS.write_text("\n".join(lines).rstrip() + "\n")
 
