@@ -104,3 +104,15 @@ def in_view(page: Page, selector: str) -> bool:
       // Within a pixel: scrolling to an element whose page offset is fractional leaves it a subpixel off.
       return box.top >= -1 && box.bottom <= window.innerHeight + 1;
     }""", selector)
+
+
+# The page's example picker: each choice and the file of examples/ it loads.
+EXAMPLE_CHOICES = {"classroom": "classroom.yaml", "pods": "pods.yaml", "pods-desktops": "pods-desktops.yaml"}
+
+
+def generate_pods(page: Page, choice: str = "pods") -> None:
+    page.locator("#example-choice").select_option(choice)
+    page.get_by_role("button", name="Load example").click()
+    expect(page.locator("#editor")).to_have_value((ROOT / "examples" / EXAMPLE_CHOICES[choice]).read_text())
+    page.get_by_role("button", name="Generate user-mapping.xml").click()
+    expect(page.locator("#result")).to_be_visible()

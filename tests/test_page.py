@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect
 
 from apphost import AppHost
 from pages import (ARTIFACTS, CLASSROOM, DESKTOP, PHONE, ROOT, SMALL_PHONE, WIDTHS, caret_line, focused_id,
-                   generate_example, in_view, line_of, load_example, serious_violations)
+                   generate_example, generate_pods, in_view, line_of, load_example, serious_violations)
 
 pytestmark = pytest.mark.browser
 
@@ -298,9 +298,9 @@ def test_no_serious_accessibility_violations(open_page, color_scheme):
 @pytest.mark.parametrize("name, viewport", [("desktop", DESKTOP), ("phone", PHONE)])
 def test_screenshots(open_page, name, viewport, color_scheme):
     page, watch = open_page(viewport=viewport, color_scheme=color_scheme)
-    generate_example(page)
+    generate_pods(page)
     page.get_by_role("button", name="Show passwords").click()
-    expect(page.locator("#credentials-panel tbody tr")).to_have_count(13)
+    expect(page.locator("#credentials-panel tbody tr")).to_have_count(21)
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"{name}-{color_scheme}.png", full_page=True)

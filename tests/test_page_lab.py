@@ -7,13 +7,12 @@ import subprocess
 import sys
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from pages import ARTIFACTS, DESKTOP, PHONE, ROOT, serious_violations
+from pages import ARTIFACTS, DESKTOP, EXAMPLE_CHOICES, PHONE, ROOT, generate_pods, serious_violations
 
 pytestmark = pytest.mark.browser
 
-EXAMPLE_CHOICES = {"classroom": "classroom.yaml", "pods": "pods.yaml", "pods-desktops": "pods-desktops.yaml"}
 
 
 def test_the_page_serves_the_examples_as_they_are_in_examples():
@@ -31,14 +30,6 @@ def test_the_example_picker_loads_each_example(open_page):
         page.get_by_role("button", name="Load example").click()
         expect(page.locator("#editor")).to_have_value((ROOT / "examples" / name).read_text())
     watch.assert_clean()
-
-
-def generate_pods(page: Page, choice: str = "pods") -> None:
-    page.locator("#example-choice").select_option(choice)
-    page.get_by_role("button", name="Load example").click()
-    expect(page.locator("#editor")).to_have_value((ROOT / "examples" / EXAMPLE_CHOICES[choice]).read_text())
-    page.get_by_role("button", name="Generate user-mapping.xml").click()
-    expect(page.locator("#result")).to_be_visible()
 
 
 def check_facts(name: str) -> list[str]:
