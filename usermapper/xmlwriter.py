@@ -1,16 +1,18 @@
 """Write ``user-mapping.xml`` with lxml, streamed: memory stays flat however many connections there are.
 
-Every byte of markup and every escape comes from lxml; this module only decides what is serialized once
-and reused. Every user of a type gets the same connections, so a type's block of connections is built
-once and written after each of its users' ``<authorize>`` start tag. Within a device type, connections
-differ only in their name and hostname, so each distinct parameter is serialized once and each connection
-adds just its start tag and its hostname. The file's bytes are exactly what serializing the whole tree
-with ``etree.indent`` would give, without ever holding that tree.
+Every escape comes from lxml, and the markup is lxml's (serialized once, or the bytes lxml writes around
+an attribute value or a text); this module only decides what is serialized once and reused. Every user
+of a type gets the same connections, so a type's block of connections is built once and written after
+each of its users' ``<authorize>`` start tag. Within a device type, connections differ only in their name
+and hostname, so each distinct parameter is serialized once and each connection adds just its start tag
+and its hostname. The file's bytes are exactly what serializing the whole tree with ``etree.indent``
+would give, without ever holding that tree.
 
-A pod connection differs from its siblings only in its name and hostname: the parameters around the
-hostname are serialized once per device type, the literal text of the name and hostname prefixes once
-(escaping is per character, so escaped pieces joined are the escaped whole), and each connection joins them
-with its numbers.
+Pods cannot share one block per user type, but a pod type's connections differ from owner to owner only
+in the owner's number and label: everything else is one block per type, into which each owner's pieces go
+(``_PodWriter`` says why that gives lxml's bytes). The instructors' view of every pod is the same for
+all of them, so it is kept for the next ones while it is small; a pod group's pieces are written in
+chunks. ``tests/whole_tree.py`` serializes the whole tree the straightforward way, and the tests compare.
 
 ``file_size`` says how many bytes that will be, from the validated lab alone, before anything is built:
 the web app and the command line refuse a file that is too big before doing any of the work.
@@ -40,7 +42,7 @@ BLOCK_END = b"\n" + INDENT  # after the last connection, before </authorize>
 AUTHORIZE_END = b"</authorize>\n"
 LIST_END = BLOCK_END + AUTHORIZE_END
 HASH_LENGTHS = {"md5": 32, "sha256": 64}  # hex digits of each encoding's digest
-CHUNK_BYTES = 256 << 10  # what a pod group's pieces are gathered into before each write
+CHUNK_BYTES = 64 << 10  # a pod group's pieces gathered before each write (under glibc's 128 KiB for mmap)
 VIEW_KEPT_BYTES = 8 << 20  # an instructors' view of every pod up to this size is made once for all of them
 
 
