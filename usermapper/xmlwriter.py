@@ -281,10 +281,11 @@ class _PodWriter:
     them, the hostname's element around its text, the end tags. So the type's connections are one block,
     made once (once per owner only when numbers go on across owners), with a mark where each start tag's
     name begins (``_HEAD``) and where each hostname begins (``_HOST``); an owner's connections are that
-    block with two replaces. The marks are characters XML 1.0 cannot carry, so no byte of the block is
-    one by chance. What replaces them is the prefix's literal pieces, escaped by lxml once per type, with
-    the owner's digits between them: escaping is per character and digits are never escaped, so the
-    escaped pieces joined are the escaped whole.
+    block with two replaces (the first kept while it gives the same, as for short names like ``PC``). The
+    marks are characters XML 1.0 cannot carry, so no byte of the block is one by chance. What replaces
+    them is the prefix's literal pieces, escaped by lxml once per type, with the owner's digits between
+    them (a bytes format, ``%`` doubled in the pieces): escaping is per character and digits are never
+    escaped, so the escaped pieces joined are the escaped whole.
     """
 
     def __init__(self, device: DeviceType, serialized: _Serializer):
@@ -361,7 +362,7 @@ def _owner_format(pieces: list[bytes], widths: tuple[int, ...]) -> bytes:
 
 
 def _escaped_attribute(text: str) -> bytes:
-    """``text`` as lxml escapes it in an attribute value: its UTF-8 bytes when every character is one
+    """``text`` as lxml escapes it in an attribute value: the text itself when every character is one
     lxml writes as it is (``_AS_IT_IS``), so that most usernames and passwords need no element."""
     if _AS_IT_IS.fullmatch(text):
         return text.encode("ascii")
