@@ -177,6 +177,9 @@ def targets(steps: dict[str, Step]) -> list[str]:
         rows.append(["Generation: the same inside the library (the shared lab writes one cached block per user)",
                      f"<= {TARGET_POD_RATIO}x", f"{ratios['pods_over_shared_library_200k']:.2f}x",
                      verdict(ratios["pods_over_shared_library_200k"] <= TARGET_POD_RATIO)])
+        rows.append(["Generation: the pod lab's CLI peak RSS, 200,000 / 50,000 connections",
+                     f"<= {TARGET_RSS_GROWTH}", f"{ratios['pods_rss_200k_over_50k']:.2f}",
+                     verdict(ratios["pods_rss_200k_over_50k"] <= TARGET_RSS_GROWTH)])
     http = steps["http"].figures()
     if http:
         from bench_http import TARGET_THROUGHPUT_RATIO

@@ -12,8 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 import guacamole_reader
+from whole_tree import whole_tree
+from usermapper import xmlwriter
 from usermapper.config import ConfigError, read_config
 from usermapper.credentials import credentials_csv, unprotected_cell
 from usermapper.expand import expand
@@ -101,6 +104,38 @@ def test_two_instructor_types_see_the_same_list_and_owners_count_on_across_user_
     view = [("am1 pc001", "pc1.lab"), ("am2 pc002", "pc2.lab"), ("pm1 pc003", "pc3.lab")]
     assert files == {"lead": view, "am1": [("pc001", "pc1.lab")], "am2": [("pc002", "pc2.lab")],
                      "helper1": view, "helper2": view, "pm1": [("pc003", "pc3.lab")]}
+
+
+MARKUP_LAB = yaml.safe_dump({
+    "users": {
+        "leads": {"quantity": 2, "username_prefix": 'l<&>"', "username_suffix": "1", "password": 'p&"<',
+                  "pods": "all"},
+        "students": {"quantity": 12, "username_prefix": "s'é&<", "username_suffix": "01", "password": "random",
+                     "password_encoding": "md5"},
+        "helpers": {"quantity": 1, "username_prefix": 'h"ü', "username_suffix": "", "password": "x",
+                    "pods": "all", "devices": ["pcs"]}},
+    "devices": {
+        "pcs": {"per_user": 2, "name_prefix": 'PC<{pod:03}>&"', "name_suffix": "1",
+                "hostname_prefix": "pc{pod}.é&<lab>.{pod:02}", "hostname_suffix": "0",
+                "parameters": {"protocol": "rdp", "port": 3389, "domain": '%d %s & <"é">'}},
+        "kali": {"per_user": 1, "numbering": "across_owners", "name_prefix": '"Kali" ', "name_suffix": "1",
+                 "hostname_prefix": "10.0.0.", "hostname_suffix": "100", "parameters": {"protocol": "ssh"}},
+        "jump": {"quantity": 1, "name_prefix": "J&", "name_suffix": "", "parameters": {"protocol": "ssh",
+                                                                                      "hostname": "j"}}}},
+    allow_unicode=True, sort_keys=False)
+
+
+@pytest.mark.parametrize("kept", [xmlwriter.VIEW_KEPT_BYTES, 0])
+def test_pods_with_markup_in_every_name_are_written_as_lxml_writes_the_whole_tree(monkeypatch, kept):
+    """Names, hostnames, usernames and parameters holding ``<>&"'`` and non-ASCII; three instructors,
+    so the view of every pod is kept for the next ones, or (kept 0) made again for each."""
+    monkeypatch.setattr(xmlwriter, "VIEW_KEPT_BYTES", kept)
+    lab = read_config(MARKUP_LAB)
+    mapping = expand(lab)
+    xml = user_mapping_bytes(mapping)
+    assert xml == whole_tree(mapping)
+    assert len(xml) == file_size(lab)
+    assert 'name="s\'é&amp;&lt;01 PC&lt;001&gt;&amp;&quot;1"'.encode() in xml  # an instructor's, labelled
 
 
 def test_a_lab_without_pods_is_unchanged():

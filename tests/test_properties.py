@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import guacamole_reader
+from whole_tree import whole_tree
 from usermapper.config import ConfigError, Lab, read_config
 from usermapper.expand import UserMapping, expand
 from usermapper.guacamole import PROTOCOLS
@@ -321,6 +322,7 @@ def outcome(source: str | bytes) -> list | ConfigError:
     assert isinstance(lab, Lab)
     mapping = expand(lab, fixed_password)
     xml = user_mapping_bytes(mapping)
+    assert xml == whole_tree(mapping)  # the writer's shortcuts give exactly lxml's bytes
     assert len(xml) == file_size(lab)  # the size the limits are checked against is the size written
     content = as_read(xml)
     assert content == expanded(mapping)

@@ -13,10 +13,11 @@ import yaml
 from lxml import etree
 
 import guacamole_reader
+from whole_tree import whole_tree
 from usermapper.config import Numbering, read_config
 from usermapper.credentials import credentials_csv
 from usermapper.expand import UserMapping, expand
-from usermapper.xmlwriter import (XML_DECLARATION, FileTooLarge, check_file_size, file_size, user_mapping_bytes,
+from usermapper.xmlwriter import (FileTooLarge, check_file_size, file_size, user_mapping_bytes,
                                   write_user_mapping)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -45,24 +46,6 @@ def expected(mapping: UserMapping) -> list:
     return [(u.username, u.stored_password, u.encoding, [(c.name, c.protocol, list(c.parameters))
                                                           for c in group.connections])
             for group in mapping.groups for u in group.users]
-
-
-def whole_tree(mapping: UserMapping) -> bytes:
-    """The file as lxml serializes the whole tree built at once: what the streaming writer must equal."""
-    root = etree.Element("user-mapping")
-    for group in mapping.groups:
-        for user in group.users:
-            attributes = {"username": user.username, "password": user.stored_password}
-            if user.encoding != "plain":
-                attributes["encoding"] = user.encoding
-            authorize = etree.SubElement(root, "authorize", attributes)
-            for connection in group.connections:
-                element = etree.SubElement(authorize, "connection", name=connection.name)
-                etree.SubElement(element, "protocol").text = connection.protocol
-                for name, value in connection.parameters:
-                    etree.SubElement(element, "param", name=name).text = value
-    etree.indent(root, space="  ")
-    return XML_DECLARATION + etree.tostring(root, encoding="UTF-8") + b"\n"
 
 
 # -- shape -------------------------------------------------------------------------------------------------

@@ -135,10 +135,11 @@ def expand(lab: Lab, new_passwords: Callable[[int, int], list[str]] = random_pas
     """Build every user and connection. Where the config says ``random``, each user gets a password of
     its own: ``new_passwords(count, length)`` is asked once per user type for all of them."""
     connections = {d.name: _connections(d) for d in lab.device_types if not d.per_user}
+    users_by_type = {u.name: _users(u, new_passwords) for u in lab.user_types}
     groups = []
-    owners: dict[str, tuple[tuple[str, int], ...]] = {}  # each pod type's owners, made once
+    owners: dict[tuple, tuple[tuple[str, int], ...]] = {}  # by owner types: one tuple for the pod types they share
     for user_type in lab.user_types:
-        users = _users(user_type, new_passwords)
+        users = users_by_type[user_type.name]
         reached = lab.device_types_for(user_type)
         if not any(d.per_user for d in reached):
             reachable = tuple(c for d in reached for c in connections[d.name])
@@ -149,9 +150,11 @@ def expand(lab: Lab, new_passwords: Callable[[int, int], list[str]] = random_pas
             if not device.per_user:
                 parts.append(Part(device, tuple(connections[device.name])))
             elif user_type.all_pods:
-                if device.name not in owners:
-                    owners[device.name] = _owners(lab, device)
-                parts.append(Part(device, viewed=owners[device.name]))
+                owner_types = lab.owners(device)
+                if owner_types not in owners:
+                    owners[owner_types] = tuple((user.username, first + index) for owner_type, first in owner_types
+                                                for index, user in enumerate(users_by_type[owner_type.name]))
+                parts.append(Part(device, viewed=owners[owner_types]))
             else:
                 parts.append(Part(device))
         groups.append(Group(users, (), tuple(parts), lab.first_owner(user_type) or 0, lab.pod_start))
@@ -165,11 +168,6 @@ def pod_connections(device: DeviceType, owner: int, pod_start: int, label: str =
         hostname = device.pod_hostname(owner, index) if device.hostname else None
         parameters = tuple((key, hostname if value is None else value) for key, value in device.parameters)
         yield Connection(label + device.pod_name(owner, index), device.protocol, parameters)
-
-
-def _owners(lab: Lab, device: DeviceType) -> tuple[tuple[str, int], ...]:
-    return tuple((user_type.username.name(index), first + index)
-                 for user_type, first in lab.owners(device) for index in range(user_type.quantity))
 
 
 def _users(user_type: UserType, new_passwords: Callable[[int, int], list[str]]) -> tuple[User, ...]:

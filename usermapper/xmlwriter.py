@@ -1,16 +1,18 @@
 """Write ``user-mapping.xml`` with lxml, streamed: memory stays flat however many connections there are.
 
-Every byte of markup and every escape comes from lxml; this module only decides what is serialized once
-and reused. Every user of a type gets the same connections, so a type's block of connections is built
-once and written after each of its users' ``<authorize>`` start tag. Within a device type, connections
-differ only in their name and hostname, so each distinct parameter is serialized once and each connection
-adds just its start tag and its hostname. The file's bytes are exactly what serializing the whole tree
-with ``etree.indent`` would give, without ever holding that tree.
+Every escape comes from lxml, and the markup is lxml's (serialized once, or the bytes lxml writes around
+an attribute value or a text); this module only decides what is serialized once and reused. Every user
+of a type gets the same connections, so a type's block of connections is built once and written after
+each of its users' ``<authorize>`` start tag. Within a device type, connections differ only in their name
+and hostname, so each distinct parameter is serialized once and each connection adds just its start tag
+and its hostname. The file's bytes are exactly what serializing the whole tree with ``etree.indent``
+would give, without ever holding that tree.
 
-A pod connection differs from its siblings only in its name and hostname: the parameters around the
-hostname are serialized once per device type, the literal text of the name and hostname prefixes once
-(escaping is per character, so escaped pieces joined are the escaped whole), and each connection joins them
-with its numbers.
+Pods cannot share one block per user type, but a pod type's connections differ from owner to owner only
+in the owner's number and label: everything else is one block per type, into which each owner's pieces go
+(``_PodWriter`` says why that gives lxml's bytes). The instructors' view of every pod is the same for
+all of them, so it is kept for the next ones while it is small; a pod group's pieces are written in
+chunks. ``tests/whole_tree.py`` serializes the whole tree the straightforward way, and the tests compare.
 
 ``file_size`` says how many bytes that will be, from the validated lab alone, before anything is built:
 the web app and the command line refuse a file that is too big before doing any of the work.
@@ -19,6 +21,8 @@ the web app and the command line refuse a file that is too big before doing any 
 from __future__ import annotations
 
 import io
+import re
+from collections import Counter
 from typing import BinaryIO
 
 from lxml import etree
@@ -36,7 +40,10 @@ CHILD_INDENT = b"\n" + INDENT * 3
 CONNECTION_END = CONNECTION_INDENT + b"</connection>"
 BLOCK_END = b"\n" + INDENT  # after the last connection, before </authorize>
 AUTHORIZE_END = b"</authorize>\n"
+LIST_END = BLOCK_END + AUTHORIZE_END
 HASH_LENGTHS = {"md5": 32, "sha256": 64}  # hex digits of each encoding's digest
+CHUNK_BYTES = 64 << 10  # a pod group's pieces gathered before each write (under glibc's 128 KiB for mmap)
+VIEW_KEPT_BYTES = 8 << 20  # an instructors' view of every pod up to this size is made once for all of them
 
 
 class FileTooLarge(Exception):
@@ -51,10 +58,17 @@ def write_user_mapping(mapping: UserMapping, out: BinaryIO) -> None:
     """Write the whole file to ``out`` (any binary file-like object), the XML declaration first."""
     out.write(XML_DECLARATION)
     out.write(ROOT_START)
-    serialized = _Serializer(next((g.pod_start for g in mapping.groups if g.parts), 1))
+    viewers: Counter[tuple[str, int]] = Counter()
+    for group in mapping.groups:
+        for part in group.parts:
+            if part.viewed:
+                viewers[part.device.name, id(part.viewed)] += len(group.users)
+    serialized = _Serializer(next((g.pod_start for g in mapping.groups if g.parts), 1), viewers)
     for group in mapping.groups:
         if group.parts:
-            _write_pod_group(group, serialized, out)
+            chunks = _Chunks(out)
+            _write_pod_group(group, serialized, chunks)
+            chunks.flush()
             continue
         block = serialized.block(group.connections)
         for user in group.users:
@@ -68,15 +82,15 @@ def write_user_mapping(mapping: UserMapping, out: BinaryIO) -> None:
     out.write(ROOT_END)
 
 
-def _write_pod_group(group: Group, serialized: _Serializer, out: BinaryIO) -> None:
+def _write_pod_group(group: Group, serialized: _Serializer, out: _Chunks) -> None:
     """Each user's list made as it is written: shared parts from their cached block, pods per owner."""
     shared = {id(p): b"".join(serialized.connection(c) for c in p.connections) for p in group.parts
               if not p.device.per_user}
     writers = {p.device.name: serialized.pod(p.device) for p in group.parts if p.device.per_user}
-    viewed = {id(p): serialized.viewed(p, writers[p.device.name]) for p in group.parts if p.viewed}
+    empty = not group.connection_count(0)  # every user of a group has as many connections
     for index, user in enumerate(group.users):
         start = _authorize_start_tag(user)
-        if not group.connection_count(index):
+        if empty:
             out.write(b"%s%s/>\n" % (USER_INDENT, start))
             continue
         out.write(b"%s%s>" % (USER_INDENT, start))
@@ -84,11 +98,31 @@ def _write_pod_group(group: Group, serialized: _Serializer, out: BinaryIO) -> No
             if part.own:
                 out.write(writers[part.device.name].owner(group.first_owner + index))
             elif part.viewed:
-                out.write(viewed[id(part)])
+                serialized.write_viewed(part, writers[part.device.name], out)
             else:
                 out.write(shared[id(part)])
-        out.write(BLOCK_END)
-        out.write(AUTHORIZE_END)
+        out.write(LIST_END)
+
+
+class _Chunks:
+    """Writes gathered and passed on to ``out`` in chunks of about ``CHUNK_BYTES``: a pod group's pieces
+    are a few kilobytes each, and a write to a file costs much the same for a few bytes as for a chunk."""
+
+    def __init__(self, out: BinaryIO):
+        self.out = out
+        self.pieces: list[bytes] = []
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.pieces.append(data)
+        self.size += len(data)
+        if self.size >= CHUNK_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        self.out.write(b"".join(self.pieces))
+        self.pieces.clear()
+        self.size = 0
 
 
 def user_mapping_bytes(mapping: UserMapping) -> bytes:
@@ -169,12 +203,13 @@ def _view_size(lab: Lab, device: DeviceType, fixed: int) -> int:
 class _Serializer:
     """Serialized connections and parameters, each made once by lxml and then reused."""
 
-    def __init__(self, pod_start: int = 1) -> None:
+    def __init__(self, pod_start: int = 1, viewers: Counter[tuple[str, int]] | None = None) -> None:
         self.pod_start = pod_start
+        self.viewers = viewers or Counter()  # how many instructors are still to see each pod type's owners
         self._parameters: dict[tuple[str, str], bytes] = {}
         self._blocks: dict[int, bytes] = {}
-        self._viewed: dict[int, bytes] = {}  # by the tuple of owners instructors see
-        self._labels: dict[str, bytes] = {}
+        self._viewed: dict[tuple[str, int], bytes] = {}  # by pod type and the tuple of owners instructors see
+        self._labelled: dict[int, list[tuple[bytes, int]]] = {}  # by the tuple of owners
 
     def block(self, connections: tuple[Connection, ...]) -> bytes:
         """Everything between ``<authorize ...>`` and ``</authorize>``, indented for a user at level 1."""
@@ -193,19 +228,35 @@ class _Serializer:
                                           *(CHILD_INDENT + child for child in children), CONNECTION_END))
         return self._blocks[key]
 
-    def viewed(self, part: Part, writer: _PodWriter) -> bytes:
-        """Every owner's pods of one type, as an instructor sees them: the same for every instructor (all
-        share one tuple of owners), so made once for all of them."""
-        key = id(part.viewed)
-        if key not in self._viewed:
-            self._viewed[key] = b"".join(writer.owner(owner, self.label(username)) for username, owner in part.viewed)
-        return self._viewed[key]
+    def write_viewed(self, part: Part, writer: _PodWriter, out: _Chunks) -> None:
+        """Every owner's pods of one type, as an instructor sees them, each name after its owner's username
+        and a space. The list is the same for every instructor (all share one tuple of owners): when more
+        instructors are to come, it is kept for them while it is at most ``VIEW_KEPT_BYTES``; a longer one
+        is made again for each instructor, so that memory stays flat however many pods there are."""
+        key = (part.device.name, id(part.viewed))
+        if key in self._viewed:
+            out.write(self._viewed[key])
+            return
+        self.viewers[key] -= 1
+        keep, kept, size = self.viewers[key] > 0, [], 0
+        for label, owner in self.labelled(part.viewed):
+            block = writer.owner(owner, label)
+            out.write(block)
+            if keep:
+                kept.append(block)
+                size += len(block)
+                if size > VIEW_KEPT_BYTES:
+                    keep, kept = False, []
+        if keep:
+            self._viewed[key] = b"".join(kept)
 
-    def label(self, username: str) -> bytes:
-        """An owner's username and a space, escaped once, before each of their devices' names."""
-        if username not in self._labels:
-            self._labels[username] = _escaped_attribute(username + " ")
-        return self._labels[username]
+    def labelled(self, owners: tuple[tuple[str, int], ...]) -> list[tuple[bytes, int]]:
+        """Each owner's username and a space, escaped, with their number: made once for every pod type
+        the same owners have."""
+        key = id(owners)
+        if key not in self._labelled:
+            self._labelled[key] = [(_escaped_attribute(username + " "), owner) for username, owner in owners]
+        return self._labelled[key]
 
     def pod(self, device: DeviceType) -> _PodWriter:
         return _PodWriter(device, self)
@@ -221,56 +272,77 @@ class _Serializer:
 
 
 class _PodWriter:
-    """A pod device type's connections for any owner, from pieces serialized once."""
+    """A pod device type's connections for any owner, from bytes serialized once per type.
+
+    Two owners' connections of one pod type differ only in the owner's number where the name and
+    hostname prefixes say ``{pod}``, in an instructor's list in the owner's username before each name,
+    and with ``numbering: across_owners`` in the devices' numbers. Every other byte is the same for every
+    owner: the indentation, ``<connection name="``, the protocol and each parameter as lxml serialized
+    them, the hostname's element around its text, the end tags. So the type's connections are one block,
+    made once (once per owner only when numbers go on across owners), with a mark where each start tag's
+    name begins (``_HEAD``) and where each hostname begins (``_HOST``); an owner's connections are that
+    block with two replaces (the first kept while it gives the same, as for short names like ``PC``). The
+    marks are characters XML 1.0 cannot carry, so no byte of the block is one by chance. What replaces
+    them is the prefix's literal pieces, escaped by lxml once per type, with the owner's digits between
+    them (a bytes format, ``%`` doubled in the pieces): escaping is per character and digits are never
+    escaped, so the escaped pieces joined are the escaped whole.
+    """
 
     def __init__(self, device: DeviceType, serialized: _Serializer):
         self.device = device
-        self.name_pieces = [_escaped_attribute(p) for p in device.name_template.pieces]
+        name = device.name_template
+        self.head = CONNECTION_INDENT + b'<connection name="%s' + _owner_format(
+            [_escaped_attribute(p) for p in name.pieces], name.widths)
+        self.head_numbers = len(name.widths)
         children = [CHILD_INDENT + serialized.parameter("protocol", None, device.protocol)]
         host_at = None
-        for name, value in device.parameters:
+        for parameter, value in device.parameters:
             if value is None:
                 host_at = len(children)
                 children.append(b"")
             else:
-                children.append(CHILD_INDENT + serialized.parameter("param", name, value))
+                children.append(CHILD_INDENT + serialized.parameter("param", parameter, value))
         if host_at is None:
-            self.before, self.after, self.host_pieces = b"".join(children), b"", None
+            self.before, self.after, self.host = b"".join(children), b"", None
         else:
             self.before = b"".join(children[:host_at]) + CHILD_INDENT + b'<param name="hostname">'
             self.after = b"</param>" + b"".join(children[host_at + 1:])
-            self.host_pieces = [_escaped_text(p) for p in device.hostname_template.pieces]
+            host = device.hostname_template
+            self.host = _owner_format([_escaped_text(p) for p in host.pieces], host.widths)
+            self.host_numbers = len(host.widths)
         self.pod_start = serialized.pod_start
-        self._first: int | None = None
-        self._block = b""
+        self._kept: tuple[int, bytes] = (-1, b"")
+        self._marked = self._block = b""
 
     def owner(self, owner: int, label: bytes = b"") -> bytes:
-        """All of one owner's connections of this type, each with the indentation before it: the pieces
-        that differ by owner are made once per owner and put into the type's block, which is made once
-        (or once per owner when numbers go on across owners)."""
-        device = self.device
-        head = b"%s<connection name=\"%s%s" % (CONNECTION_INDENT, label,
-                                               _rendered(self.name_pieces, device.name_template.widths, owner))
-        block = self.block(device.first_index(owner, self.pod_start)).replace(_HEAD, head)
-        if self.host_pieces is None:
+        """All of one owner's connections of this type, each with the indentation before it; ``label``
+        (the owner's escaped username and a space) before each name."""
+        first = self.device.first_index(owner, self.pod_start) if self.device.across_owners else 0
+        block = self.block(first, self.head % ((label,) + (owner,) * self.head_numbers))
+        if self.host is None:
             return block
-        return block.replace(_HOST, _rendered(self.host_pieces, device.hostname_template.widths, owner))
+        return block.replace(_HOST, self.host % ((owner,) * self.host_numbers))
 
-    def block(self, first: int) -> bytes:
-        """The type's connections numbered from ``first``, with ``_HEAD`` where each start tag's first part
-        goes and ``_HOST`` where each hostname's prefix goes; kept while ``first`` stays the same."""
-        if first != self._first:
-            device = self.device
-            numbers = range(first, first + device.quantity)
-            if self.host_pieces is None:
-                middle = b'">' + self.before + CONNECTION_END
-                self._block = b"".join(_HEAD + _number(device.connection_name, i) + middle for i in numbers)
-            else:
-                middle, tail = b'">' + self.before + _HOST, self.after + CONNECTION_END
-                self._block = b"".join(_HEAD + _number(device.connection_name, i) + middle
-                                       + _number(device.hostname, i) + tail for i in numbers)
-            self._first = first
+    def block(self, first: int, head: bytes) -> bytes:
+        """The type's connections numbered from ``first``, each start tag's name begun with ``head``, and
+        ``_HOST`` where each hostname begins; kept while both stay the same (as they do from owner to
+        owner when the names hold neither the owner's number nor a label)."""
+        if (first, head) != self._kept:
+            if first != self._kept[0]:
+                self._marked = self.marked(first)
+            self._kept, self._block = (first, head), self._marked.replace(_HEAD, head)
         return self._block
+
+    def marked(self, first: int) -> bytes:
+        """The type's connections numbered from ``first``, with both marks."""
+        device = self.device
+        numbers = range(first, first + device.quantity)
+        if self.host is None:
+            middle = b'">' + self.before + CONNECTION_END
+            return b"".join(_HEAD + _number(device.connection_name, i) + middle for i in numbers)
+        middle, tail = b'">' + self.before + _HOST, self.after + CONNECTION_END
+        return b"".join(_HEAD + _number(device.connection_name, i) + middle + _number(device.hostname, i) + tail
+                        for i in numbers)
 
 
 # Marks in a pod type's block where each owner's pieces go: characters XML 1.0 cannot carry, so that no
@@ -282,15 +354,22 @@ def _number(numbering: Numbering, index: int) -> bytes:
     return b"%0*d" % (numbering.width, numbering.start + index) if numbering.counted else b""
 
 
-def _rendered(pieces: list[bytes], widths: tuple[int, ...], owner: int) -> bytes:
-    parts = [pieces[0]]
-    for width, piece in zip(widths, pieces[1:]):
-        parts += (b"%0*d" % (width, owner), piece)
-    return b"".join(parts)
+def _owner_format(pieces: list[bytes], widths: tuple[int, ...]) -> bytes:
+    """A bytes format of escaped ``pieces`` with the owner's number, zero-padded to each width, between
+    them: ``b"pod%02d-kali"``."""
+    literal = [p.replace(b"%", b"%%") for p in pieces]
+    return literal[0] + b"".join(b"%%0%dd%s" % (width, piece) for width, piece in zip(widths, literal[1:]))
 
 
 def _escaped_attribute(text: str) -> bytes:
-    """``text`` as lxml escapes it in an attribute value."""
+    """``text`` as lxml escapes it in an attribute value: the text itself when every character is one
+    lxml writes as it is (``_AS_IT_IS``), so that most usernames and passwords need no element."""
+    if _AS_IT_IS.fullmatch(text):
+        return text.encode("ascii")
+    return _lxml_attribute(text)
+
+
+def _lxml_attribute(text: str) -> bytes:
     return _start_tag("connection", name=text)[len(b'<connection name="'):-1]
 
 
@@ -348,13 +427,21 @@ def _authorize_start_tag(user: User) -> bytes:
 
 
 def _authorize_tag(username: str, stored_password: str, encoding: str) -> bytes:
-    """``<authorize username=".." password=".." [encoding=".."]`` without its closing ``>``."""
-    attributes = {"username": username, "password": stored_password}
+    """``<authorize username=".." password=".." [encoding=".."]`` without its closing ``>``, as lxml
+    writes an element with those attributes in that order."""
+    tag = b'<authorize username="%s" password="%s"' % (_escaped_attribute(username),
+                                                        _escaped_attribute(stored_password))
     if encoding != "plain":
-        attributes["encoding"] = encoding
-    return _start_tag("authorize", **attributes)
+        tag += b' encoding="%s"' % _escaped_attribute(encoding)
+    return tag
 
 
 def _start_tag(tag: str, **attributes: str) -> bytes:
     """A start tag as lxml writes it, without its closing ``>``."""
     return etree.tostring(etree.Element(tag, attributes), encoding="UTF-8")[: -len(b"/>")]
+
+
+# The printable ASCII characters lxml writes in an attribute value as they are (all but ``&<>"``), asked
+# of lxml itself.
+_AS_IT_IS = re.compile("[%s]*" % re.escape("".join(c for c in map(chr, range(0x20, 0x7f))
+                                                   if _lxml_attribute(c) == c.encode("ascii"))))
