@@ -98,6 +98,18 @@ def test_streamed_output_equals_the_whole_tree_with_hashed_passwords():
     assert user_mapping_bytes(mapping) == whole_tree(mapping)
 
 
+def test_every_printable_ascii_character_is_written_as_lxml_writes_it():
+    """Names and values without anything to escape are written without lxml: the same bytes either way."""
+    from usermapper.expand import Connection, Group, User
+
+    characters = [chr(c) for c in range(0x20, 0x7F)] + ["\t", "\n", "\r", "é", "€"]
+    connections = tuple(Connection(f"PC {c}", "ssh", (("hostname", f"h{c}"), ("command", f"{c}x{c}")))
+                        for c in characters)
+    users = tuple(User("t", f"user{c}", f"pass{c}", "plain", f"pass{c}") for c in characters)
+    mapping = UserMapping((Group(users, connections),))
+    assert user_mapping_bytes(mapping) == whole_tree(mapping)
+
+
 def test_output_is_deterministic():
     assert user_mapping_bytes(expand_example("original-format.yaml")) == user_mapping_bytes(
         expand_example("original-format.yaml"))

@@ -1,7 +1,9 @@
 """Write ``user-mapping.xml`` with lxml, streamed: memory stays flat however many connections there are.
 
-Every byte of markup and every escape comes from lxml; this module only decides what is serialized once
-and reused. Every user of a type gets the same connections, so a type's block of connections is built
+Every escape comes from lxml; this module only decides what is serialized once and reused. A name or
+value with nothing to escape (printable ASCII without ``"``, ``&``, ``<``, ``>``) is written as it is, which
+is what lxml writes for it too; any other goes through lxml, imported only then, so a lab of plain names
+and values never loads it (tests/test_xmlwriter.py checks both ways give the same bytes). Every user of a type gets the same connections, so a type's block of connections is built
 once and written after each of its users' ``<authorize>`` start tag. Within a device type, connections
 differ only in their name and hostname, so each distinct parameter is serialized once and each connection
 adds just its start tag and its hostname. The file's bytes are exactly what serializing the whole tree
@@ -19,12 +21,13 @@ the web app and the command line refuse a file that is too big before doing any 
 from __future__ import annotations
 
 import io
-from typing import BinaryIO
-
-from lxml import etree
+from typing import TYPE_CHECKING
 
 from .config import DeviceType, Lab, Numbering, UserType
 from .expand import Connection, Group, Part, User, UserMapping
+
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 ROOT_START = b"<user-mapping>\n"
@@ -37,6 +40,7 @@ CONNECTION_END = CONNECTION_INDENT + b"</connection>"
 BLOCK_END = b"\n" + INDENT  # after the last connection, before </authorize>
 AUTHORIZE_END = b"</authorize>\n"
 HASH_LENGTHS = {"md5": 32, "sha256": 64}  # hex digits of each encoding's digest
+_ESCAPED = frozenset('"&<>')  # the printable ASCII characters lxml escapes (in attributes or text)
 
 
 class FileTooLarge(Exception):
@@ -214,9 +218,8 @@ class _Serializer:
         key = (tag, name, value)
         found = self._parameters.get(key)
         if found is None:
-            element = etree.Element(tag) if name is None else etree.Element(tag, name=name)
-            element.text = value
-            found = self._parameters[key] = etree.tostring(element, encoding="UTF-8")
+            attributes = {} if name is None else {"name": name}
+            found = self._parameters[key] = _element(tag, attributes, value)
         return found
 
 
@@ -297,9 +300,7 @@ def _escaped_attribute(text: str) -> bytes:
 def _escaped_text(text: str) -> bytes:
     """``text`` as lxml escapes it as an element's text (serialized with a digit, which is never
     escaped, so that an empty text is not written as an empty element)."""
-    element = etree.Element("param")
-    element.text = text + "0"
-    return etree.tostring(element, encoding="UTF-8")[len(b"<param>"):-len(b"0</param>")]
+    return _element("param", {}, text + "0")[len(b"<param>"):-len(b"0</param>")]
 
 
 def _device_size(device: DeviceType, serialized: _Serializer) -> int:
@@ -357,4 +358,21 @@ def _authorize_tag(username: str, stored_password: str, encoding: str) -> bytes:
 
 def _start_tag(tag: str, **attributes: str) -> bytes:
     """A start tag as lxml writes it, without its closing ``>``."""
-    return etree.tostring(etree.Element(tag, attributes), encoding="UTF-8")[: -len(b"/>")]
+    return _element(tag, attributes)[: -len(b"/>")]
+
+
+def _element(tag: str, attributes: dict[str, str], text: str | None = None) -> bytes:
+    """One element, without children, as lxml serializes it in UTF-8 (``<tag/>`` when ``text`` is None)."""
+    if all(map(_verbatim, attributes.values())) and (text is None or _verbatim(text)):
+        start = b" ".join([tag.encode(), *(b'%s="%s"' % (k.encode(), v.encode()) for k, v in attributes.items())])
+        return b"<%s/>" % start if text is None else b"<%s>%s</%s>" % (start, text.encode(), tag.encode())
+    from lxml import etree  # only for a value with something to escape
+
+    element = etree.Element(tag, attributes)
+    element.text = text
+    return etree.tostring(element, encoding="UTF-8")
+
+
+def _verbatim(text: str) -> bool:
+    """True when lxml writes ``text`` as it is, in an attribute value and as text alike."""
+    return text.isascii() and text.isprintable() and not _ESCAPED.intersection(text)
