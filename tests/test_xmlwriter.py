@@ -15,7 +15,7 @@ from lxml import etree
 import guacamole_reader
 from usermapper.config import Numbering, read_config
 from usermapper.credentials import credentials_csv
-from usermapper.expand import UserMapping, expand
+from usermapper.expand import Connection, Group, User, UserMapping, expand
 from usermapper.xmlwriter import (XML_DECLARATION, FileTooLarge, check_file_size, file_size, user_mapping_bytes,
                                   write_user_mapping)
 
@@ -100,8 +100,6 @@ def test_streamed_output_equals_the_whole_tree_with_hashed_passwords():
 
 def test_every_printable_ascii_character_is_written_as_lxml_writes_it():
     """Names and values without anything to escape are written without lxml: the same bytes either way."""
-    from usermapper.expand import Connection, Group, User
-
     characters = [chr(c) for c in range(0x20, 0x7F)] + ["\t", "\n", "\r", "é", "€"]
     connections = tuple(Connection(f"PC {c}", "ssh", (("hostname", f"h{c}"), ("command", f"{c}x{c}")))
                         for c in characters)
