@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import azure.functions as func
 
 if TYPE_CHECKING:
     from usermapper.web import Api, Request, Response
-
-STATIC_DIR = Path(__file__).parent / "static"
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
@@ -32,9 +29,11 @@ logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(l
 @lru_cache(maxsize=1)
 def api() -> Api:
     """Built on first use, not at import, so a cold start pays only for what a request needs."""
+    from pathlib import Path
+
     from usermapper.web import Api
 
-    return Api.from_environment(STATIC_DIR)
+    return Api.from_environment(Path(__file__).parent / "static")
 
 
 # No `methods`: the host would answer any other method with an empty 404; each route answers 405 itself.
