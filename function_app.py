@@ -3,19 +3,22 @@
 This file only wires triggers to the ``usermapper`` package: it converts the host's request and response
 types and hands off at once. Routes are literal and do not overlap, because the Functions host tries
 routes in alphabetical order of function name, not most-literal first (host.json sets routePrefix "").
+
+The host imports this file at every cold start to index the functions, so it imports only the Functions
+library: the web layer, and through it the YAML reader, the XML writer and the storage SDK, is imported by
+the first request that calls ``api()``.
 """
 
 from __future__ import annotations
 
 import logging
 from functools import lru_cache
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import azure.functions as func
 
-from usermapper.web import Api, Request, Response
-
-STATIC_DIR = Path(__file__).parent / "static"
+if TYPE_CHECKING:
+    from usermapper.web import Api, Request, Response
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
@@ -26,7 +29,11 @@ logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(l
 @lru_cache(maxsize=1)
 def api() -> Api:
     """Built on first use, not at import, so a cold start pays only for what a request needs."""
-    return Api.from_environment(STATIC_DIR)
+    from pathlib import Path
+
+    from usermapper.web import Api
+
+    return Api.from_environment(Path(__file__).parent / "static")
 
 
 # No `methods`: the host would answer any other method with an empty 404; each route answers 405 itself.
@@ -68,6 +75,8 @@ def sweep_expired_sessions(timer: func.TimerRequest) -> None:
 
 
 def _request(req: func.HttpRequest) -> Request:
+    from usermapper.web import Request
+
     return Request(method=req.method, url=req.url, headers={k.lower(): v for k, v in req.headers.items()},
                    body=req.get_body() or b"")
 

@@ -160,14 +160,29 @@ def targets(steps: dict[str, Step]) -> list[str]:
     rows = []
     generate = steps["generate"].figures()
     if generate:
-        from bench_generate import TARGET_POD_RATIO, TARGET_RSS_GROWTH, TARGET_SPEEDUP
+        from bench_generate import REFERENCE, TARGET_FLOOR_RATIO, TARGET_POD_RATIO, TARGET_REFERENCE_MATCH, \
+            TARGET_RSS_GROWTH
 
         ratios = generate["ratios"]
-        rows.append(["Generation: CLI at 200,000 connections, the issue's 0.83 s for the original / usermapper",
-                     f">= {TARGET_SPEEDUP}x", f"{ratios['issue_reference_over_ours_cli_200k']:.1f}x",
-                     verdict(ratios["issue_reference_over_ours_cli_200k"] >= TARGET_SPEEDUP)])
-        rows.append(["Generation: the same against our faster re-creation of the original, in the same run",
-                     "(stricter)", f"{ratios['original_over_ours_cli_200k']:.1f}x", "for information"])
+        rows.append(["Generation: usermapper CLI at 200,000 connections / the floor (an interpreter writing a file "
+                     "that size), same run", f"<= {TARGET_FLOOR_RATIO}x", f"{ratios['ours_cli_200k_over_floor']:.2f}x",
+                     verdict(ratios["ours_cli_200k_over_floor"] <= TARGET_FLOOR_RATIO)])
+        (fastest, slowest), rss = REFERENCE[200_000]
+        rows.append(["Reference: the original v0.3's CLI at 200,000, measured elsewhere (not this run)", "",
+                     f"{fastest:.2f}-{slowest:.2f} s, {rss} MB", "for information"])
+        (fastest, slowest), _ = REFERENCE[50_000]
+        rows.append(["Reference: the original v0.3's CLI at 50,000, measured elsewhere (not this run)", "",
+                     f"{fastest:.2f}-{slowest:.2f} s", "for information"])
+        original = {r["connections"]: r for r in generate["results"] if r["case"] == "original, CLI"}
+        reproduces = ratios["recreation_reproduces_reference"]
+        rows.append(["Generation: `original_usermapper.py` reproduces the reference (otherwise no ratio is taken "
+                     "against it)", f"within {TARGET_REFERENCE_MATCH:.0%}",
+                     f"{original[200_000]['wall_s']:.2f} s, {original[200_000]['peak_rss_mb']:.0f} MB at 200,000; "
+                     f"{original[50_000]['wall_s']:.2f} s at 50,000",
+                     "within (across runs: for information)" if reproduces else "**not within**: ratios dropped"])
+        if reproduces:
+            rows.append(["Generation: the re-creation / usermapper CLI at 200,000, same run", "for information",
+                         f"{ratios['original_over_ours_cli_200k']:.1f}x", "for information"])
         rows.append(["Generation: usermapper CLI peak RSS, 200,000 / 50,000 connections",
                      f"<= {TARGET_RSS_GROWTH}", f"{ratios['ours_rss_200k_over_50k']:.2f}",
                      verdict(ratios["ours_rss_200k_over_50k"] <= TARGET_RSS_GROWTH)])
@@ -180,6 +195,15 @@ def targets(steps: dict[str, Step]) -> list[str]:
         rows.append(["Generation: the pod lab's CLI peak RSS, 200,000 / 50,000 connections",
                      f"<= {TARGET_RSS_GROWTH}", f"{ratios['pods_rss_200k_over_50k']:.2f}",
                      verdict(ratios["pods_rss_200k_over_50k"] <= TARGET_RSS_GROWTH)])
+    coldstart = steps["coldstart"].figures()
+    if coldstart:
+        limits = coldstart["targets"]
+        rows.append(["Command line: `python -X importtime -c \"import usermapper.cli\"`, bytecode compiled",
+                     f"<= {limits['cli_import_ms']} ms", f"{coldstart['cli_import_ms']:.1f} ms",
+                     verdict(coldstart["cli_import_ms"] <= limits["cli_import_ms"])])
+        rows.append(["Cold start: `import function_app` on top of `import azure.functions`, bytecode compiled",
+                     f"<= +{limits['ours_import_ms']} ms", f"+{coldstart['ours_import_ms']:.1f} ms",
+                     verdict(coldstart["ours_import_ms"] <= limits["ours_import_ms"])])
     http = steps["http"].figures()
     if http:
         from bench_http import TARGET_THROUGHPUT_RATIO
@@ -372,6 +396,10 @@ def coldstart_section(step: Step) -> list[str]:
         ["in process: then `import function_app` (what our code adds)", f"{figures['ours_import_ms']:.1f}"],
         ["the same, our files compiled from source (no `__pycache__`, as `.funcignore` deploys them)",
          f"{figures['ours_import_uncached_ms']:.1f}"],
+        ["`-X importtime`: `import usermapper.cli`, our bytecode compiled (as `pip install` leaves it)",
+         f"{figures['cli_import_ms']:.1f}"],
+        ["the same, our files compiled from source (a checkout under `PYTHONDONTWRITEBYTECODE=1`)",
+         f"{figures['cli_import_uncached_ms']:.1f}"],
     ])
     costs = figures["importtime"]
     lines += [f"One `-X importtime` run (its bookkeeping inflates every figure): `function_app` "

@@ -83,5 +83,5 @@ class AppHost:
         try:
             requests.get(f"{self.url}/static/style.css", timeout=1)
             return True
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # the first request imports the web layer
             return False

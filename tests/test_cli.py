@@ -216,3 +216,39 @@ def test_the_file_and_the_sheet_cannot_go_to_the_same_place(tmp_path, output, cr
     assert (result.returncode, result.stdout) == (2, b"")
     assert "usermapper: -o " in result.stderr.decode()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sub"]
+
+
+# What a run of the command line loads, read from the process itself: never the web app's modules, and each
+# optional dependency only for the run that needs it.
+WEB_MODULES = ("usermapper.web", "usermapper.store", "usermapper.settings", "usermapper.compression",
+               "azure", "werkzeug", "zstandard")
+ON_DEMAND = ("usermapper.importfile", "usermapper.passwords_sql", "usermapper.credentials", "usermapper.summary",
+             "lxml", "difflib", "json")
+LOADED = "import sys; from usermapper.cli import main; status = main(sys.argv[1:]); print(*sorted(sys.modules))"
+
+
+def modules_loaded_by(*args: str, cwd: Path) -> set[str]:
+    """The modules and packages (``lxml`` for ``lxml.etree`` too) loaded by one run with these arguments."""
+    result = subprocess.run([sys.executable, "-c", LOADED, *args], cwd=cwd, capture_output=True, env=ENV, timeout=60)
+    assert result.returncode == 0, result.stderr
+    names = result.stdout.decode().split()
+    return set(names) | {name.split(".")[0] for name in names}
+
+
+def test_a_run_loads_no_web_module_and_nothing_it_does_not_use(tmp_path):
+    loaded = modules_loaded_by("-i", str(CLASSROOM), "-o", "out.xml", "-q", cwd=tmp_path)
+    assert {"usermapper.config", "usermapper.expand", "usermapper.xmlwriter", "yaml"} <= loaded
+    assert loaded.isdisjoint(WEB_MODULES + ON_DEMAND), sorted(loaded.intersection(WEB_MODULES + ON_DEMAND))
+
+
+def test_each_option_loads_its_own_modules_and_still_no_web_module(tmp_path):
+    escaping = EXAMPLES / "escaping.yaml"
+    loaded = modules_loaded_by("-i", str(escaping), "-o", "out.xml", "--credentials", "c.csv", "-q", cwd=tmp_path)
+    assert {"lxml", "usermapper.credentials"} <= loaded  # a value with something to escape goes through lxml
+    database = modules_loaded_by("-i", str(CLASSROOM), "-o", "i.json", "--format", "import-json",
+                                 "--passwords-sql", "mysql", "p.sql", "-q", cwd=tmp_path)
+    assert {"usermapper.importfile", "usermapper.passwords_sql"} <= database
+    checked = modules_loaded_by("-i", str(CLASSROOM), "--check", cwd=tmp_path)
+    assert "lxml" not in checked and "tempfile" not in checked and "usermapper.summary" in checked
+    for modules in (loaded, database, checked):
+        assert modules.isdisjoint(WEB_MODULES), sorted(modules.intersection(WEB_MODULES))

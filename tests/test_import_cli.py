@@ -44,3 +44,9 @@ def test_unknown_dialect_and_one_standard_output(tmp_path):
     assert usermapper("-i", str(CLASSROOM), "--passwords-sql", "oracle", "p.sql", cwd=tmp_path).returncode == 2
     both = usermapper("-i", str(CLASSROOM), "-o", "-", "--passwords-sql", "mysql", "-", cwd=tmp_path)
     assert both.returncode == 2 and b"standard output" in both.stderr
+
+
+def test_the_command_line_names_the_formats_and_dialects_the_modules_write():
+    from usermapper import cli, importfile, passwords_sql
+
+    assert (cli.FORMATS, cli.DIALECTS) == (importfile.FORMATS, passwords_sql.DIALECTS)

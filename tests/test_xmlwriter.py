@@ -16,7 +16,7 @@ import guacamole_reader
 from whole_tree import whole_tree
 from usermapper.config import Numbering, read_config
 from usermapper.credentials import credentials_csv
-from usermapper.expand import UserMapping, expand
+from usermapper.expand import Connection, Group, User, UserMapping, expand
 from usermapper.xmlwriter import (FileTooLarge, check_file_size, file_size, user_mapping_bytes,
                                   write_user_mapping)
 
@@ -78,6 +78,16 @@ def test_streamed_output_equals_the_whole_tree_serialized_by_lxml(name):
 def test_streamed_output_equals_the_whole_tree_with_hashed_passwords():
     mapping = expand_example("classroom.yaml", with_encoding("sha256"))
     assert b' encoding="sha256"' in user_mapping_bytes(mapping)
+    assert user_mapping_bytes(mapping) == whole_tree(mapping)
+
+
+def test_every_printable_ascii_character_is_written_as_lxml_writes_it():
+    """Names and values without anything to escape are written without lxml: the same bytes either way."""
+    characters = [chr(c) for c in range(0x20, 0x7F)] + ["\t", "\n", "\r", "é", "€"]
+    connections = tuple(Connection(f"PC {c}", "ssh", (("hostname", f"h{c}"), ("command", f"{c}x{c}")))
+                        for c in characters)
+    users = tuple(User("t", f"user{c}", f"pass{c}", "plain", f"pass{c}") for c in characters)
+    mapping = UserMapping((Group(users, connections),))
     assert user_mapping_bytes(mapping) == whole_tree(mapping)
 
 

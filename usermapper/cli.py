@@ -12,21 +12,24 @@ import argparse
 import os
 import stat
 import sys
-import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import BinaryIO, Iterator
+from typing import TYPE_CHECKING
 
 from .config import ConfigError, Lab, Problem, read_config
-from .credentials import credentials_csv
 from .expand import UserMapping, expand
-from .importfile import FORMATS, ImportRefused, entries, group_paths, import_file
-from .passwords_sql import DIALECTS, check_passwords, passwords_sql
-from .summary import lab_facts
 from .limits import Limits
 from .xmlwriter import FileTooLarge, check_file_size, write_user_mapping
 
+if TYPE_CHECKING:
+    from typing import BinaryIO
+
 STDIO = "-"
 USER_MAPPING = "user-mapping"
+# importfile.FORMATS and passwords_sql.DIALECTS (tests/test_import_cli.py checks they agree), named here so
+# that a run which writes neither imports neither module: each option imports its modules when it is given.
+FORMATS = ("import-json", "import-yaml", "import-csv")
+DIALECTS = ("postgresql", "mysql")
 EXIT_INVALID = 2
 SECRET_MODE = 0o600
 
@@ -64,22 +67,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"usermapper: {_name(args.input)}: users.{unseen}: random passwords stored only as hashes would "
               f"reach nobody; add --credentials FILE to write them down", file=sys.stderr)
         return EXIT_INVALID
-    try:
-        if args.passwords_sql:
-            check_passwords(lab, source)
-        mapping = None if args.check else expand(lab)
-        imported = entries(lab, mapping, source) if mapping and args.format != USER_MAPPING else None
-    except ImportRefused as error:
-        _report(args.input, error.problems)
-        return EXIT_INVALID
+    mapping = None if args.check else expand(lab)
+    imported = None
+    if args.passwords_sql or (mapping and args.format != USER_MAPPING):  # the database route's modules
+        from .importfile import ImportRefused, entries
+        from .passwords_sql import check_passwords
+
+        try:
+            if args.passwords_sql:
+                check_passwords(lab, source)
+            if mapping and args.format != USER_MAPPING:
+                imported = entries(lab, mapping, source)
+        except ImportRefused as error:
+            _report(args.input, error.problems)
+            return EXIT_INVALID
     try:
         if args.check:
             print(_summary(args.input, lab), flush=True)
             return 0
         if args.credentials:  # first: a file of random passwords nobody can read is worse than none
+            from .credentials import credentials_csv
+
             with _output(args.credentials, mode=SECRET_MODE) as out:
                 out.write(credentials_csv(mapping))
         if args.passwords_sql:
+            from .passwords_sql import passwords_sql
+
             dialect, path = args.passwords_sql
             with _output(path, mode=SECRET_MODE) as out:
                 out.write(passwords_sql(((u.username, u.password) for u in mapping.users), dialect))
@@ -87,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             if imported is None:
                 write_user_mapping(mapping, out)
             else:
+                from .importfile import import_file
+
                 size = out.write(import_file(imported, args.format))
     except BrokenPipeError:  # whoever read standard output has gone, as in `usermapper -o - | head`
         _discard_stdout()
@@ -97,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         print(_done(args, mapping, size), file=sys.stderr)
         if imported is not None:
+            from .importfile import group_paths
+
             print("usermapper: Guacamole 1.6.0 imports only into connection groups that exist; create these "
                   "first: " + ", ".join(group_paths(lab, imported)), file=sys.stderr)
     return 0
@@ -181,6 +198,8 @@ def _output(path: str, mode: int | None = None) -> Iterator[BinaryIO]:
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
+    import tempfile  # here, not at the top: a run that writes only to standard output never needs it
+
     directory = os.path.dirname(os.path.abspath(path))
     temporary = None
     try:
@@ -229,6 +248,8 @@ def _name(source: str) -> str:
 
 def _summary(source: str, lab: Lab) -> str:
     """What ``--check`` prints: the facts the page's picture of the lab shows, as text."""
+    from .summary import lab_facts
+
     first, *rest = lab_facts(lab)
     return "\n".join([f"{_name(source)}: valid: {first}", *(f"  {fact}" for fact in rest)])
 

@@ -8,11 +8,9 @@ devices differ per owner: a group holds how to make them (``Part``), and they ar
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import string
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from .config import DeviceType, Lab, UserType
 
@@ -44,6 +42,8 @@ def stored_password(password: str, encoding: str) -> str:
     """The hex digest of the UTF-8 password for ``md5`` and ``sha256``, the password itself for ``plain``."""
     if encoding == "plain":
         return password
+    import hashlib  # here, not at the top: a lab of plain passwords never needs it
+
     return hashlib.new(encoding, password.encode("utf-8")).hexdigest()
 
 
@@ -122,6 +122,8 @@ class UserMapping:
 def random_passwords(count: int, length: int) -> list[str]:
     """``count`` passwords of ``length`` letters and digits, from ``secrets``: the random bytes for all
     of them are drawn at once and mapped in one pass, instead of one ``secrets.choice`` per character."""
+    import secrets  # here, not at the top: a lab of literal passwords never needs it
+
     needed = count * length
     characters = bytearray()
     while len(characters) < needed:  # about 3% of the bytes are dropped: draw a little more than needed

@@ -21,11 +21,8 @@ the web app and the command line refuse a file that is too big before doing any 
 from __future__ import annotations
 
 import io
-import re
 from collections import Counter
 from typing import BinaryIO
-
-from lxml import etree
 
 from .config import DeviceType, Lab, Numbering, UserType
 from .expand import Connection, Group, Part, User, UserMapping
@@ -265,9 +262,7 @@ class _Serializer:
         key = (tag, name, value)
         found = self._parameters.get(key)
         if found is None:
-            element = etree.Element(tag) if name is None else etree.Element(tag, name=name)
-            element.text = value
-            found = self._parameters[key] = etree.tostring(element, encoding="UTF-8")
+            found = self._parameters[key] = _element(tag, {} if name is None else {"name": name}, value)
         return found
 
 
@@ -362,9 +357,9 @@ def _owner_format(pieces: list[bytes], widths: tuple[int, ...]) -> bytes:
 
 
 def _escaped_attribute(text: str) -> bytes:
-    """``text`` as lxml escapes it in an attribute value: the text itself when every character is one
-    lxml writes as it is (``_AS_IT_IS``), so that most usernames and passwords need no element."""
-    if _AS_IT_IS.fullmatch(text):
+    """``text`` as lxml escapes it in an attribute value: the text itself when lxml writes it as it is,
+    so that most usernames and passwords need no element."""
+    if _verbatim(text):
         return text.encode("ascii")
     return _lxml_attribute(text)
 
@@ -376,9 +371,7 @@ def _lxml_attribute(text: str) -> bytes:
 def _escaped_text(text: str) -> bytes:
     """``text`` as lxml escapes it as an element's text (serialized with a digit, which is never
     escaped, so that an empty text is not written as an empty element)."""
-    element = etree.Element("param")
-    element.text = text + "0"
-    return etree.tostring(element, encoding="UTF-8")[len(b"<param>"):-len(b"0</param>")]
+    return _element("param", {}, text + "0")[len(b"<param>"):-len(b"0</param>")]
 
 
 def _device_size(device: DeviceType, serialized: _Serializer) -> int:
@@ -438,10 +431,27 @@ def _authorize_tag(username: str, stored_password: str, encoding: str) -> bytes:
 
 def _start_tag(tag: str, **attributes: str) -> bytes:
     """A start tag as lxml writes it, without its closing ``>``."""
-    return etree.tostring(etree.Element(tag, attributes), encoding="UTF-8")[: -len(b"/>")]
+    return _element(tag, attributes)[: -len(b"/>")]
 
 
-# The printable ASCII characters lxml writes in an attribute value as they are (all but ``&<>"``), asked
-# of lxml itself.
-_AS_IT_IS = re.compile("[%s]*" % re.escape("".join(c for c in map(chr, range(0x20, 0x7f))
-                                                   if _lxml_attribute(c) == c.encode("ascii"))))
+def _element(tag: str, attributes: dict[str, str], text: str | None = None) -> bytes:
+    """One element without children, as lxml serializes it in UTF-8 (``<tag/>`` when ``text`` is None).
+    Written here when nothing in it needs escaping, which gives lxml's bytes; else by lxml, imported only
+    then, so that a lab of plain names and values never loads it (the command line starts faster)."""
+    if all(map(_verbatim, attributes.values())) and (text is None or _verbatim(text)):
+        start = b" ".join([tag.encode(), *(b'%s="%s"' % (k.encode(), v.encode()) for k, v in attributes.items())])
+        return b"<%s/>" % start if text is None else b"<%s>%s</%s>" % (start, text.encode(), tag.encode())
+    from lxml import etree
+
+    element = etree.Element(tag, attributes)
+    element.text = text
+    return etree.tostring(element, encoding="UTF-8")
+
+
+_ESCAPED = frozenset('"&<>')  # the printable ASCII characters lxml escapes, in attributes or text
+
+
+def _verbatim(text: str) -> bool:
+    """True when lxml writes ``text`` as it is, in an attribute value and as text alike (tests/test_xmlwriter.py
+    checks every printable ASCII character against lxml)."""
+    return text.isascii() and text.isprintable() and not _ESCAPED.intersection(text)
