@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from azure.core.exceptions import ServiceResponseError
 from azure.data.tables import TableServiceClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,11 +124,17 @@ def load_tables(connection_string: str, entities: list[tuple[str, dict]]) -> str
         service.create_table(prefix + hour)
 
     def insert(key: tuple[str, str]) -> None:
+        """Upserts, so that a transaction whose answer was lost (Azurite, loaded, resets a connection now
+        and then) can be sent again."""
         table, group = service.get_table_client(prefix + key[0]), batches[key]
         for start in range(0, len(group), TRANSACTION_LIMIT):
-            table.submit_transaction([("create", e) for e in group[start:start + TRANSACTION_LIMIT]])
+            operations = [("upsert", e) for e in group[start:start + TRANSACTION_LIMIT]]
+            try:
+                table.submit_transaction(operations)
+            except ServiceResponseError:
+                table.submit_transaction(operations)
 
-    with ThreadPoolExecutor(8) as pool:
+    with ThreadPoolExecutor(4) as pool:
         list(pool.map(insert, batches))
     return prefix
 
