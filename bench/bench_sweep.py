@@ -1,15 +1,18 @@
 """The sweep of expired sessions: ``SessionStore.sweep()`` beside a naive sweep, on identical tables.
 
-Each run builds one dataset, 10,000 expired and 10,000 live sessions spread over hour buckets, as
-``SessionStore.save`` lays them out (each entity is captured from ``save`` and inserted 100 per
-transaction, which is much faster than one request per session), and loads it into two fresh tables in
-one Azurite. Our sweep runs on one, the naive sweep (scan the whole table with every property, then delete
-the expired entities one request each) on the other. Both clients count every HTTP response they get, so
-the request counts come from the same instrument. After each sweep the table must hold exactly the live
-sessions. Figures are medians over the runs; ratios are taken within each run.
+Each run builds one dataset as ``SessionStore.save`` lays it out (one table per expiry hour; each entity is
+captured from ``save`` and inserted 100 per transaction, which is much faster than one request per
+session): ``--expired`` sessions that expired over the ``--past-hours`` hours before the current hour began
+(a sweep that was down that long), and ``--live`` sessions created within the last 50 minutes, which expire
+in this hour's table or the next one's. The dataset is loaded twice into one Azurite, under two table
+prefixes. Our sweep runs on one, the naive sweep on the other: list the prefix's tables, query each for
+its expired entities (keys only), delete them one request each. Both clients count every HTTP response
+they get (a hook on the SDK's pipeline), so the request counts come from the same instrument. After each
+sweep the tables must hold exactly the live sessions. Figures are medians over the runs; ratios are taken
+within each run.
 
-    .venv/bin/python bench/bench_sweep.py [--runs 3] [--expired 10000] [--live 10000] [--added-latency-ms 0]
-                                          [--json out.json]
+    .venv/bin/python bench/bench_sweep.py [--runs 3] [--expired 10000] [--live 10000] [--past-hours 6]
+                                          [--added-latency-ms 0] [--json out.json]
 """
 
 from __future__ import annotations
@@ -21,57 +24,65 @@ import statistics
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from azure.data.tables import TableClient
+from azure.core.exceptions import ServiceResponseError
+from azure.data.tables import TableServiceClient
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from azurite import Azurite  # noqa: E402
+from sessiontables import SessionTables  # noqa: E402
 from usermapper.compression import CompressingWriter, compress  # noqa: E402
 from usermapper.config import read_config  # noqa: E402
 from usermapper.credentials import credentials_csv  # noqa: E402
 from usermapper.expand import expand  # noqa: E402
-from usermapper.store import CLIENT_OPTIONS, KEYS, TRANSACTION_LIMIT, SessionStore  # noqa: E402
+from usermapper.store import CLIENT_OPTIONS, LAST_HOUR, SessionStore  # noqa: E402
 from usermapper.xmlwriter import write_user_mapping  # noqa: E402
 
 LIFETIME = timedelta(hours=1)
-EXPIRED_SPAN = timedelta(hours=10)  # expired sessions were created up to this long before expiring
-EXPIRED_MARGIN = timedelta(minutes=1)  # ... and expired at least this long before the dataset was built
+EXPIRED_MARGIN = timedelta(minutes=1)  # expired sessions expired at least this long before the hour began
 LIVE_SPAN = timedelta(minutes=50)  # live sessions were created within this span, so none expires in a run
 CONFIG = ROOT / "examples" / "classroom.yaml"
-TARGET_REQUEST_RATIO = 50
-TARGET_SPEEDUP = 10
+TRANSACTION_LIMIT = 100  # operations in one transaction (one PartitionKey)
+TARGET_REQUESTS = 10
+TARGET_SPEEDUP = 20
 
 
 class EntityRecorder:
-    """Stands where ``SessionStore`` expects its TableClient and keeps each entity ``save`` would write."""
+    """Stands where ``SessionStore`` expects its TableServiceClient and keeps each entity ``save`` would
+    write, with the hour of its table."""
 
     def __init__(self):
-        self.entities: list[dict] = []
+        self.entities: list[tuple[str, dict]] = []
 
-    def create_table(self) -> None:
-        pass
+    def get_table_client(self, name: str) -> "EntityRecorder.Table":
+        return self.Table(self, name)
 
-    def upsert_entity(self, entity: dict, **options) -> None:
-        self.entities.append(entity)
+    class Table:
+        def __init__(self, recorder: "EntityRecorder", name: str):
+            self.recorder, self.name = recorder, name
+
+        def upsert_entity(self, entity: dict, **options) -> None:
+            self.recorder.entities.append((self.name[-10:], entity))
 
 
 class Counted:
-    """A TableClient whose every HTTP response (pages, deletes, transactions, retries) is counted.
+    """A TableServiceClient whose every HTTP response (pages, deletes, retries), on it and on each table
+    client it hands out, is counted.
 
     ``added_latency`` seconds are slept before each request is sent: a stand-in for the network between a
     function and a real storage account, which loopback Azurite does not have.
     """
 
-    def __init__(self, connection_string: str, table: str, added_latency: float = 0.0):
+    def __init__(self, connection_string: str, added_latency: float = 0.0):
         self.responses = 0
         self.added_latency = added_latency
-        self.client = TableClient.from_connection_string(
-            connection_string, table, raw_request_hook=self._delay, raw_response_hook=self._count,
-            **CLIENT_OPTIONS)
+        self.service = TableServiceClient.from_connection_string(
+            connection_string, raw_request_hook=self._delay, raw_response_hook=self._count, **CLIENT_OPTIONS)
 
     def _delay(self, request) -> None:
         if self.added_latency:
@@ -81,93 +92,117 @@ class Counted:
         self.responses += 1
 
 
-def session_entities(expired: int, live: int, seed: int) -> tuple[list[dict], set[str]]:
-    """Entities of ``expired`` expired and ``live`` live sessions, and the RowKeys of the live ones."""
+def session_entities(expired: int, live: int, past_hours: int, seed: int) -> tuple[list[tuple[str, dict]], set[str]]:
+    """(hour, entity) of ``expired`` expired and ``live`` live sessions, and the RowKeys of the live ones."""
     mapping = expand(read_config(CONFIG.read_bytes()))
     writer = CompressingWriter()
     write_user_mapping(mapping, writer)
     xml, credentials = writer.finish(), compress(credentials_csv(mapping))
     rng = random.Random(seed)
     now = datetime.now(timezone.utc)
-    recorder = EntityRecorder()
-    created_at = [now - LIFETIME - EXPIRED_MARGIN - EXPIRED_SPAN * rng.random() for _ in range(expired)]
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    past_span = timedelta(hours=past_hours) - EXPIRED_MARGIN
+    created_at = [this_hour - EXPIRED_MARGIN - past_span * rng.random() - LIFETIME for _ in range(expired)]
     created_at += [now - LIVE_SPAN * rng.random() for _ in range(live)]
+    recorder = EntityRecorder()
     for created in created_at:
-        store = SessionStore(recorder, LIFETIME, clock=lambda created=created: created)
+        store = SessionStore(recorder, "x", LIFETIME, clock=lambda created=created: created)
         store.save(xml, credentials, mapping.user_count, mapping.connection_count, summary=compress(b"{}"))
-    live_rows = {entity["RowKey"] for entity in recorder.entities[expired:]}
+    live_rows = {entity["RowKey"] for _, entity in recorder.entities[expired:]}
     return recorder.entities, live_rows
 
 
-def load_table(connection_string: str, entities: list[dict]) -> str:
-    """A fresh table holding these entities, inserted in transactions of one partition; its name."""
-    name = f"sweep{uuid.uuid4().hex}"
-    table = TableClient.from_connection_string(connection_string, name)
-    table.create_table()
-    by_partition: dict[str, list[dict]] = {}
-    for entity in entities:
-        by_partition.setdefault(entity["PartitionKey"], []).append(entity)
-    for partition_entities in by_partition.values():
-        for start in range(0, len(partition_entities), TRANSACTION_LIMIT):
-            table.submit_transaction([("create", e) for e in partition_entities[start:start + TRANSACTION_LIMIT]])
-    return name
+def load_tables(connection_string: str, entities: list[tuple[str, dict]]) -> str:
+    """Fresh tables under a fresh prefix holding these entities, inserted in transactions of one
+    partition; the prefix."""
+    prefix = f"sweep{uuid.uuid4().hex[:12]}"
+    service = TableServiceClient.from_connection_string(connection_string)
+    batches: dict[tuple[str, str], list[dict]] = {}
+    for hour, entity in entities:
+        batches.setdefault((hour, entity["PartitionKey"]), []).append(entity)
+    for hour in {hour for hour, _ in batches}:
+        service.create_table(prefix + hour)
+
+    def insert(key: tuple[str, str]) -> None:
+        """Upserts, so that a transaction whose answer was lost (Azurite, loaded, resets a connection now
+        and then) can be sent again."""
+        table, group = service.get_table_client(prefix + key[0]), batches[key]
+        for start in range(0, len(group), TRANSACTION_LIMIT):
+            operations = [("upsert", e) for e in group[start:start + TRANSACTION_LIMIT]]
+            try:
+                table.submit_transaction(operations)
+            except ServiceResponseError:
+                table.submit_transaction(operations)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(insert, batches))
+    return prefix
 
 
-def remaining_rows(connection_string: str, name: str) -> set[str]:
-    table = TableClient.from_connection_string(connection_string, name)
-    return {entity["RowKey"] for entity in table.list_entities(select=KEYS)}
+def remaining_rows(connection_string: str, prefix: str) -> set[str]:
+    return {entity["RowKey"] for entity in SessionTables(connection_string, prefix).entities().values()}
 
 
-def our_sweep(connection_string: str, name: str, added_latency: float) -> dict:
-    counted = Counted(connection_string, name, added_latency)
-    store = SessionStore(counted.client, LIFETIME)
+def our_sweep(connection_string: str, prefix: str, added_latency: float) -> dict:
+    counted = Counted(connection_string, added_latency)
+    store = SessionStore(counted.service, prefix, LIFETIME)
     begin = time.perf_counter()
     report = store.sweep()
     seconds = time.perf_counter() - begin
     return {"seconds": seconds, "requests": counted.responses, "reported_requests": report.requests,
-            "deleted": report.deleted}
+            "tables_deleted": len(report.tables)}
 
 
-def naive_sweep(connection_string: str, name: str, added_latency: float) -> dict:
-    """Scan the whole table, every property, then delete each expired entity with a request of its own."""
-    counted = Counted(connection_string, name, added_latency)
+def naive_sweep(connection_string: str, prefix: str, added_latency: float) -> dict:
+    """List the prefix's tables, query each for its expired entities, delete each with a request of its own."""
+    counted = Counted(connection_string, added_latency)
     begin = time.perf_counter()
     now = datetime.now(timezone.utc)
-    expired = [e for e in counted.client.list_entities() if e["ExpiresAt"] <= now]
-    for entity in expired:
-        counted.client.delete_entity(entity["PartitionKey"], entity["RowKey"])
+    deleted = 0
+    for table in counted.service.query_tables("TableName ge @prefix and TableName le @last",
+                                              parameters={"prefix": prefix, "last": prefix + LAST_HOUR}):
+        client = counted.service.get_table_client(table.name)
+        expired = list(client.query_entities("ExpiresAt lt @now", parameters={"now": now},
+                                             select=["PartitionKey", "RowKey"], results_per_page=1000))
+        for entity in expired:
+            client.delete_entity(entity["PartitionKey"], entity["RowKey"])
+        deleted += len(expired)
     seconds = time.perf_counter() - begin
-    return {"seconds": seconds, "requests": counted.responses, "deleted": len(expired)}
+    return {"seconds": seconds, "requests": counted.responses, "sessions_deleted": deleted}
 
 
-def one_run(connection_string: str, expired: int, live: int, seed: int, added_latency: float) -> dict:
-    entities, live_rows = session_entities(expired, live, seed)
-    result = {"partitions": len({e["PartitionKey"] for e in entities})}
+def delete_largest_ms(connection_string: str, prefix: str, entities: list[tuple[str, dict]]) -> float:
+    """How long Azurite takes to delete the dataset's largest table (a live one, left by the sweep): what
+    a sweep's delete would cost if a past hour held that many sessions."""
+    hours = [hour for hour, _ in entities]
+    largest = max(set(hours), key=hours.count)
+    service = TableServiceClient.from_connection_string(connection_string)
+    begin = time.perf_counter()
+    service.delete_table(prefix + largest)
+    return (time.perf_counter() - begin) * 1000
+
+
+def one_run(connection_string: str, expired: int, live: int, past_hours: int, seed: int,
+            added_latency: float) -> dict:
+    entities, live_rows = session_entities(expired, live, past_hours, seed)
+    hours = {hour for hour, _ in entities}
+    result = {"tables": len(hours), "largest_table": max(sum(h == hour for h, _ in entities) for hour in hours)}
     for label, sweep in (("ours", our_sweep), ("naive", naive_sweep)):
-        name = load_table(connection_string, entities)
-        figures = sweep(connection_string, name, added_latency)
-        left = remaining_rows(connection_string, name)
+        prefix = load_tables(connection_string, entities)
+        figures = sweep(connection_string, prefix, added_latency)
+        left = remaining_rows(connection_string, prefix)
         figures["live_left"] = len(left & live_rows)
         figures["exactly_live_left"] = left == live_rows
-        TableClient.from_connection_string(connection_string, name).delete_table()
+        if label == "ours":
+            result["largest_table_delete_ms"] = delete_largest_ms(connection_string, prefix, entities)
+        SessionTables(connection_string, prefix).drop()
         result[label] = figures
     result["request_ratio"] = result["naive"]["requests"] / result["ours"]["requests"]
     result["speedup"] = result["naive"]["seconds"] / result["ours"]["seconds"]
-    result["break_even_latency_ms"] = break_even_latency(result) * 1000
     return result
 
 
-def break_even_latency(run: dict) -> float:
-    """The latency per request (s), on top of this run's, at which ours would be TARGET_SPEEDUP times faster.
-
-    Each sweep's time grows by one latency per request it makes; 0 if the target is already met.
-    """
-    ours, naive = run["ours"], run["naive"]
-    needed = TARGET_SPEEDUP * ours["seconds"] - naive["seconds"]
-    return max(0.0, needed / (naive["requests"] - TARGET_SPEEDUP * ours["requests"]))
-
-
-def summary(runs: list[dict], expired: int, live: int) -> dict:
+def summary(runs: list[dict], expired: int, live: int, past_hours: int) -> dict:
     def median(*path: str) -> float:
         values = []
         for run in runs:
@@ -177,14 +212,15 @@ def summary(runs: list[dict], expired: int, live: int) -> dict:
             values.append(value)
         return statistics.median(values)
 
-    result = {"expired": expired, "live": live, "runs": len(runs), "partitions": median("partitions")}
+    result = {"expired": expired, "live": live, "past_hours": past_hours, "runs": len(runs),
+              "tables": median("tables"), "largest_table": median("largest_table"),
+              "largest_table_delete_ms": median("largest_table_delete_ms")}
     for label in ("ours", "naive"):
         result[label] = {key: median(label, key) for key in runs[0][label] if key != "exactly_live_left"}
         result[label]["exactly_live_left"] = all(run[label]["exactly_live_left"] for run in runs)
     result["request_ratio"] = median("request_ratio")
     result["speedup"] = median("speedup")
-    result["break_even_latency_ms"] = median("break_even_latency_ms")
-    result["request_target_met"] = min(run["request_ratio"] for run in runs) >= TARGET_REQUEST_RATIO
+    result["request_target_met"] = max(run["ours"]["requests"] for run in runs) <= TARGET_REQUESTS
     result["speed_target_met"] = min(run["speedup"] for run in runs) >= TARGET_SPEEDUP
     result["per_run"] = runs
     return result
@@ -196,10 +232,10 @@ def main() -> int:
     began = time.perf_counter()
     with Azurite() as storage:
         for run in range(arguments.runs):
-            runs.append(one_run(storage.connection_string, arguments.expired, arguments.live, seed=run,
-                                added_latency=arguments.added_latency_ms / 1000))
+            runs.append(one_run(storage.connection_string, arguments.expired, arguments.live, arguments.past_hours,
+                                seed=run, added_latency=arguments.added_latency_ms / 1000))
             print(f"run {run + 1}/{arguments.runs}: {json.dumps(runs[-1])}", file=sys.stderr)
-    result = summary(runs, arguments.expired, arguments.live)
+    result = summary(runs, arguments.expired, arguments.live, arguments.past_hours)
     result["added_latency_ms"] = arguments.added_latency_ms
     result["wall_seconds"] = time.perf_counter() - began
     report(result)
@@ -210,15 +246,18 @@ def main() -> int:
 
 
 def report(result: dict) -> None:
-    print(f"{result['expired']:,} expired and {result['live']:,} live sessions in {result['partitions']:.0f} "
-          f"hour buckets; medians of {result['runs']} runs")
-    for label in ("ours", "naive"):
-        figures = result[label]
-        print(f"{label:>5}: {figures['seconds']:7.2f} s, {figures['requests']:6.0f} requests, deleted "
-              f"{figures['deleted']:,.0f}, live left {figures['live_left']:,.0f}, exactly the live left: "
-              f"{figures['exactly_live_left']}")
-    print(f"naive/ours: {result['request_ratio']:.0f}x the requests, {result['speedup']:.1f}x the time; "
-          f"{TARGET_SPEEDUP}x would take {result['break_even_latency_ms']:.1f} ms more per request")
+    print(f"{result['expired']:,} expired sessions over {result['past_hours']} past hours and {result['live']:,} "
+          f"live ones, in {result['tables']:.0f} tables (the largest, {result['largest_table']:,.0f} sessions, is "
+          f"deleted in {result['largest_table_delete_ms']:.1f} ms); medians of {result['runs']} runs")
+    ours, naive = result["ours"], result["naive"]
+    print(f"ours:  {ours['seconds'] * 1000:8.1f} ms, {ours['requests']:6.0f} requests, deleted "
+          f"{ours['tables_deleted']:.0f} tables, live left {ours['live_left']:,.0f}, exactly the live left: "
+          f"{ours['exactly_live_left']}")
+    print(f"naive: {naive['seconds'] * 1000:8.1f} ms, {naive['requests']:6.0f} requests, deleted "
+          f"{naive['sessions_deleted']:,.0f} sessions, live left {naive['live_left']:,.0f}, exactly the live left: "
+          f"{naive['exactly_live_left']}")
+    print(f"naive/ours: {result['request_ratio']:.0f}x the requests, {result['speedup']:.0f}x the time "
+          f"(targets: ours at most {TARGET_REQUESTS} requests, at least {TARGET_SPEEDUP}x faster)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -226,6 +265,8 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs", type=int, default=3, help="runs, each on a fresh dataset (default 3)")
     parser.add_argument("--expired", type=int, default=10_000, help="expired sessions (default 10,000)")
     parser.add_argument("--live", type=int, default=10_000, help="live sessions (default 10,000)")
+    parser.add_argument("--past-hours", type=int, default=6,
+                        help="hours before this one over which the expired sessions expired (default 6)")
     parser.add_argument("--added-latency-ms", type=float, default=0.0,
                         help="sleep this long before every storage request of both sweeps (default 0)")
     parser.add_argument("--json", help="also write the figures to this file")

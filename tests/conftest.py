@@ -1,6 +1,7 @@
 """Shared fixtures. Storage is always a real Azurite and the real azure-data-tables SDK, never a mock.
 
-- ``azurite``: one Azurite for the whole run; every test gets its own table in it (``table_name``).
+- ``azurite``: one Azurite for the whole run; every test gets its own table prefix in it (``table_name``),
+  and ``tables`` to look at that prefix's tables straight through the SDK.
 - ``private_azurite``: an Azurite of the test's own, for tests that stop storage and bring it back.
 - ``clock``: a settable time; ``store`` reads it, so tests move time instead of waiting.
 """
@@ -11,12 +12,12 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from azure.data.tables import TableClient
 
 from apphost import AppHost
 from azurite import Azurite
 from pages import CHROMIUM_ARGS, DESKTOP, Watch
 from playwright.sync_api import Browser, sync_playwright
+from sessiontables import SessionTables
 from usermapper.settings import Settings, StorageTarget
 from usermapper.store import SessionStore
 
@@ -54,17 +55,16 @@ def private_azurite():
 
 @pytest.fixture
 def table_name() -> str:
-    """A fresh, valid table name (letters and digits, starting with a letter) for each test."""
+    """A fresh, valid table prefix (letters and digits, starting with a letter) for each test."""
     return f"t{uuid.uuid4().hex}"
 
 
 @pytest.fixture
-def table_client(azurite, table_name):
-    """A TableClient on the test's table, which exists; deleted after the test to free Azurite's memory."""
-    with TableClient.from_connection_string(azurite.connection_string, table_name) as client:
-        client.create_table()
-        yield client
-        client.delete_table()
+def tables(azurite, table_name) -> SessionTables:
+    """The test's session tables, seen through the SDK; deleted after the test to free Azurite's memory."""
+    seen = SessionTables(azurite.connection_string, table_name)
+    yield seen
+    seen.drop()
 
 
 @pytest.fixture
@@ -74,8 +74,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(azurite, table_name, table_client, clock) -> SessionStore:
-    """A SessionStore on the test's table, built from settings as the app builds it, with ``clock`` as
+def store(azurite, table_name, tables, clock) -> SessionStore:
+    """A SessionStore on the test's tables, built from settings as the app builds it, with ``clock`` as
     its time and sessions that last ``SESSION_LIFETIME``."""
     settings = Settings(
         storage=StorageTarget(connection_string=azurite.connection_string),

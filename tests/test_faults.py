@@ -4,7 +4,7 @@ and many clients at once.
 
 What must hold: a storage fault is a 503 problem with ``Retry-After`` within seconds, never a 500 or a
 hang; nothing is half-written; once storage is back every call works and no session saved before the
-fault is lost; a sweep deletes exactly the expired sessions however it is interrupted or doubled; under
+fault is lost; a sweep deletes exactly the tables of past hours however it is interrupted or doubled; under
 load every client downloads exactly the file it uploaded.
 
 USERMAPPER_LOAD_SECONDS=30 runs the load test for 30 s (the issue's setting); CI runs it for 8 s.
@@ -28,17 +28,16 @@ import pytest
 import requests
 import yaml
 import zstandard
-from azure.data.tables import TableClient, TableServiceClient
-
 from apphost import AppHost
 from azurite import DEV_ACCOUNT, DEV_ACCOUNT_KEY, REPO_ROOT
 from httpclient import API, CLASSROOM, Client, assert_problem, set_cookies
+from sessiontables import SessionTables
 from tcpproxy import TcpProxy
 from usermapper.compression import compress
 from usermapper.config import read_config
 from usermapper.expand import expand
 from usermapper.settings import Settings, StorageTarget
-from usermapper.store import SessionStore, StorageUnavailable
+from usermapper.store import HOUR_FORMAT, SessionStore, StorageUnavailable
 from usermapper.xmlwriter import user_mapping_bytes
 
 QUICK_SECONDS = 10  # "within a few seconds": one retry of the store's 3 s timeouts, and a margin
@@ -74,19 +73,22 @@ def whole_sessions(storage: str, table: str) -> dict[str, bytes]:
     """Every stored session's token and file, having checked that each entity is whole: every chunk there,
     the file and credentials decompress, and the file matches its recorded size and SHA-256."""
     sessions = {}
-    with TableClient.from_connection_string(storage, table) as client:
-        if table not in {t.name for t in TableServiceClient.from_connection_string(storage).list_tables()}:
-            return sessions  # the app creates its table on first use
-        for entity in client.list_entities():
-            if "State" in entity:  # a tombstone: an ended or replaced session, holding no file
-                continue
-            xml, _ = (zstandard.ZstdDecompressor().decompressobj().decompress(
-                b"".join(entity[f"{name}{i}"] for i in range(entity[f"{name}Chunks"])))
-                for name in ("Xml", "Credentials"))
-            assert len(xml) == entity["XmlSize"]
-            assert hashlib.sha256(xml).hexdigest() == entity["XmlSha256"]
-            sessions[f"{entity['PartitionKey']}-{entity['RowKey']}"] = xml
+    for token, entity in SessionTables(storage, table).entities().items():
+        if "State" in entity:  # a tombstone: an ended or replaced session, holding no file
+            continue
+        xml, _ = (zstandard.ZstdDecompressor().decompressobj().decompress(
+            b"".join(entity[f"{name}{i}"] for i in range(entity[f"{name}Chunks"])))
+            for name in ("Xml", "Credentials"))
+        assert len(xml) == entity["XmlSize"]
+        assert hashlib.sha256(xml).hexdigest() == entity["XmlSha256"]
+        sessions[token] = xml
     return sessions
+
+
+def past_tables(storage: str, table: str) -> set[str]:
+    """The tables of hours already over: what the next sweep must delete."""
+    current_hour = datetime.now(timezone.utc).strftime(HOUR_FORMAT)
+    return {table + hour for hour in SessionTables(storage, table).hours() if hour < current_hour}
 
 
 def timed(call, *args, **kwargs):
@@ -128,9 +130,10 @@ def fire_sweep(app: AppHost) -> str:
     return app.log()[len(before):]
 
 
-def swept(log: str) -> list[int]:
-    """How many sessions each sweep in this log deleted, as the store reports it: one line per sweep."""
-    return [int(n) for n in re.findall(r"sweep deleted (\d+) expired sessions in \d+ (?:storage )?requests", log)]
+def swept(log: str) -> list[set[str]]:
+    """The tables each sweep in this log deleted, as the store reports it: one line per sweep."""
+    return [set() if names == "none past" else set(names.split(", "))
+            for names in re.findall(r"sweep deleted \d+ tables of expired sessions \(([^)]*)\) in \d+ requests", log)]
 
 
 @pytest.fixture
@@ -184,12 +187,13 @@ def test_a_timer_sweep_with_storage_stopped_fails_quickly_and_the_next_run_sweep
         assert "timer sweep_expired_sessions -> Failed" in log and "StorageUnavailable" in log
         assert requests.get(app.url + "/api/health", timeout=QUICK_SECONDS).status_code == 503
 
-        private_azurite.start()  # empty, without the table, as an emulator without persistence comes back
+        private_azurite.start()  # empty, without the tables, as an emulator without persistence comes back
         assert "-> Succeeded" in fire_sweep(app)
         now = datetime.now(timezone.utc)
         save_at(storage, table_name, now - timedelta(hours=3), 120)
         live = save_at(storage, table_name, now - timedelta(minutes=50), 5)
-        assert swept(fire_sweep(app)) == [120]
+        expired = past_tables(storage, table_name)
+        assert len(expired) == 1 and swept(fire_sweep(app)) == [expired]
         assert set(whole_sessions(storage, table_name)) == live
 
 
@@ -201,9 +205,9 @@ def test_the_store_sweeps_again_once_storage_is_back(private_azurite, table_name
     with pytest.raises(StorageUnavailable):
         store.sweep()
     private_azurite.start()
-    assert store.sweep().deleted == 0
+    assert store.sweep().tables == ()
     save_at(storage, table_name, datetime.now(timezone.utc) - timedelta(hours=2), 3)
-    assert store.sweep().deleted == 3
+    assert len(store.sweep().tables) == 1 and whole_sessions(storage, table_name) == {}
 
 
 # -- storage cut, slow, stalled (through the proxy: the data survives) ----------------------------------------
@@ -313,22 +317,27 @@ def test_stalled_storage_is_a_503_within_bounded_time_then_recovers(proxied_app,
 
 @pytest.fixture
 def expired_and_live(azurite, table_name):
-    """A table with 300 expired sessions (in old buckets and in the boundary bucket) and 40 live ones, some
-    of which expire in a minute; yields the live tokens and the number expired."""
+    """300 sessions in the tables of five past hours (the last one expired a minute before this hour
+    began) and 40 live ones, some of which expire in a minute; yields the live tokens and the tables of
+    the expired ones."""
     storage = azurite.connection_string
     now = datetime.now(timezone.utc)
-    expired = set().union(*(save_at(storage, table_name, now - age, count) for age, count in (
-        (timedelta(hours=5), 120), (timedelta(hours=2, minutes=30), 120), (timedelta(minutes=61), 60))))
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    for age, count in ((timedelta(hours=7), 60), (timedelta(hours=5), 60), (timedelta(hours=4), 60),
+                       (timedelta(hours=2, minutes=30), 60), (timedelta(minutes=61), 60)):
+        save_at(storage, table_name, this_hour - age, count)
+    expired = past_tables(storage, table_name)
     live = set().union(*(save_at(storage, table_name, now - age, count) for age, count in (
         (timedelta(minutes=59), 20), (timedelta(minutes=5), 20))))
-    yield live, len(expired)
-    with TableClient.from_connection_string(storage, table_name) as client:
-        client.delete_table()
+    assert len(expired) == 5
+    yield live, expired
+    SessionTables(storage, table_name).drop()
 
 
 def test_two_app_instances_sweeping_at_once_delete_each_expired_session_once(azurite, table_name, expired_and_live):
-    """Three sweeps started together, two of them in one app: whichever way they interleave, each expired
-    session is deleted once (the counts the sweeps report add up) and no live one is touched."""
+    """Three sweeps started together, two of them in one app: whichever way they interleave, every past
+    table is deleted (two sweeps may both report one: the second's delete finds it gone, which is fine)
+    and no live session is touched."""
     live, expired = expired_and_live
     with AppHost(azurite.connection_string, table=table_name) as first, \
             AppHost(azurite.connection_string, table=table_name) as second:
@@ -337,8 +346,8 @@ def test_two_app_instances_sweeping_at_once_delete_each_expired_session_once(azu
         wait_for_sweeps(first, 2)
         wait_for_sweeps(second, 1)
         logs = [first.log(), second.log()]
-    counts = [n for log in logs for n in swept(log)]
-    assert len(counts) == 3 and sum(counts) == expired, counts
+    reports = [names for log in logs for names in swept(log)]
+    assert len(reports) == 3 and set().union(*reports) == expired, reports
     assert set(whole_sessions(azurite.connection_string, table_name)) == live
     assert "-> Failed" not in "".join(logs)
 
@@ -347,20 +356,21 @@ def test_a_timer_sweep_cut_off_half_way_is_finished_by_the_next_run(azurite, tab
     live, expired = expired_and_live
     storage = azurite.connection_string
     with TcpProxy(azurite.port) as proxy, AppHost(connection_string(proxy.port), table=table_name) as app:
-        proxy.forward(latency=0.3)  # slow enough to cut the sweep between its transactions
+        proxy.forward(latency=0.3)  # slow enough to cut the sweep between its deletes
         start_sweep(app)
         deadline = time.monotonic() + SWEEP_SECONDS
-        while len(whole_sessions(storage, table_name)) == len(live) + expired:
+        while past_tables(storage, table_name) == expired:
             assert time.monotonic() < deadline, "the sweep deleted nothing"
             time.sleep(0.02)
         proxy.cut()
         wait_for_sweeps(app, 1)
         assert "timer sweep_expired_sessions -> Failed" in app.log() and "StorageUnavailable" in app.log()
-        remaining = set(whole_sessions(storage, table_name))
-        assert live < remaining and len(remaining) < len(live) + expired, "not cut half way"
+        remaining = past_tables(storage, table_name)
+        assert remaining and remaining < expired, "not cut half way"
+        assert live <= set(whole_sessions(storage, table_name))
 
         proxy.forward()
-        assert swept(fire_sweep(app)) == [len(remaining) - len(live)]
+        assert swept(fire_sweep(app)) == [remaining]
     assert set(whole_sessions(storage, table_name)) == live
 
 
@@ -379,24 +389,24 @@ def test_a_sweep_process_killed_half_way_is_finished_by_the_next_timer_run(azuri
     live, expired = expired_and_live
     storage = azurite.connection_string
     with TcpProxy(azurite.port) as proxy:
-        proxy.forward(latency=0.3)  # slow enough to kill the sweep between its transactions
+        proxy.forward(latency=0.3)  # slow enough to kill the sweep between its deletes
         sweeper = subprocess.Popen([sys.executable, "-c", SWEEP_SCRIPT, connection_string(proxy.port), table_name],
                                    cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             deadline = time.monotonic() + SWEEP_SECONDS
-            while len(whole_sessions(storage, table_name)) == len(live) + expired:
+            while past_tables(storage, table_name) == expired:
                 assert sweeper.poll() is None and time.monotonic() < deadline, "the sweep deleted nothing"
                 time.sleep(0.02)
             sweeper.send_signal(signal.SIGKILL)
         finally:
             sweeper.kill()
             output = sweeper.communicate(timeout=QUICK_SECONDS)[0]
-    remaining = set(whole_sessions(storage, table_name))
-    assert live <= remaining, "the killed sweep deleted a live session"
-    assert len(live) < len(remaining) < len(live) + expired, f"not killed half way: {output}"
+    assert live <= set(whole_sessions(storage, table_name)), "the killed sweep deleted a live session"
+    remaining = past_tables(storage, table_name)
+    assert remaining and remaining < expired, f"not killed half way: {output}"
 
     with AppHost(storage, table=table_name) as app:
-        assert swept(fire_sweep(app)) == [len(remaining) - len(live)]
+        assert swept(fire_sweep(app)) == [remaining]
     assert set(whole_sessions(storage, table_name)) == live
 
 

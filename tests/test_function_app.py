@@ -4,15 +4,17 @@ against a fresh table in the real Azurite."""
 from __future__ import annotations
 
 import tempfile
-import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import azure.functions as func
 import pytest
-from azure.data.tables import TableClient
 from urllib3 import encode_multipart_formdata
 
 import function_app
+from usermapper.compression import compress
+from usermapper.settings import Settings, StorageTarget
+from usermapper.store import SessionStore
 
 CLASSROOM = (Path(__file__).resolve().parent.parent / "examples" / "classroom.yaml").read_bytes()
 URL = "http://localhost:7071/api/usermapping"
@@ -20,12 +22,12 @@ REMOTE = "https://usermapper.azurewebsites.net/api/usermapping"
 
 
 @pytest.fixture
-def app_env(azurite, table_name, monkeypatch):
-    """function_app reads its settings from the environment on first use; give it a table of its own."""
+def app_env(azurite, tables, table_name, monkeypatch):
+    """function_app reads its settings from the environment on first use; give it tables of its own."""
     monkeypatch.setenv("USERMAPPER_STORAGE", azurite.connection_string)
     monkeypatch.setenv("USERMAPPER_TABLE", table_name)
     function_app.api.cache_clear()
-    yield TableClient.from_connection_string(azurite.connection_string, table_name)
+    yield tables
     function_app.api.cache_clear()
 
 
@@ -56,7 +58,7 @@ def test_upload_download_end(app_env):
     ended = call(function_app.usermapping, "DELETE", Cookie=cookie)
     assert ended.status_code == 204
     assert call(function_app.usermapping, "GET", Cookie=cookie).status_code == 404
-    tombstone, = app_env.list_entities()  # kept until expiry, so a Generate racing this cannot win
+    tombstone, = app_env.entities().values()  # kept until expiry, so a Generate racing this cannot win
     assert tombstone["State"] == "ended"
     assert not [key for key in tombstone if key.startswith(("Xml", "Credentials", "Summary"))]
 
@@ -128,14 +130,18 @@ def test_health_function(app_env):
     assert call(function_app.health, "GET", "http://localhost:7071/api/health").status_code == 200
 
 
-def test_timer_function_sweeps_expired_sessions(app_env, monkeypatch):
-    monkeypatch.setenv("USERMAPPER_SESSION_SECONDS", "1")
-    function_app.api.cache_clear()
-    upload()
-    assert len(list(app_env.list_entities())) == 1
-    time.sleep(1.1)
+def test_timer_function_sweeps_the_tables_of_past_hours(app_env, azurite, table_name):
+    three_hours_ago = datetime.now(timezone.utc) - timedelta(hours=3)
+    settings = Settings(storage=StorageTarget(connection_string=azurite.connection_string), table_name=table_name)
+    expired = SessionStore.from_settings(settings, clock=lambda: three_hours_ago)
+    expired.save(compress(CLASSROOM), compress(b""), 1, 1, summary=compress(b"{}"))
+    live = cookie_of(upload())
+    assert len(app_env.hours()) == 2
+
     function_app.sweep_expired_sessions.build().get_user_function()(None)
-    assert list(app_env.list_entities()) == []
+
+    assert app_env.hours() == {(three_hours_ago + timedelta(hours=4)).strftime("%Y%m%d%H")}
+    assert call(function_app.usermapping, "GET", Cookie=live).status_code == 200
 
 
 def test_routes_do_not_overlap():

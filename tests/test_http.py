@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -15,10 +16,11 @@ import yaml
 import zstandard
 from lxml import etree
 
-from azure.data.tables import TableClient
-
 from apphost import AppHost
 from httpclient import API, CLASSROOM, EXAMPLES, PROBLEM_SECTIONS, Client, assert_problem, set_cookies, with_cookie
+from sessiontables import SessionTables
+from usermapper.settings import Settings, StorageTarget
+from usermapper.store import SessionStore
 
 
 REPO = EXAMPLES.parent
@@ -183,7 +185,11 @@ def test_multipart_without_exactly_one_config_is_a_400(client, files):
     assert_problem(client.request("POST", files=files), 400)
 
 
-@pytest.mark.parametrize("token", ["", "garbage", "2026112614-" + "0" * 32, "x" * 4000, "../../etc/passwd"])
+UNKNOWN_TOKENS = ["", "garbage", "2026112614-" + "0" * 32, "2026112615-4f1d2c3b-0a9e-4c7d-8b6a-5e4f3d2c1b0a",
+                  "x" * 4000, "../../etc/passwd"]
+
+
+@pytest.mark.parametrize("token", UNKNOWN_TOKENS, ids=["empty", "garbage", "old-layout", "unknown", "long", "path"])
 def test_unknown_or_malformed_cookie_is_a_404(app_url, token):
     assert_problem(with_cookie(app_url, token), 404)
 
@@ -377,8 +383,7 @@ ROUNDS = 6
 
 def live_files(storage: str, table: str) -> set[str]:
     """Tokens of the sessions that still hold a file (not tombstones)."""
-    with TableClient.from_connection_string(storage, table) as entities:
-        return {f"{e['PartitionKey']}-{e['RowKey']}" for e in entities.list_entities() if "State" not in e}
+    return SessionTables(storage, table).files()
 
 
 def final_cookie(start: str, responses: list[requests.Response]) -> str | None:
@@ -453,18 +458,41 @@ def test_start_over_racing_an_upload_leaves_no_live_file(race_app):
 
 # -- sessions saved by an older version ----------------------------------------------------------------------
 
-def test_a_session_saved_before_summaries_and_schema_versions_is_a_404_generate_it_again(client, azurite):
-    client.post_file()
-    partition, row = client.token.split("-")
-    with TableClient.from_connection_string(azurite.connection_string, "endtoend") as table:
-        entity = table.get_entity(partition, row)
-        older = {k: v for k, v in entity.items() if not k.startswith(("Summary", "SchemaVersion"))}
-        table.delete_entity(partition, row)
-        table.create_entity(older)
+def assert_generate_it_again(client: Client) -> None:
     for path, accept in [(API, "*/*"), (API, "application/json"), (API + "/credentials", "*/*")]:
         problem = assert_problem(client.get(path, headers={"Accept": accept}), 404)
-        assert "Generate it again" in problem["detail"]
+        assert problem["title"] == "No file for this session" and "Generate it again" in problem["detail"]
+
+
+def test_a_session_saved_before_summaries_and_schema_versions_is_a_404_generate_it_again(client, azurite):
+    client.post_file()
+    tables = SessionTables(azurite.connection_string, "endtoend")
+    entity = tables.entity(client.token)
+    tables.rewrite(client.token, {k: v for k, v in entity.items() if not k.startswith(("Summary", "SchemaVersion"))})
+    assert_generate_it_again(client)
     assert client.post_file().status_code == 201
+
+
+def test_a_cookie_of_the_one_table_layout_is_a_404_generate_it_again_and_can_be_replaced(app_url):
+    """Before one table per hour, a token was the creation hour and 32 hex digits."""
+    client = Client(app_url)
+    client.token = "2026112614-" + "5" * 32
+    assert_generate_it_again(client)
+    assert client.post_file().status_code == 201 and client.get().status_code == 200
+
+
+def test_a_download_of_a_session_whose_table_was_swept_is_a_404_generate_it_again(azurite):
+    with AppHost(azurite.connection_string, table="sweptaway") as app:
+        client = Client(app.url)
+        client.post_file()
+        assert client.get().status_code == 200
+        later = datetime.now(timezone.utc) + timedelta(hours=3)
+        settings = Settings(storage=StorageTarget(connection_string=azurite.connection_string), table_name="sweptaway")
+        assert len(SessionStore.from_settings(settings, clock=lambda: later).sweep().tables) == 1
+        assert_generate_it_again(client)
+        assert client.delete().status_code == 204
+        assert client.post_file().status_code == 201 and client.get().status_code == 200
+        assert "Traceback" not in app.log()
 
 
 def test_every_problem_the_api_can_answer_has_a_section_that_explains_it(app_url):

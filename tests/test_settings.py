@@ -87,8 +87,24 @@ def test_a_storage_setting_that_cannot_work_is_refused_naming_it(env, named):
         Settings.from_environment(env)
 
 
+@pytest.mark.parametrize("prefix", ["u", "usermappings", "UserMappings2", "a" * 53])
+def test_a_table_prefix_leaves_room_for_the_hour(prefix):
+    settings = Settings.from_environment({"USERMAPPER_TABLE": prefix})
+    assert settings.table_name == prefix and 3 <= len(prefix + "2026112615") <= 63
+
+
+@pytest.mark.parametrize("prefix", ["a" * 54, "1usermappings", "user-mappings", "user_mappings", "usér", " x"])
+def test_a_table_prefix_that_makes_no_table_name_is_refused_naming_the_setting(prefix):
+    with pytest.raises(SettingError, match="USERMAPPER_TABLE must be 1 to 53 letters and digits"):
+        Settings.from_environment({"USERMAPPER_TABLE": prefix})
+
+
+def test_no_table_prefix_is_the_default():
+    assert Settings.from_environment({"USERMAPPER_TABLE": ""}).table_name == "usermappings"
+
+
 def credential_of(storage: StorageTarget):
-    return SessionStore.from_settings(Settings(storage=storage))._table.credential
+    return SessionStore.from_settings(Settings(storage=storage))._service.credential
 
 
 def test_managedidentity_with_a_client_id_is_that_user_assigned_identity(identity_endpoint):

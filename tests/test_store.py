@@ -1,14 +1,14 @@
 import hashlib
 import os
-import re
 import time
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from usermapper.compression import Compressed, compress
 from usermapper.settings import Settings, StorageTarget
-from usermapper.store import STORED_BYTES_LIMIT, SessionStore, SessionTooLarge, StorageUnavailable
+from usermapper.store import SCHEMA_VERSION, STORED_BYTES_LIMIT, SessionStore, SessionTooLarge, StorageUnavailable
 
 XML = b'<?xml version="1.0" encoding="UTF-8"?>\n<user-mapping>\n' + b"".join(
     b'  <authorize username="student%03d" password="pw%03d">\n'
@@ -22,10 +22,6 @@ SUMMARY = b'{"warnings": [], "passwords": {"generated": false, "hashed": false}}
 def save(store, xml=XML, credentials=CREDENTIALS, users=300, connections=300):
     return store.save(compress(xml, head_limit=100), compress(credentials), users, connections,
                       summary=compress(SUMMARY))
-
-
-def entities(table_client):
-    return list(table_client.list_entities())
 
 
 def random_bytes_compressed(size: int) -> Compressed:
@@ -59,21 +55,48 @@ def test_load_returns_the_credentials_sheet_too(store):
     assert store.load(session.token).credentials() == CREDENTIALS
 
 
-def test_token_names_the_creation_hour_and_a_random_row(store, clock):
+def test_token_names_the_expiry_hour_and_a_random_uuid4(store, clock):
     tokens = {save(store).token for _ in range(3)}
 
     assert len(tokens) == 3
-    for token in tokens:
-        assert re.fullmatch(r"2026112614-[0-9a-f]{32}", token)
+    for token in tokens:  # saved at 14:17, so they expire in the hour from 15:00
+        hour, row = token.split("-", 1)
+        assert hour == "2026112615"
+        assert uuid.UUID(row).version == 4 and str(uuid.UUID(row)) == row
 
 
-def test_entity_layout(store, table_client):
+def test_entity_layout(store, tables, table_name):
     session = save(store)
-    (entity,) = entities(table_client)
+    (token, entity), = tables.entities().items()
+    row = session.token.split("-", 1)[1]
 
-    assert f"{entity['PartitionKey']}-{entity['RowKey']}" == session.token
+    assert tables.names() == {table_name + "2026112615"}
+    assert token == session.token
+    assert (entity["PartitionKey"], entity["RowKey"]) == (row[:2], row)
+    assert entity["SchemaVersion"] == SCHEMA_VERSION
     assert entity["XmlChunks"] == 1 and entity["CredentialsChunks"] == 1
     assert entity["ExpiresAt"] == session.expires
+
+
+def test_a_save_into_a_new_hour_creates_its_table_and_later_saves_share_it(store, tables, table_name, clock):
+    first = save(store)
+    clock.advance(minutes=30)  # 14:47: these expire at 15:47, in the same hour
+    second = save(store)
+    clock.advance(minutes=20)  # 15:07: the next hour
+    third = save(store)
+
+    assert tables.names() == {table_name + "2026112615", table_name + "2026112616"}
+    assert {token.split("-")[0] for token in tables.entities()} == {"2026112615", "2026112616"}
+    assert all(store.load(s.token) is not None for s in (first, second, third))
+
+
+def test_an_hour_crossing_a_day_and_a_year_is_one_table(store, tables, table_name, clock):
+    clock.now = datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc)
+    session = save(store)
+
+    assert session.token.startswith("2027010100-")
+    assert tables.names() == {table_name + "2027010100"}
+    assert store.load(session.token) is not None
 
 
 def tampered(token: str) -> str:
@@ -89,13 +112,15 @@ def tampered(token: str) -> str:
         lambda token: token + "0",
         lambda token: token.upper(),
         lambda token: token.replace("-", " "),
-        lambda token: token[:10] + "-" + "0" * 32,
-        lambda token: "2026112615" + token[10:],
+        lambda token: token[:11] + str(uuid.uuid4()),
+        lambda token: "2026112616" + token[10:],
+        lambda token: "2026113324" + token[10:],
         lambda token: token[:11] + "' or RowKey ne '" + token[11:],
+        lambda token: token[:10] + "-" + token[11:].replace("-", ""),
         tampered,
     ],
-    ids=["empty", "garbage", "too-long", "upper-case", "space", "unknown-row", "other-hour", "injection",
-         "one-char-changed"],
+    ids=["empty", "garbage", "too-long", "upper-case", "space", "unknown-row", "other-hour", "not-an-hour",
+         "injection", "old-layout", "one-char-changed"],
 )
 def test_bad_tokens_find_nothing(store, make_token):
     token = make_token(save(store).token)
@@ -114,14 +139,14 @@ def test_expiry_is_exact(store, clock):
     assert store.load(session.token) is None
 
 
-def test_delete_removes_the_entity_and_is_idempotent(store, table_client):
+def test_delete_removes_the_entity_and_is_idempotent(store, tables):
     session = save(store)
 
     store.delete(session.token)
     store.delete(session.token)
 
     assert store.load(session.token) is None
-    assert entities(table_client) == []
+    assert tables.entities() == {}
 
 
 def test_sessions_never_see_each_other(store):
@@ -136,14 +161,14 @@ def test_sessions_never_see_each_other(store):
     assert store.load(second.token) is not None
 
 
-def test_incompressible_file_over_the_budget_is_refused_before_any_request(store, table_client):
+def test_incompressible_file_over_the_budget_is_refused_before_any_request(store, tables):
     with pytest.raises(SessionTooLarge) as refused:
         save(store, xml=os.urandom(STORED_BYTES_LIMIT + 1))
 
     message = str(refused.value)
     assert f"{STORED_BYTES_LIMIT:,}" in message
     assert "python -m usermapper -i lab.yaml -o user-mapping.xml" in message
-    assert entities(table_client) == []
+    assert tables.names() == set()
 
 
 def test_a_large_compressible_file_fits(store):
@@ -213,28 +238,43 @@ def without(entity: dict, *names: str) -> dict:
     lambda e: without(e, "SchemaVersion", *[k for k in e if k.startswith("Summary")]),
     lambda e: without(e, "XmlChunks"),
     lambda e: without(e, "ExpiresAt"),
+    lambda e: {**e, "SchemaVersion": 3},
     lambda e: {**e, "SchemaVersion": 99},
     lambda e: {**e, "Xml0": "not bytes"},
-], ids=["no version", "before summaries", "no chunk count", "no expiry", "newer version", "wrong type"])
-def test_an_entity_this_version_cannot_read_is_no_session(store, table_client, older):
+], ids=["no version", "before summaries", "no chunk count", "no expiry", "one table", "newer version",
+        "wrong type"])
+def test_an_entity_this_version_cannot_read_is_no_session(store, tables, older):
     """Sessions saved by another version of the app answer 'no session' (a 404 for users), never raise."""
     session = save(store)
-    entity, = entities(table_client)
-    table_client.delete_entity(entity["PartitionKey"], entity["RowKey"])
-    table_client.create_entity(older(dict(entity)))
+    tables.rewrite(session.token, older(tables.entity(session.token)))
 
     assert store.load(session.token) is None
 
 
+def test_a_token_of_the_one_table_layout_names_nothing(store, tables, table_name):
+    """Before one table per hour, tokens were the creation hour and 32 hex digits, in one table named
+    the prefix: such a token is no session, and reading, replacing or ending it touches no table."""
+    old_token = "2026112614-" + uuid.uuid4().hex
+    tables.service.create_table(table_name)
+    tables.service.get_table_client(table_name).create_entity(
+        {"PartitionKey": old_token[:10], "RowKey": old_token[11:], "SchemaVersion": 3})
+
+    assert store.load(old_token) is None
+    assert store.replace(old_token, save(store).token) is True
+    store.end(old_token)
+    store.delete(old_token)
+    assert tables.names() == {table_name, table_name + "2026112615"}
+
+
 # -- tombstones: replacing and ending ------------------------------------------------------------------------
 
-def test_replace_drops_the_old_file_and_only_the_first_replacement_wins(store, table_client):
+def test_replace_drops_the_old_file_and_only_the_first_replacement_wins(store, tables):
     old, first, second = save(store), save(store), save(store)
 
     assert store.replace(old.token, first.token) is True
     assert store.replace(old.token, second.token) is False
     assert store.load(old.token) is None
-    tombstone = table_client.get_entity(*old.token.split("-"))
+    tombstone = tables.entity(old.token)
     assert (tombstone["State"], tombstone["Successor"]) == ("replaced", first.token)
     assert not any(key.startswith(("Xml", "Credentials")) for key in tombstone)
 
@@ -267,11 +307,33 @@ def test_a_token_that_names_nothing_is_claimed_once(store):
     assert store.replace(gone.token, save(store).token) is False
 
 
-def test_tombstones_are_swept_at_expiry(store, table_client, clock):
-    old, new = save(store), save(store)
+def test_tombstones_live_in_the_table_of_their_hour_and_are_swept_with_it(store, tables, table_name, clock):
+    old = save(store)
+    clock.advance(minutes=50)  # 15:07: the new session expires in the next hour
+    new = save(store)
     store.replace(old.token, new.token)
     store.end(new.token)
 
-    clock.advance(hours=1, seconds=1)
+    assert tables.entity(old.token)["State"] == "replaced" and tables.entity(new.token)["State"] == "ended"
+    assert tables.entity(old.token)["ExpiresAt"] == datetime(2026, 11, 26, 16, tzinfo=timezone.utc)
+    assert tables.names() == {table_name + "2026112615", table_name + "2026112616"}
+
+    clock.now = datetime(2026, 11, 26, 16, 0, tzinfo=timezone.utc)
     store.sweep()
-    assert entities(table_client) == []
+    assert tables.hours() == {"2026112616"}
+    clock.advance(hours=1)
+    store.sweep()
+    assert tables.names() == set()
+
+
+def test_a_session_whose_table_was_swept_is_gone_and_every_call_on_it_works(store, tables, clock):
+    """A cookie that outlived its hour's table (a clock or a cookie jar that ignores Max-Age)."""
+    session = save(store)
+    clock.advance(hours=2)
+    store.sweep()
+    assert tables.names() == set()
+
+    assert store.load(session.token) is None
+    store.delete(session.token)
+    store.end(session.token)
+    assert store.replace(session.token, save(store).token) is True

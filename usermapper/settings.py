@@ -41,7 +41,7 @@ class StorageTarget:
 @dataclass(frozen=True)
 class Settings:
     storage: StorageTarget = field(default_factory=lambda: StorageTarget(DEVELOPMENT_STORAGE))
-    table_name: str = "usermappings"
+    table_name: str = "usermappings"  # the prefix of the tables: one per expiry hour, <prefix><YYYYMMDDHH>
     session_lifetime: timedelta = timedelta(hours=1)
     limits: Limits = field(default_factory=Limits)
     allowed_origins: tuple[str, ...] = ()
@@ -51,7 +51,7 @@ class Settings:
         env = os.environ if environ is None else environ
         return cls(
             storage=_storage_target(env),
-            table_name=env.get("USERMAPPER_TABLE") or "usermappings",
+            table_name=_table_prefix(env, "USERMAPPER_TABLE", "usermappings"),
             session_lifetime=timedelta(seconds=_positive_number(env, "USERMAPPER_SESSION_SECONDS", 3600)),
             limits=Limits(
                 max_config_bytes=int(_positive_number(env, "USERMAPPER_MAX_CONFIG_BYTES", Limits.max_config_bytes)),
@@ -66,6 +66,8 @@ class Settings:
 
 STORAGE_SETTINGS = ("USERMAPPER_STORAGE", "AzureWebJobsStorage")
 ACCOUNT_NAME = re.compile(r"[a-z0-9]{3,24}")
+# A table name is 3 to 63 letters and digits, starting with a letter; the store appends YYYYMMDDHH.
+TABLE_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9]{0,52}")
 
 
 def _storage_target(env: Mapping[str, str]) -> StorageTarget:
@@ -129,6 +131,14 @@ def _identity(env: Mapping[str, str], name: str) -> dict:
     if credential and credential.lower() != "managedidentity":
         raise SettingError(f"{name}__credential must be managedidentity (or unset), not {credential!r}")
     return {"managed_identity": bool(credential), "client_id": env.get(f"{name}__clientId", "").strip() or None}
+
+
+def _table_prefix(env: Mapping[str, str], name: str, default: str) -> str:
+    prefix = env.get(name) or default
+    if not TABLE_PREFIX.fullmatch(prefix):
+        raise SettingError(f"{name} must be 1 to 53 letters and digits starting with a letter (the app adds "
+                           f"the hour, YYYYMMDDHH, to name each hour's table), not {prefix!r}")
+    return prefix
 
 
 def _positive_number(env: Mapping[str, str], name: str, default: float) -> float:

@@ -1,29 +1,33 @@
 """The session store: each generated file kept for a while in one Azure Table Storage entity.
 
-Layout (docs/architecture.md, "The storage layout"): PartitionKey is the UTC hour the session was created in
-(``YYYYMMDDHH``), RowKey a random UUID4 in hex; the session token carries both, so a download is a point
-read and the sweep finds whole expired hours with one range query. The compressed XML, credentials and
-summary, and the lab as Guacamole's import entries (``Import``, the other formats are written from it on
-download), are split into binary properties of at most 64 KiB (``Xml0``.., ``Credentials0``..).
+Layout (docs/architecture.md, "The storage layout"): one table per expiry hour, ``<prefix><YYYYMMDDHH>``
+(the UTC hour in which its sessions expire; the prefix is the table setting). The session token is that
+hour and a random UUID4 (``2026112615-<uuid>``), so a download is a point read in a known table: RowKey is
+the UUID, PartitionKey its first two hex digits (a busy hour spreads over 256 partitions). The sweep lists
+the prefix's tables and deletes each whose hour has wholly passed: a handful of requests however many
+sessions expired. The compressed XML, credentials and summary, and the lab as Guacamole's import entries
+(``Import``, the other formats are written from it on download), are split into binary properties of at
+most 64 KiB (``Xml0``.., ``Credentials0``..).
 
 Every entity carries ``SchemaVersion``; one written under another layout (or missing a property this
-version reads) is treated as no session at all, so the user is told to generate the file again.
-A session that ends or is replaced becomes a *tombstone*: the same keys with ``State`` (``ended`` or
-``replaced``), the token that replaced it, and no file. Tombstones are written with conditional requests,
-so when two requests from one browser race (two Generates, or Generate and Start over) exactly one wins,
-and no file is left alive that the browser's cookie does not name. The sweep removes them at expiry.
+version reads) is treated as no session at all, so the user is told to generate the file again; a token
+of an older layout names no table at all. A session that ends or is replaced becomes a *tombstone*, in
+the same table under the same keys: ``State`` (``ended`` or ``replaced``), the token that replaced it,
+and no file. Tombstones are written with conditional requests, so when two requests from one browser race
+(two Generates, or Generate and Start over) exactly one wins, and no file is left alive that the
+browser's cookie does not name. They go with their table.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
 
 from azure.core import MatchConditions
 from azure.core.credentials import TokenCredential
@@ -36,27 +40,28 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.data.tables import TableClient, TableTransactionError, UpdateMode
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from .compression import Compressed, decompress
 from .settings import Settings, StorageTarget
 
 log = logging.getLogger(__name__)
 
-TOKEN_PATTERN = re.compile(r"(?P<partition>[0-9]{10})-(?P<row>[0-9a-f]{32})")
-BUCKET_FORMAT = "%Y%m%d%H"
+UUID4 = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+TOKEN_PATTERN = re.compile(rf"(?P<hour>[0-9]{{10}})-(?P<row>{UUID4})")
+HOUR_FORMAT = "%Y%m%d%H"
+LAST_HOUR = "9" * 10  # above every hour in a table name: the end of the sweep's name range
+HOUR = timedelta(hours=1)
 CHUNK_BYTES = 64 * 1024
 # Azure counts a binary property's raw bytes against the 1 MiB entity limit; Azurite counts the JSON
 # request body, where binary is base64 (4/3 larger). 11 chunks' worth (704 KiB, 939 KiB as base64) plus
 # the other properties fits both, in at most 14 chunk properties (XML, credentials, summary, import).
 STORED_BYTES_LIMIT = 11 * CHUNK_BYTES
-TRANSACTION_LIMIT = 100
-PAGE_SIZE = 1000
-KEYS = ["PartitionKey", "RowKey"]
 DEFAULT_RETRY_AFTER = 5
 REFUSED_ACCESS = (401, 403)  # a wrong key or a missing role: storage is there but not for us
 CLI_HINT = "python -m usermapper -i lab.yaml -o user-mapping.xml"
-SCHEMA_VERSION = 3  # 1: before SchemaVersion, Summary chunks and tombstones; 2: before Import chunks
+# 1: before SchemaVersion, Summary chunks and tombstones; 2: before Import chunks; 3: one table for all hours
+SCHEMA_VERSION = 4
 ENDED, REPLACED = "ended", "replaced"
 RETIRE_ATTEMPTS = 5  # conditional writes lost to a concurrent change before storage counts as unusable
 MAX_SUCCESSORS = 16  # how far Start over follows sessions that replaced each other while it ran
@@ -127,16 +132,19 @@ class Session:
 
 @dataclass(frozen=True)
 class SweepReport:
-    deleted: int
+    """The tables one sweep deleted (each one past hour's sessions and tombstones), and its requests."""
+
+    tables: tuple[str, ...]
     requests: int
 
 
-@dataclass(frozen=True)
-class ExpiredKeys:
-    """Row keys of expired sessions by partition, and the query pages it took to list them."""
+class Location(NamedTuple):
+    """Where a token's entity lives: its hour's table and its keys."""
 
-    rows: dict[str, list[str]]
-    requests: int
+    table: str
+    partition: str
+    row: str
+    hour: datetime
 
 
 def utc_now() -> datetime:
@@ -144,23 +152,27 @@ def utc_now() -> datetime:
 
 
 class SessionStore:
-    """Sessions in one table. Safe to share between threads; the table is created on first use."""
+    """Sessions in one table per expiry hour, each table created by the first save of its hour.
 
-    def __init__(self, table: TableClient, lifetime: timedelta, clock: Callable[[], datetime] = utc_now):
+    Safe to share between threads. ``prefix`` is the table setting (``Settings.table_name``).
+    """
+
+    def __init__(self, service: TableServiceClient, prefix: str, lifetime: timedelta,
+                 clock: Callable[[], datetime] = utc_now):
         """``clock`` returns the timezone-aware current time; tests pass one they can move."""
-        self._table = table
+        self._service = service
+        self._prefix = prefix
         self._lifetime = lifetime
         self._clock = clock
-        self._table_ready = False
-        self._table_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> "SessionStore":
-        return cls(_table_client(settings.storage, settings.table_name), settings.session_lifetime, clock)
+        return cls(service_client(settings.storage), settings.table_name, settings.session_lifetime, clock)
 
     def save(self, xml: Compressed, credentials: Compressed, users: int, connections: int, *,
              summary: Compressed, imported: Compressed | None = None) -> Session:
-        """Store a new session in one request, so it is either wholly there or not at all.
+        """Store a new session in one request, so it is either wholly there or not at all (the first
+        save of an hour creates the hour's table first).
 
         Raises SessionTooLarge, before any request, when the compressed data cannot fit one entity.
         """
@@ -169,11 +181,12 @@ class SessionStore:
         if stored_bytes > STORED_BYTES_LIMIT:
             raise SessionTooLarge(xml.size, stored_bytes)
         created = self._clock().astimezone(timezone.utc)
-        partition, row = created.strftime(BUCKET_FORMAT), uuid.uuid4().hex
+        expires = created + self._lifetime
+        token = f"{expires.strftime(HOUR_FORMAT)}-{uuid.uuid4()}"
         session = Session(
-            token=f"{partition}-{row}",
+            token=token,
             created=created,
-            expires=created + self._lifetime,
+            expires=expires,
             users=users,
             connections=connections,
             xml_size=xml.size,
@@ -183,9 +196,10 @@ class SessionStore:
             credentials_zstd=credentials.data,
             import_zstd=import_zstd,
         )
+        where = locate(self._prefix, token)
         entity = {
-            "PartitionKey": partition,
-            "RowKey": row,
+            "PartitionKey": where.partition,
+            "RowKey": where.row,
             "SchemaVersion": SCHEMA_VERSION,
             "CreatedAt": session.created,
             "ExpiresAt": session.expires,
@@ -199,12 +213,12 @@ class SessionStore:
             **_chunked("Import", import_zstd),
         }
         with _storage_errors():
-            self._write(entity)
+            self._write(self._table(where), entity)
         return session
 
     def load(self, token: str) -> Session | None:
         """The session, or None if the token is malformed, unknown, expired (exactly at ExpiresAt), ended,
-        replaced, or stored under a layout this version cannot read."""
+        replaced, swept with its table, or stored under a layout this version cannot read."""
         entity = self._live_entity(token)
         if entity is None or entity.get("State"):
             return None
@@ -231,164 +245,128 @@ class SessionStore:
             token = found.get("Successor", "")
 
     def delete(self, token: str) -> None:
-        """Remove the entity now, leaving no tombstone: for a session no cookie names. Deleting twice, or
-        a token that names nothing, is not an error."""
-        keys = _parse_token(token)
-        if keys is None:
+        """Remove the entity now, leaving no tombstone: for a session no cookie names. Deleting twice, a
+        token that names nothing, or one whose table was swept, is not an error."""
+        where = locate(self._prefix, token)
+        if where is None:
             return
         with _storage_errors():
-            self._ensure_table()
-            self._table.delete_entity(*keys)
+            self._table(where).delete_entity(where.partition, where.row)  # the SDK ignores a 404
 
     def sweep(self) -> SweepReport:
-        """Delete every expired session and nothing else.
+        """Delete each of the prefix's tables whose hour has wholly passed, and nothing else.
 
-        Safe to run concurrently with other sweeps and with deletes, and to interrupt: the next run
-        finishes the job. Its cost grows with the number of expired sessions, not with the table.
+        One query lists the tables (a page per 1,000), then one request deletes each past one: however
+        many sessions expired. Safe to run concurrently and to interrupt: a table already gone is fine,
+        and the next run deletes what is left. Saves go only to hours not yet over, so no save races a
+        sweep. The old layout's single table (named the prefix itself) is deleted too: its sessions
+        are no longer read, and must not keep their files.
         """
-        expired = self.list_expired()
-        removed = self.delete_keys(expired.rows)
-        report = SweepReport(deleted=removed.deleted, requests=expired.requests + removed.requests)
-        log.info("sweep deleted %d expired sessions in %d requests", report.deleted, report.requests)
+        current_hour = self._clock().astimezone(timezone.utc).strftime(HOUR_FORMAT)
+        past, requests = [], 0
+        with _storage_errors():
+            pages = self._service.query_tables("TableName ge @prefix and TableName le @last", parameters={
+                "prefix": self._prefix, "last": self._prefix + LAST_HOUR}).by_page()
+            for page in pages:
+                requests += 1
+                past += [table.name for table in page if self._is_past(table.name, current_hour)]
+            for name in past:
+                requests += 1
+                try:
+                    self._service.delete_table(name)  # the SDK ignores a 404: another sweep got there first
+                except ResourceExistsError:  # Azure's 409 TableBeingDeleted: another sweep's delete is under way
+                    pass
+        report = SweepReport(tables=tuple(past), requests=requests)
+        log.info("sweep deleted %d tables of expired sessions (%s) in %d requests", len(past),
+                 ", ".join(past) or "none past", requests)
         return report
 
-    def list_expired(self) -> ExpiredKeys:
-        """The first half of a sweep: the keys of expired sessions, and nothing else of them.
-
-        Hour buckets before the one of ``now - lifetime`` hold only expired sessions and are listed by a
-        PartitionKey range; the later buckets, which hold the live sessions, by a second range. Both also
-        require ExpiresAt before ``now``: that costs nothing where every session has expired, and keeps
-        sessions saved under a longer lifetime setting alive until their own expiry. ``now`` is cut to
-        whole milliseconds because Azurite compares times no finer; a session that expired within the
-        last millisecond waits for the next sweep.
-        """
-        now = self._clock()
-        first_live_bucket = (now - self._lifetime).astimezone(timezone.utc).strftime(BUCKET_FORMAT)
-        whole_milliseconds = now.replace(microsecond=now.microsecond - now.microsecond % 1000)
-        parameters = {"bucket": first_live_bucket, "now": whole_milliseconds}
-        rows: dict[str, list[str]] = {}
-        with _storage_errors():
-            self._ensure_table()
-            try:
-                requests = self._collect_keys(rows, "PartitionKey lt @bucket and ExpiresAt lt @now", parameters)
-                requests += self._collect_keys(rows, "PartitionKey ge @bucket and ExpiresAt lt @now", parameters)
-            except ResourceNotFoundError:  # the table vanished (an emulator restarted without persistence)
-                self._table_ready = False
-                return ExpiredKeys({}, requests=1)
-        return ExpiredKeys(rows, requests)
-
-    def delete_keys(self, rows: Mapping[str, Sequence[str]]) -> SweepReport:
-        """The second half of a sweep: delete these keys in transactions of one partition, at most 100
-        each. Keys that are already gone are skipped; ``deleted`` counts only what this call removed."""
-        deleted = requests = 0
-        with _storage_errors():
-            self._ensure_table()
-            for partition, row_keys in rows.items():
-                for start in range(0, len(row_keys), TRANSACTION_LIMIT):
-                    batch = _batch_deleted(self._table, partition, row_keys[start : start + TRANSACTION_LIMIT])
-                    deleted += batch.deleted
-                    requests += batch.requests
-        return SweepReport(deleted, requests)
-
     def ping(self) -> None:
-        """Return if storage answers a point read in the session table; raise StorageUnavailable if not."""
+        """Return if storage answers a point read in this hour's table (there or not: either answer is
+        storage's); raise StorageUnavailable if not."""
+        hour = self._clock().astimezone(timezone.utc).strftime(HOUR_FORMAT)
         with _storage_errors():
-            self._ensure_table()
-            self._entity("ping", "ping")
+            _entity(self._service.get_table_client(self._prefix + hour), "ping", "ping")
+
+    def _is_past(self, name: str, current_hour: str) -> bool:
+        """A table of an hour before the current one, or the old layout's single table."""
+        hour = name[len(self._prefix):]
+        return name == self._prefix or (name.startswith(self._prefix) and len(hour) == len(current_hour)
+                                         and hour.isdigit() and hour < current_hour)
+
+    def _table(self, where: Location) -> TableClient:
+        return self._service.get_table_client(where.table)
 
     def _retire(self, token: str, state: str, successor: str = "") -> dict | None:
         """Turn the token's entity into a tombstone saying ``state``, unless it already is one.
 
         Returns None when this call wrote the tombstone, or the tombstone another request wrote first.
         The write is conditional (insert if absent, replace if unchanged since read), so of two racing
-        calls exactly one wins. A malformed token names nothing to retire: None.
+        calls exactly one wins. The tombstone expires with its table, at the end of the token's hour.
+        A malformed token, or one whose table was swept, names nothing to retire: None.
         """
-        keys = _parse_token(token)
-        if keys is None:
+        where = locate(self._prefix, token)
+        if where is None:
             return None
-        tombstone = {"PartitionKey": keys[0], "RowKey": keys[1], "SchemaVersion": SCHEMA_VERSION,
-                     "State": state, "Successor": successor, "ExpiresAt": self._clock() + self._lifetime}
+        table = self._table(where)
+        tombstone = {"PartitionKey": where.partition, "RowKey": where.row, "SchemaVersion": SCHEMA_VERSION,
+                     "State": state, "Successor": successor, "ExpiresAt": where.hour + HOUR}
         with _storage_errors():
-            self._ensure_table()
             for _ in range(RETIRE_ATTEMPTS):
-                entity = self._entity(*keys)
+                entity = _entity(table, where.partition, where.row)
                 if entity is not None and entity.get("State"):
                     return entity
                 try:
-                    self._write_tombstone(tombstone, entity)
+                    _write_tombstone(table, tombstone, entity)
                     return None
                 except (ResourceExistsError, ResourceModifiedError):
                     continue
+                except ResourceNotFoundError as error:
+                    if _table_missing(error):
+                        return None
+                    continue  # the entity was deleted between reading and replacing it: read again
         raise StorageUnavailable("the session kept changing under concurrent requests", retry_after=1)
 
-    def _write_tombstone(self, tombstone: dict, current: dict | None) -> None:
-        if current is None:
-            self._table.create_entity(tombstone)
-        else:
-            self._table.update_entity(tombstone, mode=UpdateMode.REPLACE, etag=current.metadata["etag"],
-                                      match_condition=MatchConditions.IfNotModified)
-
     def _live_entity(self, token: str) -> dict | None:
-        keys = _parse_token(token)
-        if keys is None:
+        where = locate(self._prefix, token)
+        if where is None:
             return None
         with _storage_errors():
-            self._ensure_table()
-            entity = self._entity(*keys)
+            entity = _entity(self._table(where), where.partition, where.row)
         expires = entity.get("ExpiresAt") if entity is not None else None
         if not isinstance(expires, datetime) or self._clock() >= expires:
             return None
         return entity
 
-    def _entity(self, partition: str, row: str) -> dict | None:
-        try:
-            return self._table.get_entity(partition, row)
-        except ResourceNotFoundError:
-            return None
-
-    def _collect_keys(self, rows: dict[str, list[str]], query_filter: str, parameters: dict) -> int:
-        """Add the keys the query matches to ``rows``; return the number of pages (requests) it took."""
-        pages = self._table.query_entities(
-            query_filter, parameters=parameters, select=KEYS, results_per_page=PAGE_SIZE
-        ).by_page()
-        requests = 0
-        for page in pages:
-            requests += 1
-            for entity in page:
-                rows.setdefault(entity["PartitionKey"], []).append(entity["RowKey"])
-        return requests
-
-    def _write(self, entity: dict) -> None:
+    @staticmethod
+    def _write(table: TableClient, entity: dict) -> None:
         """Upsert, so that the SDK's retry after a lost response cannot fail on the entity it just wrote.
 
-        If the table vanished (an emulator restarted without persistence), create it again and retry.
+        The first save of an hour finds no table: create it (a conflict means another save just did)
+        and write again. The same brings the table back after an emulator restarted without persistence.
         """
-        self._ensure_table()
         try:
-            self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
-        except ResourceNotFoundError:
-            self._table_ready = False
-            self._ensure_table()
-            self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
-
-    def _ensure_table(self) -> None:
-        if self._table_ready:
+            table.upsert_entity(entity, mode=UpdateMode.REPLACE)
             return
-        with self._table_lock:
-            if not self._table_ready:
-                try:
-                    self._table.create_table()
-                except ResourceExistsError:
-                    pass
-                self._table_ready = True
+        except ResourceNotFoundError:
+            pass
+        try:
+            table.create_table()
+        except ResourceExistsError:
+            pass
+        try:
+            table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        except ResourceNotFoundError as error:  # Azure's "being deleted", seconds after a delete
+            raise StorageUnavailable(f"the table {table.table_name} is not there yet", retry_after=1) from error
 
 
-def _table_client(target: StorageTarget, table_name: str) -> TableClient:
-    """A connection string (``UseDevelopmentStorage=true`` only for Azurite's default port), or an
-    https endpoint reached with the app's identity."""
+def service_client(target: StorageTarget) -> TableServiceClient:
+    """The account's table service: a connection string (``UseDevelopmentStorage=true`` only for
+    Azurite's default port), or an https endpoint reached with the app's identity. Each hour's table
+    client comes from it (``get_table_client``) and shares its pipeline."""
     if target.connection_string:
-        return TableClient.from_connection_string(target.connection_string, table_name, **CLIENT_OPTIONS)
-    return TableClient(target.table_endpoint, table_name, credential=_credential(target), **CLIENT_OPTIONS)
+        return TableServiceClient.from_connection_string(target.connection_string, **CLIENT_OPTIONS)
+    return TableServiceClient(target.table_endpoint, credential=_credential(target), **CLIENT_OPTIONS)
 
 
 def _credential(target: StorageTarget) -> TokenCredential:
@@ -425,11 +403,38 @@ def _session(token: str, entity: Mapping) -> Session:
     )
 
 
-def _parse_token(token: str) -> tuple[str, str] | None:
+def locate(prefix: str, token: str) -> Location | None:
+    """The table and keys a token names, or None for a token this layout never made (malformed, tampered
+    with, or of an older layout)."""
     match = TOKEN_PATTERN.fullmatch(token or "")
     if match is None:
         return None
-    return match["partition"], match["row"]
+    try:
+        hour = datetime.strptime(match["hour"], HOUR_FORMAT).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    return Location(prefix + match["hour"], match["row"][:2], match["row"], hour)
+
+
+def _entity(table: TableClient, partition: str, row: str) -> dict | None:
+    """The entity, or None when it or its whole table is not there."""
+    try:
+        return table.get_entity(partition, row)
+    except ResourceNotFoundError:
+        return None
+
+
+def _write_tombstone(table: TableClient, tombstone: dict, current: dict | None) -> None:
+    if current is None:
+        table.create_entity(tombstone)
+    else:
+        table.update_entity(tombstone, mode=UpdateMode.REPLACE, etag=current.metadata["etag"],
+                            match_condition=MatchConditions.IfNotModified)
+
+
+def _table_missing(error: ResourceNotFoundError) -> bool:
+    """True if the 404 says the table is not there (rather than the entity)."""
+    return error.response is not None and error.response.headers.get("x-ms-error-code") == "TableNotFound"
 
 
 def _chunked(name: str, data: bytes) -> dict:
@@ -439,26 +444,6 @@ def _chunked(name: str, data: bytes) -> dict:
 
 def _joined(entity: Mapping, name: str) -> bytes:
     return b"".join(entity[f"{name}{index}"] for index in range(entity[f"{name}Chunks"]))
-
-
-def _batch_deleted(table: TableClient, partition: str, row_keys: Sequence[str]) -> SweepReport:
-    """Delete the keys in one transaction. A transaction fails whole if one entity is missing (another
-    sweep or a user got there first); then delete each key in a transaction of its own."""
-    if _transaction_deleted(table, partition, row_keys):
-        return SweepReport(deleted=len(row_keys), requests=1)
-    singles = [_transaction_deleted(table, partition, [row]) for row in row_keys]
-    return SweepReport(deleted=sum(singles), requests=1 + len(singles))
-
-
-def _transaction_deleted(table: TableClient, partition: str, row_keys: Sequence[str]) -> bool:
-    """True if the transaction deleted every key; False if one was missing, and then it deleted none."""
-    try:
-        table.submit_transaction([("delete", {"PartitionKey": partition, "RowKey": row}) for row in row_keys])
-    except TableTransactionError as error:
-        if error.status_code == 404:
-            return False
-        raise
-    return True
 
 
 @contextmanager
