@@ -24,7 +24,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
+import requests
 from azure.core import MatchConditions
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import (
@@ -58,6 +60,7 @@ REFUSED_ACCESS = (401, 403)  # a wrong key or a missing role: storage is there b
 CLI_HINT = "python -m usermapper -i lab.yaml -o user-mapping.xml"
 SCHEMA_VERSION = 3  # 1: before SchemaVersion, Summary chunks and tombstones; 2: before Import chunks
 ENDED, REPLACED = "ended", "replaced"
+TOMBSTONE_PROPERTIES = ["State", "Successor"]
 RETIRE_ATTEMPTS = 5  # conditional writes lost to a concurrent change before storage counts as unusable
 MAX_SUCCESSORS = 16  # how far Start over follows sessions that replaced each other while it ran
 
@@ -311,7 +314,7 @@ class SessionStore:
         with _storage_errors():
             self._ensure_table()
             for _ in range(RETIRE_ATTEMPTS):
-                entity = self._entity(*keys)
+                entity = self._entity(*keys, select=TOMBSTONE_PROPERTIES)  # and the etag: not the file
                 if entity is not None and entity.get("State"):
                     return entity
                 try:
@@ -340,9 +343,9 @@ class SessionStore:
             return None
         return entity
 
-    def _entity(self, partition: str, row: str) -> dict | None:
+    def _entity(self, partition: str, row: str, select: list[str] | None = None) -> dict | None:
         try:
-            return self._table.get_entity(partition, row)
+            return self._table.get_entity(partition, row, select=select)
         except ResourceNotFoundError:
             return None
 
@@ -385,10 +388,24 @@ class SessionStore:
 
 def _table_client(target: StorageTarget, table_name: str) -> TableClient:
     """A connection string (``UseDevelopmentStorage=true`` only for Azurite's default port), or an
-    https endpoint reached with the app's identity."""
+    https endpoint reached with the app's identity.
+
+    One client serves every request, through one kept-alive ``requests.Session``. The environment's proxy
+    and CA bundle settings (``HTTP(S)_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``) are read here, once,
+    for the table endpoint: left to requests, they are read again on every request, a third of its CPU
+    per request. ``~/.netrc`` is never read (its basic auth would replace the storage signature).
+    """
     if target.connection_string:
-        return TableClient.from_connection_string(target.connection_string, table_name, **CLIENT_OPTIONS)
-    return TableClient(target.table_endpoint, table_name, credential=_credential(target), **CLIENT_OPTIONS)
+        build = partial(TableClient.from_connection_string, target.connection_string, table_name)
+    else:
+        build = partial(TableClient, target.table_endpoint, table_name, credential=_credential(target))
+    client = build(use_env_settings=False, **CLIENT_OPTIONS)
+    environment = requests.Session().merge_environment_settings(client.url, {}, None, None, None)
+    if environment["proxies"] or environment["verify"] is not True:
+        client.close()
+        client = build(use_env_settings=False, proxies=environment["proxies"],
+                       connection_verify=environment["verify"], **CLIENT_OPTIONS)
+    return client
 
 
 def _credential(target: StorageTarget) -> TokenCredential:
