@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from azurite import free_port
 from usermapper.compression import Compressed, compress
 from usermapper.settings import Settings, StorageTarget
 from usermapper.store import SCHEMA_VERSION, STORED_BYTES_LIMIT, SessionStore, SessionTooLarge, StorageUnavailable
@@ -214,6 +215,19 @@ def test_stopped_storage_is_unavailable_within_seconds_and_recovers(private_azur
     store.ping()
     again = save(store)
     assert store.load(again.token).xml() == XML
+
+
+def test_the_environment_s_proxy_settings_are_honoured(azurite, table_name, monkeypatch):
+    """The store reads HTTP_PROXY and NO_PROXY once, when it is built, as requests would on each request."""
+    settings = Settings(storage=StorageTarget(connection_string=azurite.connection_string), table_name=table_name)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(StorageUnavailable):
+        SessionStore.from_settings(settings).ping()
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    SessionStore.from_settings(settings).ping()
 
 
 def test_storage_that_refuses_the_app_s_key_is_unavailable_not_a_crash(azurite, table_name, caplog):
