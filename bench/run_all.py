@@ -57,7 +57,7 @@ STEPS = [
     Step("coldstart", "bench_coldstart.py", [], ["--runs", "3"]),
     Step("generate", "bench_generate.py", [], ["--runs", "1"]),
     Step("http", "bench_http.py", [], ["--seconds", "3", "--warmup", "1", "--runs", "1", "--big-runs", "2"]),
-    Step("sweep", "bench_sweep.py", [], ["--runs", "1", "--expired", "2000", "--live", "2000"]),
+    Step("sweep", "bench_sweep.py", ["--runs", "2"], ["--runs", "1", "--expired", "2000", "--live", "2000"]),
     Step("hostile", "bench_hostile.py", [], ["--runs", "1", "--search-seconds", "3"]),
     Step("check", "bench_check.py", [], ["--requests", "20", "--hostile-requests", "2"]),
 ]
