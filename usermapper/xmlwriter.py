@@ -21,6 +21,7 @@ the web app and the command line refuse a file that is too big before doing any 
 from __future__ import annotations
 
 import io
+import re
 from collections import Counter
 from typing import BinaryIO
 
@@ -448,10 +449,11 @@ def _element(tag: str, attributes: dict[str, str], text: str | None = None) -> b
     return etree.tostring(element, encoding="UTF-8")
 
 
-_ESCAPED = frozenset('"&<>')  # the printable ASCII characters lxml escapes, in attributes or text
+# The printable ASCII characters but ``"&<>``, the ones lxml escapes in attributes or text.
+_VERBATIM = re.compile("[%s]*" % re.escape("".join(c for c in map(chr, range(0x20, 0x7F)) if c not in '"&<>')))
 
 
 def _verbatim(text: str) -> bool:
     """True when lxml writes ``text`` as it is, in an attribute value and as text alike (tests/test_xmlwriter.py
     checks every printable ASCII character against lxml)."""
-    return text.isascii() and text.isprintable() and not _ESCAPED.intersection(text)
+    return _VERBATIM.fullmatch(text) is not None
