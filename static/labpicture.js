@@ -53,6 +53,7 @@ function podBlock(pod) {
     if (device.hostname) row.append(element('span', 'pod-host', ` ${device.hostname}`));
     devices.append(row);
   }
+  if (pod.more_devices) devices.append(element('li', 'pod-more', `+${pod.more_devices.toLocaleString()} more`));
   block.append(devices);
   return block;
 }

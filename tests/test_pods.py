@@ -274,7 +274,7 @@ def test_the_api_summary_describes_the_lab_and_its_pods(app_url):
     assert pods["shown"][1] == {"username": "student02", "pod": 2, "devices": [
         {"type": "routers", "name": "Router", "hostname": "10.0.2.1"},
         {"type": "switches", "name": "Switch", "hostname": "10.0.2.2"},
-        {"type": "pcs", "name": "PC", "hostname": "10.0.2.10"}]}
+        {"type": "pcs", "name": "PC", "hostname": "10.0.2.10"}], "more_devices": 0}
     users = guacamole_reader.read(client.get().content)
     sheet = list(csv.DictReader(io.StringIO(client.get("/api/usermapping/credentials").text)))
     assert all(guacamole_reader.authenticates(users, r["username"], unprotected_cell(r["password"])) for r in sheet)
@@ -298,3 +298,14 @@ def test_the_summary_stays_small_however_many_types_a_lab_has():
     assert lab["facts"][13] == "and 428 more user types"
     assert lab["facts"][14].endswith("d11 (1 ssh) and 438 more")
     assert len(json.dumps(lab)) < 10_000
+
+
+def test_a_pod_of_hundreds_of_devices_is_summed_up_by_its_first_dozen():
+    text = ("users:\n" + students(5) +
+            "devices:\n"
+            "    vms: {per_user: 200, name_prefix: vm, name_suffix: '1', hostname_prefix: 'p{pod}-vm',\n"
+            "          hostname_suffix: '1', parameters: {protocol: ssh}}\n")
+    pods = lab_summary(read_config(text))["pods"]
+    assert [len(p["devices"]) for p in pods["shown"]] == [12] * 5
+    assert [p["more_devices"] for p in pods["shown"]] == [188] * 5
+    assert pods["shown"][4]["devices"][11] == {"type": "vms", "name": "vm12", "hostname": "p5-vm12"}

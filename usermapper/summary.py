@@ -9,11 +9,14 @@ does not grow with the lab.
 
 from __future__ import annotations
 
+from itertools import islice
+
 from .config import DeviceType, Lab, UserType
 from .expand import pod_connections
 
 SHOWN_OWNERS = 5  # the picture draws the first few pods, then "and N more"
 SHOWN_TYPES = 12  # and the first few user types and device types, and of each user type what it reaches
+SHOWN_DEVICES = 12  # and of each pod drawn, its first few devices
 
 
 def lab_summary(lab: Lab) -> dict:
@@ -72,10 +75,13 @@ def _first_pods(lab: Lab) -> list[dict]:
         if first is None:
             continue
         pod_types = [d for d in lab.device_types_for(user_type) if d.per_user]
+        per_pod = sum(d.quantity for d in pod_types)
         for index in range(min(user_type.quantity, SHOWN_OWNERS - len(shown))):
+            owned = ((d, c) for d in pod_types for c in pod_connections(d, first + index, lab.pod_start))
             devices = [{"type": d.name, "name": c.name, "hostname": dict(c.parameters).get("hostname")}
-                       for d in pod_types[:SHOWN_TYPES] for c in pod_connections(d, first + index, lab.pod_start)]
-            shown.append({"username": user_type.username.name(index), "pod": first + index, "devices": devices})
+                       for d, c in islice(owned, SHOWN_DEVICES)]
+            shown.append({"username": user_type.username.name(index), "pod": first + index, "devices": devices,
+                          "more_devices": per_pod - len(devices)})
         if len(shown) == SHOWN_OWNERS:
             break
     return shown
