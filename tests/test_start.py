@@ -1,6 +1,6 @@
 """scripts/start on a busy machine: two instances side by side on ports of their own, and a port already
 taken is one line that names it, not a traceback. Each instance runs in its own process group, stopped by
-its PID."""
+its PID; stopping the script by its PID or with Ctrl-C stops both."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,3 +89,26 @@ def test_a_second_setup_waits_for_the_first():
     output, _ = setup.communicate(timeout=120)
     assert setup.returncode == 0, output
     assert "another setup is running in this checkout; waiting for it" in output
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.parametrize("how", ["kill of its PID", "Ctrl-C"])
+def test_stopping_the_script_stops_the_app_and_azurite(how):
+    """A kill of the script's own PID (a process manager, a test) and Ctrl-C (SIGINT to the terminal's
+    process group) both leave neither the app nor Azurite running."""
+    port, storage = free_port(), free_port()
+    with started("--port", str(port), "--storage-port", str(storage)) as process:
+        wait_healthy(process, port)
+        if how == "Ctrl-C":
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+        deadline = time.monotonic() + 10
+        while (listening(port) or listening(storage)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not listening(port) and not listening(storage)
