@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import requests
-from azure.data.tables import TableServiceClient
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -27,6 +26,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from apphost import AppHost  # noqa: E402
 from azurite import Azurite  # noqa: E402
 from bench.hostile_configs import SHAPES  # noqa: E402
+from sessiontables import entities_in_account  # noqa: E402
 
 CHECK = "/api/usermapping/check"
 EXAMPLES = ["classroom", "original-format", "pods", "pods-desktops", "big-lab"]
@@ -55,12 +55,6 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def stored_entities(connection_string: str) -> int:
-    with TableServiceClient.from_connection_string(connection_string) as service:
-        return sum(len(list(service.get_table_client(t.name).list_entities(select=["RowKey"])))
-                   for t in service.list_tables())
-
-
 def measure(http: requests.Session, url: str, config: bytes, count: int) -> dict:
     timed_checks(http, url, config, min(WARMUP, count))
     times, _ = timed_checks(http, url, config, count)
@@ -77,11 +71,11 @@ def main() -> int:
     arguments.add_argument("--json", help="also write the figures here")
     options = arguments.parse_args()
     with Azurite() as storage, AppHost(storage.connection_string) as app, requests.Session() as http:
-        before = stored_entities(storage.connection_string)
+        before = entities_in_account(storage.connection_string)
         examples = {name: measure(http, app.url, (ROOT / "examples" / f"{name}.yaml").read_bytes(), options.requests)
                     for name in EXAMPLES}
         hostile = {name: measure(http, app.url, build(), options.hostile_requests) for name, build in SHAPES.items()}
-        left_behind = stored_entities(storage.connection_string) - before
+        left_behind = entities_in_account(storage.connection_string) - before
     result = {"examples": examples, "hostile": hostile, "entities_left_behind": left_behind,
               "targets": {"example_p99_ms": TARGET_EXAMPLE_P99_MS, "hostile_p99_ms": TARGET_HOSTILE_P99_MS}}
     result["verdict"] = {

@@ -4,15 +4,13 @@
 // The drawing is one image to assistive technology; the same facts as text (what `usermapper --check`
 // prints) sit below it, and the image points to them.
 
+import { plural } from './words.js';
+
 function element(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
-}
-
-function count(number, one, many) {
-  return `${number.toLocaleString()} ${number === 1 ? one : many}`;
 }
 
 /** A device type a user type reaches; for a pod type, whose pods: the user's own, or every owner's. */
@@ -27,8 +25,8 @@ function reachChip(name, userType) {
 function userCard(userType) {
   const card = element('li', 'lab-card');
   card.append(element('p', 'lab-card-name', userType.name));
-  card.append(element('p', 'lab-card-count', `${count(userType.users, 'user', 'users')}: ${userType.usernames}`));
-  card.append(element('p', 'lab-card-note', `${count(userType.connections_per_user, 'connection', 'connections')} each`));
+  card.append(element('p', 'lab-card-count', `${plural(userType.users, 'user', 'users')}: ${userType.usernames}`));
+  card.append(element('p', 'lab-card-note', `${plural(userType.connections_per_user, 'connection', 'connections')} each`));
   const reaches = element('ul', 'chips');
   reaches.append(...userType.reaches.map((name) => reachChip(name, userType)));
   if (userType.more_reached) reaches.append(element('li', 'chip more', `+${userType.more_reached.toLocaleString()} more`));
@@ -40,7 +38,7 @@ function userCard(userType) {
 function deviceCard(device) {
   const card = element('li', 'lab-card');
   card.append(element('p', 'lab-card-name', device.name));
-  card.append(element('p', 'lab-card-count', `${count(device.quantity, 'device', 'devices')}, ${device.protocol}`));
+  card.append(element('p', 'lab-card-count', `${plural(device.quantity, 'device', 'devices')}, ${device.protocol}`));
   return card;
 }
 
@@ -72,7 +70,7 @@ function usersColumn(lab) {
   const node = column('Users', 'lab-users');
   const list = element('ul', 'lab-cards');
   list.append(...lab.user_types.map(userCard));
-  if (lab.more_user_types) list.append(moreItem('lab-card', `and ${count(lab.more_user_types, 'more user type', 'more user types')}`));
+  if (lab.more_user_types) list.append(moreItem('lab-card', `and ${plural(lab.more_user_types, 'more user type', 'more user types')}`));
   node.append(list);
   return node;
 }
@@ -83,7 +81,7 @@ function sharedColumn(lab) {
   const node = column('Shared devices', 'lab-shared');
   const list = element('ul', 'lab-cards');
   list.append(...shared.map(deviceCard));
-  if (lab.more_device_types) list.append(moreItem('lab-card', `and ${count(lab.more_device_types, 'more device type', 'more device types')}`));
+  if (lab.more_device_types) list.append(moreItem('lab-card', `and ${plural(lab.more_device_types, 'more device type', 'more device types')}`));
   node.append(list);
   return node;
 }
@@ -91,10 +89,10 @@ function sharedColumn(lab) {
 function podsColumn(lab) {
   const { pods } = lab;
   if (pods.owners === 0) return null;
-  const node = column(`Pods: ${count(pods.owners, 'owner', 'owners')}, each with devices of their own`, 'lab-pods');
+  const node = column(`Pods: ${plural(pods.owners, 'owner', 'owners')}, each with devices of their own`, 'lab-pods');
   const list = element('ul', 'pod-blocks');
   list.append(...pods.shown.map(podBlock));
-  if (pods.more) list.append(moreItem('pod-block', `and ${count(pods.more, 'more pod', 'more pods')}`));
+  if (pods.more) list.append(moreItem('pod-block', `and ${plural(pods.more, 'more pod', 'more pods')}`));
   node.append(list);
   return node;
 }

@@ -7,10 +7,10 @@ document, the same counts and size), keep nothing, set no cookie, and keep worki
 from __future__ import annotations
 
 import requests
-from azure.data.tables import TableServiceClient
 
 from apphost import AppHost
 from httpclient import CLASSROOM, EXAMPLES, Client, assert_problem, set_cookies
+from sessiontables import entities_in_account
 
 CHECK = "/api/usermapping/check"
 
@@ -20,22 +20,15 @@ def check(client: Client, config: bytes, **headers: str) -> requests.Response:
                           headers=headers)
 
 
-def stored_entities(connection_string: str) -> int:
-    """Every entity in every table of the account: whatever layout the store uses, a new session shows."""
-    with TableServiceClient.from_connection_string(connection_string) as service:
-        return sum(len(list(service.get_table_client(t.name).list_entities(select=["RowKey"])))
-                   for t in service.list_tables())
-
-
 def test_a_valid_config_gets_the_counts_size_warnings_and_picture_a_post_would_give(app_url, azurite):
     config = (EXAMPLES / "pods.yaml").read_bytes().replace(b"port: 22}", b"port: 22, colour: blue}", 1)
     client = Client(app_url)
-    before = stored_entities(azurite.connection_string)
+    before = entities_in_account(azurite.connection_string)
     checked = check(client, config)
     assert checked.status_code == 200, checked.text
     assert set_cookies(checked) == [] and client.token is None
     assert checked.headers["Cache-Control"] == "no-store"
-    assert stored_entities(azurite.connection_string) == before
+    assert entities_in_account(azurite.connection_string) == before
     answer = checked.json()
     created = Client(app_url).post_file(config).json()
     assert answer["valid"] is True

@@ -4,11 +4,11 @@ the list beside the editor, the lab picture following the text, few requests, no
 from __future__ import annotations
 
 import pytest
-from azure.data.tables import TableServiceClient
 from playwright.sync_api import Page, expect
 
 from apphost import AppHost
 from pages import CLASSROOM, ROOT, line_of, load_example, serious_violations
+from sessiontables import entities_in_account
 
 pytestmark = pytest.mark.browser
 
@@ -33,12 +33,6 @@ def type_at_end_of(page: Page, fragment: str, keys: str, delay: int = 0) -> None
 
 def gutter_line(page: Page, line: int):
     return page.locator("#editor-gutter span").nth(line - 1)
-
-
-def stored_entities(connection_string: str) -> int:
-    with TableServiceClient.from_connection_string(connection_string) as service:
-        return sum(len(list(service.get_table_client(t.name).list_entities(select=["RowKey"])))
-                   for t in service.list_tables())
 
 
 def test_a_mistake_is_marked_where_it_is_and_the_mark_clears_when_fixed(open_page):
@@ -127,14 +121,14 @@ def test_a_slow_answer_never_lands_on_a_newer_one(open_page):
 
 def test_checking_never_stores_anything_nor_sets_a_cookie(open_page, azurite):
     page, watch = open_page()
-    before = stored_entities(azurite.connection_string)
+    before = entities_in_account(azurite.connection_string)
     sent = checks_sent(page)
     load_example(page)
     type_at_end_of(page, "quantity: 12", "3", delay=30)
     expect(page.locator("#live-summary")).to_contain_text("124 users", timeout=SOON_MS)
     assert len(sent) >= 2
     assert page.context.cookies() == []
-    assert stored_entities(azurite.connection_string) == before
+    assert entities_in_account(azurite.connection_string) == before
     watch.assert_clean()
 
 

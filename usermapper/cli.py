@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from .config import ConfigError, Lab, Problem, read_config
 from .expand import UserMapping, expand
 from .limits import Limits
+from .wording import counted
 from .xmlwriter import FileTooLarge, check_file_size, write_user_mapping
 
 if TYPE_CHECKING:
@@ -153,8 +154,8 @@ def _done(args: argparse.Namespace, mapping: UserMapping, size: int) -> str:
     if args.passwords_sql:
         sheet += f"; {args.passwords_sql[0]} password script in {_where(args.passwords_sql[1])}"
     kind = "" if args.format == USER_MAPPING else f" of {args.format}"
-    return (f"usermapper: wrote {size:,} bytes{kind} to {_where(args.output)}: {_count(mapping.user_count, 'user')}, "
-            f"{_count(mapping.connection_count, 'connection')}{sheet}")
+    return (f"usermapper: wrote {size:,} bytes{kind} to {_where(args.output)}: {counted(mapping.user_count, 'user')}, "
+            f"{counted(mapping.connection_count, 'connection')}{sheet}")
 
 
 def _where(path: str) -> str:
@@ -252,7 +253,3 @@ def _summary(source: str, lab: Lab) -> str:
 
     first, *rest = lab_facts(lab)
     return "\n".join([f"{_name(source)}: valid: {first}", *(f"  {fact}" for fact in rest)])
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"

@@ -13,6 +13,7 @@ from itertools import islice
 
 from .config import DeviceType, Lab, UserType
 from .expand import pod_connections
+from .wording import counted
 
 SHOWN_OWNERS = 5  # the picture draws the first few pods, then "and N more"
 SHOWN_TYPES = 12  # and the first few user types and device types, and of each user type what it reaches
@@ -34,12 +35,12 @@ def lab_summary(lab: Lab) -> dict:
 
 def lab_facts(lab: Lab) -> list[str]:
     """The lab in a few sentences: the counts, each user type and what it reaches, the pods, the shared devices."""
-    facts = [f"{_count(lab.user_count, 'user')} in {_count(len(lab.user_types), 'type')}, "
-             f"{_count(lab.device_count, 'device')} in {_count(len(lab.device_types), 'type')}, "
-             f"{_count(lab.connection_count, 'connection')}"]
+    facts = [f"{counted(lab.user_count, 'user')} in {counted(len(lab.user_types), 'type')}, "
+             f"{counted(lab.device_count, 'device')} in {counted(len(lab.device_types), 'type')}, "
+             f"{counted(lab.connection_count, 'connection')}"]
     facts += [_user_fact(lab, u) for u in lab.user_types[:SHOWN_TYPES]]
     if len(lab.user_types) > SHOWN_TYPES:
-        facts.append(f"and {_count(len(lab.user_types) - SHOWN_TYPES, 'more user type')}")
+        facts.append(f"and {counted(len(lab.user_types) - SHOWN_TYPES, 'more user type')}")
     shared = [_devices(d) for d in lab.device_types if not d.per_user]
     if shared:
         facts.append(f"shared devices: {_listed(shared)}")
@@ -101,8 +102,8 @@ def _user_fact(lab: Lab, user_type: UserType) -> str:
         pods = f"pod {first}" if first == last else f"pods {first} to {last}"
         parts.append(f"their own pod's {_listed(pod_types)} ({pods})")
     reach = "; ".join(parts) if parts else "nothing"
-    return (f"{user_type.name}: {_count(user_type.quantity, 'user')} ({_usernames(user_type)}), "
-            f"{_count(lab.connections_per_user(user_type), 'connection')} each: {reach}")
+    return (f"{user_type.name}: {counted(user_type.quantity, 'user')} ({_usernames(user_type)}), "
+            f"{counted(lab.connections_per_user(user_type), 'connection')} each: {reach}")
 
 
 def _usernames(user_type: UserType) -> str:
@@ -122,7 +123,3 @@ def _listed(names: list[str]) -> str:
     """At most a dozen names, then how many more: a line stays short however many types a lab has."""
     shown = ", ".join(names[:SHOWN_TYPES])
     return shown if len(names) <= SHOWN_TYPES else f"{shown} and {len(names) - SHOWN_TYPES:,} more"
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
