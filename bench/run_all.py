@@ -226,6 +226,13 @@ def targets(steps: dict[str, Step]) -> list[str]:
             [f"HTTP flow at {reference['clients']} clients: p99 per flow (the original's, measured elsewhere)",
              f"< {reference['flow_p99_ms']:.0f} ms",
              f"{level['flow_p99_ms']:.0f} ms ({comparison['p99_ratio']:.2f}x)", verdict(comparison["p99_target_met"])],
+            [f"HTTP flow at {reference['clients']} clients: CPU per flow of every process on the machine (app + "
+             f"Azurite + load generator; without the app: {comparison['cpu_ms_per_flow_besides_app']:.1f} ms), "
+             f"against what {os.cpu_count()} cores give each flow at the target's rate",
+             f"<= {comparison['cpu_ms_per_flow_at_target']:.1f} ms for the target to be reachable",
+             f"{comparison['cpu_ms_per_flow_all']:.1f} ms",
+             "reachable" if comparison["cpu_ms_per_flow_all"] <= comparison["cpu_ms_per_flow_at_target"]
+             else "**unreachable** at this CPU per flow"],
             ["HTTP flow: errors and SHA-256 mismatches, all levels", "0", str(errors), verdict(errors == 0)],
             ["Big lab (50,000 connections): POST", "well under 1 s", f"{big['post_seconds'] * 1000:.0f} ms",
              verdict(comparison["big_post_under_1s"])],
