@@ -9,8 +9,8 @@ devices differ per owner: a group holds how to make them (``Part``), and they ar
 from __future__ import annotations
 
 import string
+from collections import namedtuple
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from .config import DeviceType, Lab, UserType
 
@@ -22,20 +22,23 @@ _TO_ALPHABET = bytes(PASSWORD_ALPHABET.encode("ascii")[b % len(PASSWORD_ALPHABET
 _BIASED_BYTES = bytes(range(_UNBIASED_BYTES, 256))
 
 
-@dataclass(frozen=True)
-class Connection:
-    name: str
-    protocol: str
-    parameters: tuple[tuple[str, str], ...]
+# Namedtuples, not dataclasses, like config's records (config.py says why).
+class Connection(namedtuple("Connection", (
+    "name",  # str
+    "protocol",  # str
+    "parameters",  # tuple[tuple[str, str], ...]
+))):
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class User:
-    user_type: str
-    username: str
-    password: str  # as the user types it
-    encoding: str  # Guacamole's ``encoding`` attribute: plain, md5 or sha256
-    stored_password: str  # what Guacamole compares against: see ``stored_password``
+class User(namedtuple("User", (
+    "user_type",  # str
+    "username",  # str
+    "password",  # str: as the user types it
+    "encoding",  # str: Guacamole's ``encoding`` attribute, plain, md5 or sha256
+    "stored_password",  # str: what Guacamole compares against, see ``stored_password``
+))):
+    __slots__ = ()
 
 
 def stored_password(password: str, encoding: str) -> str:
@@ -47,31 +50,33 @@ def stored_password(password: str, encoding: str) -> str:
     return hashlib.new(encoding, password.encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True)
-class Part:
+class Part(namedtuple("Part", (
+    "device",  # DeviceType
+    "connections",  # tuple[Connection, ...], default ()
+    "viewed",  # tuple[tuple[str, int], ...], default ()
+), defaults=((), ()))):
     """One device type's place in a user's list: its shared ``connections``; or, for a pod type, the
     user's own pod (``viewed`` empty), or every owner's pod named after its owner (``viewed``: each owner's
     username and number)."""
 
-    device: DeviceType
-    connections: tuple[Connection, ...] = ()
-    viewed: tuple[tuple[str, int], ...] = ()
+    __slots__ = ()
 
     @property
     def own(self) -> bool:
         return self.device.per_user and not self.viewed
 
 
-@dataclass(frozen=True)
-class Group:
+class Group(namedtuple("Group", (
+    "users",  # tuple[User, ...]
+    "connections",  # tuple[Connection, ...]
+    "parts",  # tuple[Part, ...], default ()
+    "first_owner",  # int, default 0
+    "pod_start",  # int, default 1
+), defaults=((), 0, 1))):
     """The users of one type and the connections each of them gets: ``connections`` when they all get
     the same (no pods), else ``parts``, with ``first_owner`` the first user's owner number."""
 
-    users: tuple[User, ...]
-    connections: tuple[Connection, ...]
-    parts: tuple[Part, ...] = ()
-    first_owner: int = 0
-    pod_start: int = 1
+    __slots__ = ()
 
     def connections_of(self, index: int) -> Iterator[Connection]:
         """The connections of the group's ``index``-th user, in config order."""
@@ -94,9 +99,10 @@ class Group:
                    for p in self.parts)
 
 
-@dataclass(frozen=True)
-class UserMapping:
-    groups: tuple[Group, ...]
+class UserMapping(namedtuple("UserMapping", (
+    "groups",  # tuple[Group, ...]
+))):
+    __slots__ = ()
 
     @property
     def users(self) -> list[User]:
