@@ -300,8 +300,9 @@ _C_SPACE = " \t\n\v\f\r"
 _INT_MIN, _INT_MAX = -2**31, 2**31 - 1
 _STRTOL = re.compile(rf"[{_C_SPACE}]*([+-]?[0-9]+)")  # what strtol(..., 10) takes; must reach the end
 _ATOI = re.compile(rf"[{_C_SPACE}]*([+-]?[0-9]*)")  # what atoi takes; the rest is ignored
-_COLOR_INDEX = re.compile(r"color[ \t\n\v\f\r]*([+-]?[0-9]+)")  # sscanf "color%d" (a prefix is enough)
-_RGB = re.compile(r"rgb:([0-9a-fA-F]{1,4})/([0-9a-fA-F]{1,4})/([0-9a-fA-F]{1,4})")
+# Only a color-scheme value is matched against these: they are compiled (re keeps them) when one is.
+_COLOR_INDEX = r"color[ \t\n\v\f\r]*([+-]?[0-9]+)"  # sscanf "color%d" (a prefix is enough)
+_RGB = r"rgb:([0-9a-fA-F]{1,4})/([0-9a-fA-F]{1,4})/([0-9a-fA-F]{1,4})"
 
 
 def kind_of(protocol: str | None, name: str) -> str | None:
@@ -382,13 +383,13 @@ def _color_scheme_problem(value: str) -> str | None:
         key, colour = key.strip(_C_SPACE), colour.strip(_C_SPACE)
         if not colon:
             return (f"`{pair}` is not one of {_listed(_COLOR_SCHEMES)} nor a `name: colour` pair: {stop}")
-        index = _COLOR_INDEX.match(key)
+        index = re.match(_COLOR_INDEX, key)
         if key not in ("foreground", "background") and not (index and 0 <= int(index.group(1)) <= 255):
             return f"`{key}` is not `foreground`, `background` or `color0` to `color255`: {stop}"
-        index = _COLOR_INDEX.match(colour)
+        index = re.match(_COLOR_INDEX, colour)
         if index and not 0 <= int(index.group(1)) <= 255:
             return f"`{colour}` is not a colour (`color0` to `color255`): {stop}"
-        if colour.startswith("rgb:") and not _RGB.match(colour):
+        if colour.startswith("rgb:") and not re.match(_RGB, colour):
             return f"`{colour}` is not an X11 colour like `rgb:ff/80/00`: {stop}"
         if not colour:
             return f"`{pair}` has no colour after the colon: {stop}"
