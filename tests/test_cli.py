@@ -258,3 +258,6 @@ def test_each_option_loads_its_own_modules_and_still_no_web_module(tmp_path):
     assert "lxml" not in checked and "tempfile" not in checked and "usermapper.summary" in checked
     for modules in (loaded, database, checked):
         assert modules.isdisjoint(WEB_MODULES), sorted(modules.intersection(WEB_MODULES))
+    records_and_annotations = ("dataclasses", "inspect", "typing")  # lxml.etree (`loaded`) imports the last two
+    for modules in (database, checked):
+        assert modules.isdisjoint(records_and_annotations), sorted(modules.intersection(records_and_annotations))
