@@ -9,8 +9,8 @@ composer recurses and would otherwise fail with a RecursionError on deeply neste
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from functools import cached_property
 
 import yaml
@@ -54,21 +54,32 @@ _BOOL_TAG = "tag:yaml.org,2002:bool"
 _NULL_TAG = "tag:yaml.org,2002:null"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 # XML 1.0 allows tab, newline, carriage return, U+0020-U+D7FF, U+E000-U+FFFD and U+10000 up: these are the
-# rest (listed, not negated: the negated class takes ten times longer to compile, at every start).
-_NOT_XML_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# rest (listed, not negated: the negated class takes ten times longer to compile). Each is unprintable, so a
+# printable value needs no search, and the pattern (1 ms to compile) is compiled, and kept by re, only for
+# the first value that is not.
+_NOT_XML_CHARACTER = "[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]"
+_SURROGATE = "[\ud800-\udfff]"  # searched for only in a str (bytes decode to none), compiled then
 DEFAULT_LAB_NAME = "usermapper"
 _DOTTED_NUMBERS = re.compile(r"^\d+(\.\d+){1,3}$")
 
+# The records the command line builds (here, in expand, guacamole and pods) are namedtuples, not frozen
+# dataclasses: importing dataclasses (it brings inspect, ast, dis and tokenize) and generating each class
+# cost a run of the command line about 20 ms, more than reading and writing a classroom's lab. Like the
+# dataclasses they were, they are immutable and compare and hash by value; unlike them, they are tuples,
+# equal to a plain tuple of the same values: nothing compares a record with anything but its own kind.
+# The web app's records (settings, store, compression, web) stay dataclasses: it imports dataclasses anyway.
+# A class whose cached_property needs an instance __dict__ leaves out ``__slots__ = ()``.
 
-@dataclass(frozen=True)
-class Problem:
+
+class Problem(namedtuple("Problem", (
+    "path",  # str
+    "line",  # int
+    "column",  # int
+    "message",  # str
+))):
     """One mistake (or warning) in a config, at a 1-based line and column; line 0 when it has no place."""
 
-    path: str
-    line: int
-    column: int
-    message: str
+    __slots__ = ()
 
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
@@ -84,15 +95,16 @@ class ConfigError(ValueError):
         self.syntax = syntax
 
 
-@dataclass(frozen=True)
-class Numbering:
+class Numbering(namedtuple("Numbering", (
+    "prefix",  # str
+    "start",  # int
+    "width",  # int
+    "counted",  # bool, default True
+), defaults=(True,))):
     """A prefix and a counter: start 9 with width 2 gives ``prefix09, prefix10, ...``. An empty suffix
     (``counted`` false) numbers nothing: the prefix alone, for a single name."""
 
-    prefix: str
-    start: int
-    width: int
-    counted: bool = True
+    __slots__ = ()
 
     def name(self, index: int) -> str:
         return f"{self.prefix}{self.number(index)}"
@@ -116,31 +128,31 @@ class Numbering:
         return total
 
 
-@dataclass(frozen=True)
-class UserType:
-    name: str
-    quantity: int
-    username: Numbering
-    password: str | None  # None means one random password per user
-    password_length: int
-    password_encoding: str
-    devices: tuple[str, ...] | None  # None means every device type
-    all_pods: bool = False  # ``pods: all``: reaches every owner's pod devices (an instructor), owns none
+class UserType(namedtuple("UserType", (
+    "name",  # str
+    "quantity",  # int
+    "username",  # Numbering
+    "password",  # str | None: None means one random password per user
+    "password_length",  # int
+    "password_encoding",  # str
+    "devices",  # tuple[str, ...] | None: None means every device type
+    "all_pods",  # bool, default False: ``pods: all`` reaches every owner's pod devices (an instructor), owns none
+), defaults=(False,))):
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class DeviceType:
+class DeviceType(namedtuple("DeviceType", (
+    "name",  # str
+    "quantity",  # int; for a pod type: per owner
+    "connection_name",  # Numbering
+    "hostname",  # Numbering | None: None when parameters carry a literal hostname
+    "protocol",  # str
+    "parameters",  # tuple[tuple[str, str | None], ...]: in config order; None marks the generated hostname
+    "per_user",  # bool, default False
+    "across_owners",  # bool, default False: a pod type's numbers go on from owner to owner instead of restarting
+), defaults=(False, False))):
     """A shared device type (``quantity`` devices every user reaches), or with ``per_user`` a pod type:
     each owner gets ``quantity`` devices of their own, whose prefixes may hold the owner's number."""
-
-    name: str
-    quantity: int  # for a pod type: per owner
-    connection_name: Numbering
-    hostname: Numbering | None  # None when parameters carry a literal hostname
-    protocol: str
-    parameters: tuple[tuple[str, str | None], ...]  # in config order; None marks the generated hostname
-    per_user: bool = False
-    across_owners: bool = False  # a pod type's numbers go on from owner to owner instead of restarting
 
     @cached_property
     def name_template(self) -> pods.Template:
@@ -162,13 +174,13 @@ class DeviceType:
         return self.hostname_template.render(owner) + self.hostname.number(index)
 
 
-@dataclass(frozen=True)
-class Lab:
-    user_types: tuple[UserType, ...]
-    device_types: tuple[DeviceType, ...]
-    warnings: tuple[Problem, ...] = ()
-    pod_start: int = 1  # the first owner's number
-    name: str = DEFAULT_LAB_NAME  # the top-level ``lab:``: the connection group of a database import
+class Lab(namedtuple("Lab", (
+    "user_types",  # tuple[UserType, ...]
+    "device_types",  # tuple[DeviceType, ...]
+    "warnings",  # tuple[Problem, ...], default ()
+    "pod_start",  # int, default 1: the first owner's number
+    "name",  # str, default DEFAULT_LAB_NAME: the top-level ``lab:``, the connection group of a database import
+), defaults=((), 1, DEFAULT_LAB_NAME))):
 
     def device_types_for(self, user_type: UserType) -> tuple[DeviceType, ...]:
         """The device types a user type reaches, in config order."""
@@ -300,7 +312,7 @@ def _decode(source: str | bytes, limits: Limits) -> str:
         raise ConfigError([Problem("", 0, 0, f"the config is {size:,} bytes; the largest accepted is "
                                              f"{limits.max_config_bytes:,} bytes")], syntax=True)
     if isinstance(source, str):
-        surrogate = _SURROGATE.search(source)
+        surrogate = re.search(_SURROGATE, source)
         if surrogate:  # possible only in a str from Python, never in decoded bytes; libyaml cannot read it
             line, column = _place(source, surrogate.start())
             raise ConfigError([Problem("", line, column, f"holds the character U+{ord(surrogate.group()):04X}, "
@@ -775,7 +787,7 @@ class _Reader:
         if longest is not None and len(value) > longest:
             self.refuse(path, node, f"is {len(value):,} characters long; the most it may have is {longest}")
             return None
-        bad = _NOT_XML_CHARACTER.search(value)
+        bad = None if value.isprintable() else re.search(_NOT_XML_CHARACTER, value)
         if bad:
             self.refuse(path, node, f"holds the character U+{ord(bad.group()):04X}, which an XML file "
                                     f"cannot carry")

@@ -43,7 +43,7 @@ out in class.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from collections import namedtuple
 
 PASSWORD_ENCODINGS = ("plain", "md5", "sha256")
 
@@ -64,20 +64,21 @@ VNC_LISTEN = "libvncclient listen support (ENABLE_VNC_LISTEN)"
 PULSE = "libpulse (ENABLE_PULSE)"
 
 
-@dataclass(frozen=True)
-class Parameter:
+class Parameter(namedtuple("Parameter", (  # a namedtuple, like config's records (config.py says why)
+    "name",  # str
+    "kind",  # str: one of KINDS
+    # tuple[str, ...], default (): for an enumeration, the values guacd recognises; for an integer, the
+    # numbers the rest of guacd gives a meaning (empty: any number it can read); for a color-scheme, the names
+    "choices",
+    "default",  # str, default "": in words, what guacd uses when the value is empty or it cannot read it
+    "note",  # str, default "": what happens otherwise worth knowing, said so it can follow a colon
+    "atoi",  # bool, default False: an integer read with C atoi() instead of guac_user_parse_args_int()
+    "minimum",  # int | None, default 0: an integer's smallest number with a meaning (None: negatives mean something)
+    "build",  # str, default "": the optional guacd build feature without which guacd does not know the name
+), defaults=((), "", "", False, 0, ""))):
     """One connection parameter of one protocol, as guacd 1.6.0 reads it."""
 
-    name: str
-    kind: str  # one of KINDS
-    # enumeration: the values guacd recognises. integer: the numbers the rest of guacd gives a meaning
-    # (empty: any number it can read). color-scheme: the named schemes.
-    choices: tuple[str, ...] = ()
-    default: str = ""  # in words: what guacd uses when the value is empty or it cannot read it
-    note: str = ""  # what happens otherwise worth knowing, said so it can follow a colon
-    atoi: bool = False  # integer read with C atoi() instead of guac_user_parse_args_int()
-    minimum: int | None = 0  # integer: the smallest number with a meaning (None: negatives mean something)
-    build: str = ""  # the optional guacd build feature without which guacd does not know the name
+    __slots__ = ()
 
 
 def _bool(name: str, note: str = "", build: str = "") -> Parameter:
@@ -134,7 +135,7 @@ _WOL = (
 
 def _sftp_for_graphical(username_default: str) -> tuple[Parameter, ...]:
     """The SFTP side channel of RDP and VNC: guacd knows these only when built with libssh2."""
-    return tuple(replace(p, build=COMMON_SSH) for p in (
+    return tuple(p._replace(build=COMMON_SSH) for p in (
         _bool("enable-sftp"), _text("sftp-hostname", default="the connection's hostname"),
         _text("sftp-host-key"),
         _text("sftp-port", default="22", note="read as text and handed to the resolver, not as a number"),
@@ -299,8 +300,9 @@ _C_SPACE = " \t\n\v\f\r"
 _INT_MIN, _INT_MAX = -2**31, 2**31 - 1
 _STRTOL = re.compile(rf"[{_C_SPACE}]*([+-]?[0-9]+)")  # what strtol(..., 10) takes; must reach the end
 _ATOI = re.compile(rf"[{_C_SPACE}]*([+-]?[0-9]*)")  # what atoi takes; the rest is ignored
-_COLOR_INDEX = re.compile(r"color[ \t\n\v\f\r]*([+-]?[0-9]+)")  # sscanf "color%d" (a prefix is enough)
-_RGB = re.compile(r"rgb:([0-9a-fA-F]{1,4})/([0-9a-fA-F]{1,4})/([0-9a-fA-F]{1,4})")
+# Only a color-scheme value is matched against these: they are compiled (re keeps them) when one is.
+_COLOR_INDEX = r"color[ \t\n\v\f\r]*([+-]?[0-9]+)"  # sscanf "color%d" (a prefix is enough)
+_RGB = r"rgb:([0-9a-fA-F]{1,4})/([0-9a-fA-F]{1,4})/([0-9a-fA-F]{1,4})"
 
 
 def kind_of(protocol: str | None, name: str) -> str | None:
@@ -381,13 +383,13 @@ def _color_scheme_problem(value: str) -> str | None:
         key, colour = key.strip(_C_SPACE), colour.strip(_C_SPACE)
         if not colon:
             return (f"`{pair}` is not one of {_listed(_COLOR_SCHEMES)} nor a `name: colour` pair: {stop}")
-        index = _COLOR_INDEX.match(key)
+        index = re.match(_COLOR_INDEX, key)
         if key not in ("foreground", "background") and not (index and 0 <= int(index.group(1)) <= 255):
             return f"`{key}` is not `foreground`, `background` or `color0` to `color255`: {stop}"
-        index = _COLOR_INDEX.match(colour)
+        index = re.match(_COLOR_INDEX, colour)
         if index and not 0 <= int(index.group(1)) <= 255:
             return f"`{colour}` is not a colour (`color0` to `color255`): {stop}"
-        if colour.startswith("rgb:") and not _RGB.match(colour):
+        if colour.startswith("rgb:") and not re.match(_RGB, colour):
             return f"`{colour}` is not an X11 colour like `rgb:ff/80/00`: {stop}"
         if not colour:
             return f"`{pair}` has no colour after the colon: {stop}"

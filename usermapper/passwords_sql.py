@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from .config import Lab
 from .importfile import ImportRefused, Places

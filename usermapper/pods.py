@@ -7,18 +7,19 @@ placeholders; ``render`` puts an owner's number in. The README's config section 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import namedtuple
 
 PLACEHOLDER = re.compile(r"\{pod(?::0([1-9]))?\}")
 MENTION = re.compile(r"\{pod")  # where a placeholder was meant, written or not
 
 
-@dataclass(frozen=True)
-class Template:
+class Template(namedtuple("Template", (  # a namedtuple, like config's records (config.py says why)
+    "pieces",  # tuple[str, ...]
+    "widths",  # tuple[int, ...]: each placeholder's zero-padded width (0: as many digits as the number has)
+))):
     """A prefix as literal pieces around placeholders: ``pieces`` has one more item than ``widths``."""
 
-    pieces: tuple[str, ...]
-    widths: tuple[int, ...]  # each placeholder's zero-padded width (0: as many digits as the number has)
+    __slots__ = ()
 
     @property
     def literal(self) -> str:

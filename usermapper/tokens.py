@@ -26,7 +26,6 @@ MAX_FOLLOWED = 100  # a value with more ${ than this is not followed token by to
 _TOKEN_BODY = (r"\$\{((?:[^{}:]++|:(?!(?:LOWER|UPPER|OPTIONAL)(?=\}))|\{(?:[^{}]++|\{[^{}]*+\})*+\})++)"
                r"(:(?:(LOWER|UPPER|OPTIONAL))(?=\}))?\}")
 _OPENING = re.compile(r"\$\{")
-_TOKEN_ALONE = re.compile(_TOKEN_BODY)  # groups: name, ":modifier", modifier
 
 
 def sent(value: str) -> str:
@@ -61,7 +60,9 @@ def problem(value: str) -> str | None:
 
 def _candidates(value: str) -> list[re.Match]:
     """Every token the filter's pattern could match, one for each ``${`` that opens one."""
-    return [token for opening in _OPENING.finditer(value) if (token := _TOKEN_ALONE.match(value, opening.start()))]
+    # Compiled (0.5 ms) for the first value that holds a ${, then kept by re: most labs have none.
+    token_alone = re.compile(_TOKEN_BODY)  # groups: name, ":modifier", modifier
+    return [token for opening in _OPENING.finditer(value) if (token := token_alone.match(value, opening.start()))]
 
 
 def _filtered(value: str, candidates: list[re.Match]) -> tuple[str, set[int]]:

@@ -14,7 +14,7 @@ import json
 import logging
 import mimetypes
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import timezone
 from pathlib import Path
 from typing import Callable, Mapping, TypeVar
@@ -262,7 +262,7 @@ class Api:
         except Problem4xx as problem:
             return _json(200, {"valid": False, "problem": _problem_document(problem)})
         return _json(200, {"valid": True, "users": lab.user_count, "connections": lab.connection_count,
-                           "bytes": size, "warnings": [asdict(w) for w in lab.warnings], "lab": lab_summary(lab)})
+                           "bytes": size, "warnings": [w._asdict() for w in lab.warnings], "lab": lab_summary(lab)})
 
     def download(self, request: Request) -> Response:
         """The file; or, for a client that asks for JSON (the page after a reload), what the upload said.
@@ -560,7 +560,7 @@ def _details(lab: Lab, xml: Compressed) -> dict:
     """What a summary says that the stored session does not: kept with it, to be said again later."""
     preview = xml.head if len(xml.head) == xml.size else xml.head[: xml.head.rfind(b"\n") + 1]
     return {
-        "warnings": [asdict(w) for w in lab.warnings],
+        "warnings": [w._asdict() for w in lab.warnings],
         "preview": preview.decode("utf-8"),
         "preview_truncated": len(preview) < xml.size,
         "passwords": {"generated": any(u.password is None for u in lab.user_types),
@@ -576,11 +576,11 @@ def _database_import(lab: Lab, mapping, config: bytes) -> tuple[bytes, dict]:
     try:
         check_passwords(lab, config)
     except ImportRefused as error:
-        said["passwords_refused"] = [asdict(p) for p in error.problems]
+        said["passwords_refused"] = [p._asdict() for p in error.problems]
     try:
         found = entries(lab, mapping, config)
     except ImportRefused as error:
-        said["refused"] = [asdict(p) for p in error.problems]
+        said["refused"] = [p._asdict() for p in error.problems]
         return b"", said
     said["groups"] = group_paths(lab, found)
     return import_json(found), said
@@ -637,7 +637,7 @@ def _problem_document(problem: Problem4xx) -> dict:
     document = {"type": "about:blank" if problem.status >= 500 else f"{PROBLEMS_PAGE}#{_slug(problem.title)}",
                 "title": problem.title, "status": problem.status, "detail": problem.detail}
     if problem.errors:
-        document["errors"] = [asdict(e) for e in problem.errors]
+        document["errors"] = [e._asdict() for e in problem.errors]
     return document
 
 
