@@ -288,6 +288,30 @@ def tokens_without_end(size: int = MiB) -> bytes:
     return (head + ":" * (size - len(head) - len(tail)) + tail).encode()
 
 
+def aliased_token_warnings(size: int = MiB) -> bytes:
+    """Accepted (201) with warnings: a ~1 MB command that Guacamole's tokens change, aliased by 75 more
+    parameters of its device type: each warning once quoted the whole value (a 76 MB answer)."""
+    aliases = ", ".join(f"p{i}: *v" for i in range(75))
+    head = ("users:\n  u: {quantity: 1, username_prefix: u, username_suffix: '1', password: p}\ndevices:\n"
+            "  d: {quantity: 1, name_prefix: D, name_suffix: '1', hostname_prefix: h, hostname_suffix: '1', "
+            "parameters: {protocol: ssh, command: &v '$${x}")
+    tail = f"', {aliases}}}}}\n"
+    return (head + "y" * (size - len(head) - len(tail)) + tail).encode()
+
+
+def aliased_colour_scheme(size: int = MiB) -> bytes:
+    """Accepted (201): a ~1 MB colour scheme guacd reads, anchored once and aliased by 90 device types no
+    user reaches: weighing it took ~0.2 s for every alias (17 s in all) until a value was weighed once."""
+    users = "users:\n  u: {quantity: 1, username_prefix: u, username_suffix: '1', password: p, devices: [d0]}\n"
+    device = ("  d{i}: {{quantity: 1, name_prefix: D{i}x, name_suffix: '1', hostname_prefix: h, hostname_suffix: '1', "
+              "parameters: {{protocol: ssh, color-scheme: {value}}}}}\n")
+    aliases = "".join(device.format(i=i, value="*cs") for i in range(1, 91))
+    first = device.format(i=0, value="&cs 'SCHEME'")
+    room = size - len(users) - len("devices:\n") - len(first) + len("SCHEME") - len(aliases)
+    scheme = "color1:red;" * (room // len("color1:red;"))
+    return (users + "devices:\n" + first.replace("SCHEME", scheme) + aliases).encode()
+
+
 # -- pods: owners, pod types and instructors multiply -------------------------------------------------------
 
 def pods_types_owners_instructors(size: int = MiB) -> bytes:
@@ -339,6 +363,8 @@ SHAPES: dict[str, Callable[[int], bytes]] = {
     "difflib-suggestions": difflib_suggestions,
     "long-device-name-warnings": long_device_name_warnings,
     "tokens-without-end": tokens_without_end,
+    "aliased-token-warnings": aliased_token_warnings,
+    "aliased-colour-scheme": aliased_colour_scheme,
     "pods-types-owners-instructors": pods_types_owners_instructors,
     "pods-instructor-names-checked": pods_instructor_names_checked,
 }

@@ -13,7 +13,7 @@ import pytest
 import zstandard
 
 from bench.hostile_configs import NODES, SHAPES
-from httpclient import Client, assert_problem, set_cookies
+from httpclient import API, Client, assert_problem, set_cookies
 from usermapper.config import MAX_PARAMETERS, MAX_REPORTED, MAX_SUGGESTIONS, ConfigError, read_config
 from usermapper.expand import expand
 from usermapper.limits import Limits
@@ -185,6 +185,22 @@ def test_problems_about_huge_values_are_small(app_url, shape):
     response = Client(app_url).post_raw(SHAPES[shape](), "application/yaml")
     assert_problem(response, 422)
     assert len(response.content) < 64 * 1024, len(response.content)
+
+
+@pytest.mark.parametrize("route", ["", "/check"])
+def test_warnings_about_a_huge_aliased_value_are_small(app_url, route):
+    """A 1 MB value aliased 75 times once made a 76 MB answer, stored with the session and sent again on
+    every reload, by quoting it whole in each warning."""
+    response = Client(app_url).request("POST", API + route, data=SHAPES["aliased-token-warnings"](),
+                                       headers={"Content-Type": "application/yaml"})
+    assert response.status_code == (200 if route else 201), response.text[:500]
+    assert len(response.json()["warnings"]) == 101 and len(response.content) < 128 * 1024, len(response.content)
+
+
+@pytest.mark.parametrize("media_type", ["application/json", "application/yaml"])
+def test_a_number_of_five_thousand_digits_is_a_problem_not_a_crash(app_url, media_type):
+    body = b'{"users": %s, "devices": {}}' % (b"1" * 5001)
+    assert_problem(Client(app_url).post_raw(body, media_type), 422)
 
 
 def test_suggestions_stop_when_their_comparisons_are_spent():

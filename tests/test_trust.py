@@ -99,7 +99,7 @@ def test_parameter_names_are_guacd_1_6_0s(app_url, protocol, parameter, known):
 @pytest.mark.parametrize("value, words", [
     ('"line1\\necho ${HOME}"', "guacd receives 'echo ${HOME}'"),
     ("'a$${b}'", "guacd receives 'a${b}'"),
-    ("'echo ${HOME}'", "${HOME} is no token Guacamole knows"),
+    ("'echo ${HOME}'", "`${HOME}` is no token Guacamole knows"),
     ('"x\\n${GUAC_USERNAME}"', "starts a line, and Guacamole substitutes no token there"),
 ])
 def test_values_guacamoles_tokens_change_are_warned_about(app_url, value, words):

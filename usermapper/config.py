@@ -17,6 +17,7 @@ import yaml
 
 from . import guacamole, pods, tokens
 from .limits import Limits
+from .wording import quoted
 
 try:  # libyaml is much faster and keeps marks too; PyYAML's wheels ship it.
     from yaml import CSafeLoader as _Loader
@@ -35,7 +36,6 @@ MAX_REPORTED = 100
 # Suggestions ("did you mean") compare a name with every known one: only the first few names get one.
 MAX_SUGGESTIONS = 20
 MAX_SUGGESTED_NAME = 40
-QUOTED_LENGTH = 60  # the most of a value a message repeats
 # Suggestions compare each unknown name with every known one (difflib, quadratic in the names' lengths):
 # at most this many comparisons in all, and only for names this long.
 MAX_SUGGESTION_PAIRS = 500
@@ -60,6 +60,8 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _NOT_XML_CHARACTER = "[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]"
 _SURROGATE = "[\ud800-\udfff]"  # searched for only in a str (bytes decode to none), compiled then
 DEFAULT_LAB_NAME = "usermapper"
+MAX_DIGITS = 40  # far above every count's limit, far below the 4,300 digits Python refuses to read
+_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)")  # a count as people write one
 _DOTTED_NUMBERS = re.compile(r"^\d+(\.\d+){1,3}$")
 
 # The records the command line builds (here, in expand, guacamole and pods) are namedtuples, not frozen
@@ -283,9 +285,13 @@ def read_config(source: str | bytes, limits: Limits = Limits(), *, as_json: bool
     so a broken JSON document is told so in JSON's terms rather than YAML's.
     """
     text = _decode(source, limits)
+    _check_line_breaks(text)
     if as_json:
         _check_json(text)
+        text = re.sub(_JSON_SURROGATE_PAIR, _yaml_escape, text)
     root = _compose(text, limits)
+    if as_json:
+        _json_nulls_empty(root)
     reader = _Reader()
     lab = reader.lab(root, limits)
     if reader.problems:
@@ -345,11 +351,57 @@ def _compose(text: str, limits: Limits) -> yaml.Node | None:
         raise ConfigError([Problem("", 0, 0, f"not valid YAML: {error}")], syntax=True) from None
 
 
+# A JSON escape of a character beyond U+FFFF as its two UTF-16 halves ("\ud83d\ude00", as json.dumps
+# writes emoji), after an even number of backslashes; libyaml refuses the halves, and reads "\U0001f600".
+_JSON_SURROGATE_PAIR = r"(?i)(?<!\\)((?:\\\\)*)\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})"  # compiled when used
+
+
+def _yaml_escape(pair: re.Match) -> str:
+    high, low = int(pair.group(2), 16), int(pair.group(3), 16)
+    return f"{pair.group(1)}\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08x}"
+
+
+def _json_nulls_empty(node: yaml.Node | None) -> None:
+    """JSON's ``null`` leaves a value out, as ``~`` does in YAML (where ``null`` is a word, as ``no`` is)."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            _json_nulls_empty(key)
+            _json_nulls_empty(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _json_nulls_empty(item)
+    elif _is_null(node) and not node.style:  # plain (libyaml says '', PyYAML None), not a quoted "null"
+        node.value = "~"
+
+
+def _check_line_breaks(text: str) -> None:
+    """Refuse the characters YAML 1.1 takes as line breaks and editors do not (NEL, LINE SEPARATOR,
+    PARAGRAPH SEPARATOR): every line number YAML gives after one would be off, and in a quoted value YAML
+    folds it into a space, so what Guacamole got would not be what the trainer wrote."""
+    if not any(character in text for character in _LINE_BREAK_NAMES):
+        return
+    problems = []
+    for found in re.finditer("[\x85\u2028\u2029]", text):
+        line, column = _place(text, found.start())
+        character = found.group()
+        problems.append(Problem("", line, column, f"holds U+{ord(character):04X} ({_LINE_BREAK_NAMES[character]}), "
+                                                  f"which YAML reads as a line break although editors show none: "
+                                                  f"remove it, or write it as \\u{ord(character):04x} inside "
+                                                  f"double quotes"))
+        if len(problems) > MAX_REPORTED:
+            break
+    if problems:
+        raise ConfigError(_reported(problems, "problems"), syntax=True)
+
+
+_LINE_BREAK_NAMES = {"\x85": "NEXT LINE", "\u2028": "LINE SEPARATOR", "\u2029": "PARAGRAPH SEPARATOR"}
+
+
 def _check_json(text: str) -> None:
     import json  # here, not at the top: only a body sent as JSON needs it
 
     try:
-        json.loads(text)
+        json.loads(text, parse_int=len, parse_float=len)  # checked, not used: no digits are converted
     except json.JSONDecodeError as error:
         raise ConfigError([Problem("", error.lineno, error.colno, f"not valid JSON: {error.msg}")],
                           syntax=True) from None
@@ -401,6 +453,11 @@ def _check_shape(text: str, max_nodes: int) -> None:
             if nodes > max_nodes:
                 _refuse_shape(event, f"holds more than {max_nodes:,} values (names, numbers, lists and "
                                      f"mappings); a lab config needs far fewer")
+            tag = getattr(event, "tag", None)
+            if tag is not None and tag not in _READ_TAGS:
+                _refuse_shape(event, f"the tag {quoted(tag.replace(_YAML_TAG, '!!'))} is not read here: a lab "
+                                     f"config holds only text, numbers, true or false, lists and mappings (remove "
+                                     f"the tag)")
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
@@ -411,6 +468,11 @@ def _check_shape(text: str, max_nodes: int) -> None:
             aliases += 1
             if aliases > MAX_ALIASES:
                 _refuse_shape(event, f"more than {MAX_ALIASES} aliases (*name)")
+
+
+_YAML_TAG = "tag:yaml.org,2002:"
+# Explicit tags that say what the value is anyway (``!!str 10`` is the text 10; ``!`` a plain one's text).
+_READ_TAGS = frozenset({"!", *(_YAML_TAG + kind for kind in ("str", "int", "bool", "null", "map", "seq"))})
 
 
 def _place(text: str | bytes, offset: int) -> tuple[int, int]:
@@ -435,6 +497,12 @@ class _Reader:
         self.pairs_left = MAX_SUGGESTION_PAIRS
         self.device_lists: dict[int, tuple[str, ...] | None] = {}  # by node: an aliased list is read once
         self.declared: dict[str, set[str]] = {}  # the names of the user and device types, read or not
+        # An alias repeats a node, perhaps a megabyte long, under many names: what each check finds in a
+        # value is worked out once. By node, the character XML cannot carry (None: none); by (protocol,
+        # name, value), what guacd makes of it, and by value, what Guacamole's tokens make of it.
+        self.forbidden: dict[int, str | None] = {}
+        self.guacd_problems: dict[tuple[str, str, str], str | None] = {}
+        self.token_problems: dict[str, str | None] = {}
 
     # -- reporting ---------------------------------------------------------------------------------------
 
@@ -670,14 +738,23 @@ class _Reader:
         if node.tag == _BOOL_TAG:
             truth = _CONSTRUCTOR.bool_values.get(value.lower())
             if truth is None:  # tagged !!bool, but not one of YAML's spellings of a boolean
-                self.refuse(path, node, f"must be true or false, not {_quoted(value)}")
+                self.refuse(path, node, f"must be true or false, not {quoted(value)}")
                 return ""
             if guacamole.kind_of(protocol, name) == guacamole.BOOLEAN:
                 value = "true" if truth else "false"
-        for problem in (guacamole.problem_with_value(protocol or "", name, value), tokens.problem(value)):
-            if problem:
-                self.warn(path, node, problem)
+        for problem in self.problems_with_value(protocol or "", name, value):
+            self.warn(path, node, problem)
         return value
+
+    def problems_with_value(self, protocol: str, name: str, value: str) -> tuple[str, ...]:
+        # A colour scheme reads the same for every protocol that has one: weighed once, not once for each.
+        key = ("", guacamole.COLOR_SCHEME, value) if guacamole.kind_of(protocol, name) == guacamole.COLOR_SCHEME \
+            else (protocol, name, value)
+        if key not in self.guacd_problems:
+            self.guacd_problems[key] = guacamole.problem_with_value(protocol, name, value)
+        if value not in self.token_problems:
+            self.token_problems[value] = tokens.problem(value)
+        return tuple(problem for problem in (self.guacd_problems[key], self.token_problems[value]) if problem)
 
     # -- shared field readers ----------------------------------------------------------------------------
 
@@ -700,7 +777,7 @@ class _Reader:
             if not isinstance(key, yaml.ScalarNode) or _is_null(key):
                 self.refuse(path, key, "keys must be names")
             elif len(key.value) > MAX_NAME_LENGTH:
-                self.refuse(path, key, f"the name {_quoted(key.value)} is longer than the {MAX_NAME_LENGTH} "
+                self.refuse(path, key, f"the name {quoted(key.value)} is longer than the {MAX_NAME_LENGTH} "
                                        f"characters a name may have")
             elif key.value in seen:
                 self.refuse(f"{path}.{key.value}", key,
@@ -737,11 +814,24 @@ class _Reader:
         return value
 
     def integer(self, path: str, node: yaml.Node) -> int | None:
+        """A whole number in plain decimal digits. YAML 1.1 also reads ``010`` as 8 (octal), ``1:20`` as 80
+        (base 60), ``0x10``, ``0b101`` and ``1_000``: a count written so is refused, saying what YAML makes
+        of it, rather than taken as a number the trainer did not write."""
         if isinstance(node, yaml.ScalarNode) and node.tag == _INT_TAG:
+            if _DECIMAL.fullmatch(node.value):
+                if len(node.value) <= MAX_DIGITS:
+                    return int(node.value)
+                self.refuse(path, node, f"is a number of {len(node.value):,} digits; no limit here reaches "
+                                        f"{MAX_DIGITS} digits")
+                return None
             try:
-                return yaml.SafeLoader.construct_yaml_int(_CONSTRUCTOR, node)
+                read = yaml.SafeLoader.construct_yaml_int(_CONSTRUCTOR, node)
             except (ValueError, IndexError):  # tagged !!int but not a number, or too many digits
-                pass
+                read = None
+            if read is not None and len(node.value) <= MAX_NAME_LENGTH:
+                self.refuse(path, node, f"must be written in plain decimal digits: YAML reads "
+                                        f"{quoted(node.value)} as {read:,}; write {read} if that is meant")
+                return None
         self.refuse(path, node, f"must be a whole number, not {_describe(node)}")
         return None
 
@@ -763,7 +853,7 @@ class _Reader:
         if suffix is not None and not (suffix.isascii() and suffix.isdigit()):
             self.refuse(f"{path}.{field}_suffix", suffix_node,
                         f"must be the number to start counting from, written in digits like '01', not "
-                        f"{_quoted(suffix)}")
+                        f"{quoted(suffix)}")
             return None
         if suffix is not None and len(suffix) > MAX_SUFFIX_DIGITS:
             self.refuse(f"{path}.{field}_suffix", suffix_node,
@@ -787,10 +877,12 @@ class _Reader:
         if longest is not None and len(value) > longest:
             self.refuse(path, node, f"is {len(value):,} characters long; the most it may have is {longest}")
             return None
-        bad = None if value.isprintable() else re.search(_NOT_XML_CHARACTER, value)
+        if id(node) not in self.forbidden:
+            bad = None if value.isprintable() else re.search(_NOT_XML_CHARACTER, value)
+            self.forbidden[id(node)] = bad.group() if bad else None
+        bad = self.forbidden[id(node)]
         if bad:
-            self.refuse(path, node, f"holds the character U+{ord(bad.group()):04X}, which an XML file "
-                                    f"cannot carry")
+            self.refuse(path, node, f"holds the character U+{ord(bad):04X}, which an XML file cannot carry")
             return None
         return value
 
@@ -808,7 +900,7 @@ class _Reader:
             return default
         value = self.text(path, node)
         if value is not None and value not in choices:
-            self.refuse(path, node, f"must be one of {', '.join(choices)}, not {_quoted(value)}"
+            self.refuse(path, node, f"must be one of {', '.join(choices)}, not {quoted(value)}"
                                     f"{self.suggest(value, choices)}")
             return None
         return value
@@ -831,7 +923,7 @@ class _Reader:
             for name, indexes in unknown.items():
                 path = f"users.{user_type.name}.devices[{indexes[0]}]"
                 again = f" (listed {len(indexes):,} times)" if len(indexes) > 1 else ""
-                self.refuse(path, self.nodes[path], f"{_quoted(name)} is not a device type{again}"
+                self.refuse(path, self.nodes[path], f"{quoted(name)} is not a device type{again}"
                                                     f"{self.suggest(name, known)}{listed}")
 
     def check_pods(self, lab: Lab) -> None:
@@ -901,7 +993,7 @@ class _Reader:
             for name in _viewed_names(lab, device):
                 if name in seen:
                     path = f"users.{user_type.name}.pods"
-                    self.refuse(path, self.nodes[path], f"this user type's list would hold {_quoted(name)} "
+                    self.refuse(path, self.nodes[path], f"this user type's list would hold {quoted(name)} "
                                                         f"twice; Guacamole would keep only one of them")
                     return
                 seen.add(name)
@@ -1008,11 +1100,6 @@ def _is_null(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG
 
 
-def _quoted(text: str) -> str:
-    """A value as a message quotes it: in quotes, and cut short, since it may be a megabyte long."""
-    return repr(text) if len(text) <= QUOTED_LENGTH else repr(text[:QUOTED_LENGTH]) + f"... ({len(text):,} characters)"
-
-
 def _is_empty(node: yaml.Node) -> bool:
     """Nothing written, or ``~``: the ways to leave a value out. ``null`` is a word, as ``no`` is."""
     return _is_null(node) and node.value in ("", "~")
@@ -1025,7 +1112,7 @@ def _describe(node: yaml.Node) -> str:
         return "a list"
     if _is_null(node):
         return "an empty value"
-    return _quoted(node.value)
+    return quoted(node.value)
 
 
 def _join(path: str, name: str) -> str:

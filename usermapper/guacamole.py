@@ -45,6 +45,8 @@ from __future__ import annotations
 import re
 from collections import namedtuple
 
+from .wording import code
+
 PASSWORD_ENCODINGS = ("plain", "md5", "sha256")
 
 GUACD_RELEASE = "1.6.0"
@@ -327,7 +329,7 @@ def problem_with_value(protocol: str, name: str, value: str) -> str | None:
     if parameter.kind == ENUMERATION:
         if value in parameter.choices:
             return None
-        return (f"`{value}` is not one of {_listed(parameter.choices)} (guacd {GUACD_RELEASE} compares exactly, "
+        return (f"{code(value)} is not one of {_listed(parameter.choices)} (guacd {GUACD_RELEASE} compares exactly, "
                 f"case included): it uses {parameter.default} instead")
     if parameter.kind == COLOR_SCHEME:
         return _color_scheme_problem(value)
@@ -341,7 +343,7 @@ def _listed(choices: tuple[str, ...]) -> str:
 def _boolean_problem(parameter: Parameter, value: str) -> str | None:
     if value in ("true", "false"):
         return None
-    return (f"`{value}` is not `true`: guacd {GUACD_RELEASE} accepts only `true` or `false`, exactly, and for "
+    return (f"{code(value)} is not `true`: guacd {GUACD_RELEASE} accepts only `true` or `false`, exactly, and for "
             f"anything else it logs a warning and uses the default, {parameter.default}")
 
 
@@ -349,25 +351,35 @@ def _integer_problem(parameter: Parameter, value: str) -> str | None:
     below = (lambda n: parameter.minimum is not None and n < parameter.minimum)
     if parameter.atoi:
         digits = _ATOI.match(value).group(1)
-        number = int(digits) if digits.lstrip("+-") else 0
+        number = _c_number(digits)
         if not _STRTOL.fullmatch(value):
-            return (f"`{value}` is not a whole number in decimal digits: guacd {GUACD_RELEASE} reads "
+            read = number if _INT_MIN <= number <= _INT_MAX else "a number outside what a C int holds"
+            return (f"{code(value)} is not a whole number in decimal digits: guacd {GUACD_RELEASE} reads "
                     f"{parameter.name} with atoi, which stops at the first character that is not a digit, so it "
-                    f"reads {number}" + (f", and {parameter.note}" if below(number) and parameter.note else ""))
+                    f"reads {read}" + (f", and {parameter.note}" if below(number) and parameter.note else ""))
     else:
         match = _STRTOL.fullmatch(value)
-        number = int(match.group(1)) if match else None
+        number = _c_number(match.group(1)) if match else None
         if number is None or not _INT_MIN <= number <= _INT_MAX:
             why = "is not a whole number in decimal digits" if number is None else "is outside what a C int holds"
-            return (f"`{value}` {why}: guacd {GUACD_RELEASE} logs a warning and uses the default for "
+            return (f"{code(value)} {why}: guacd {GUACD_RELEASE} logs a warning and uses the default for "
                     f"{parameter.name}, {parameter.default}")
     if below(number):
         what = (parameter.note if parameter.note and parameter.atoi
                 else f"guacd {GUACD_RELEASE} reads it as {number}, which is no sensible {parameter.name}")
-        return f"`{value}` is {'negative' if number < 0 else 'zero'}: {what}"
+        return f"{code(value)} is {'negative' if number < 0 else 'zero'}: {what}"
     if parameter.choices and str(number) not in parameter.choices:
-        return f"`{value}` is not one of {_listed(parameter.choices)}: {parameter.note}"
+        return f"{code(value)} is not one of {_listed(parameter.choices)}: {parameter.note}"
     return None
+
+
+def _c_number(digits: str) -> int:
+    """The number C reads from optional sign and decimal digits, held to one past a 64-bit long's range:
+    every check here compares with far smaller bounds, and Python refuses to read more than 4,300 digits."""
+    sign, significant = ("-" if digits.startswith("-") else ""), digits.lstrip("+-").lstrip("0")
+    if len(significant) > 19:
+        significant = "1" + "0" * 19
+    return int(sign + (significant or "0"))
 
 
 def _color_scheme_problem(value: str) -> str | None:
@@ -375,23 +387,26 @@ def _color_scheme_problem(value: str) -> str | None:
         return None
     stop = (f"guacd {GUACD_RELEASE} stops reading the colour scheme there and keeps what it had read before "
             f"(gray on black if nothing)")
-    for pair in value.split(";"):
+    color_index, rgb = re.compile(_COLOR_INDEX), re.compile(_RGB)  # kept by re after the first colour scheme
+    for pair in dict.fromkeys(value.split(";")):  # a pair written twice says the same twice: weighed once
         pair = pair.strip(_C_SPACE)
         if not pair:
             continue
         key, colon, colour = pair.partition(":")
         key, colour = key.strip(_C_SPACE), colour.strip(_C_SPACE)
         if not colon:
-            return (f"`{pair}` is not one of {_listed(_COLOR_SCHEMES)} nor a `name: colour` pair: {stop}")
-        index = re.match(_COLOR_INDEX, key)
-        if key not in ("foreground", "background") and not (index and 0 <= int(index.group(1)) <= 255):
-            return f"`{key}` is not `foreground`, `background` or `color0` to `color255`: {stop}"
-        index = re.match(_COLOR_INDEX, colour)
-        if index and not 0 <= int(index.group(1)) <= 255:
-            return f"`{colour}` is not a colour (`color0` to `color255`): {stop}"
-        if colour.startswith("rgb:") and not re.match(_RGB, colour):
-            return f"`{colour}` is not an X11 colour like `rgb:ff/80/00`: {stop}"
+            return (f"{code(pair)} is not one of {_listed(_COLOR_SCHEMES)} nor a `name: colour` pair: {stop}")
+        if key not in ("foreground", "background"):
+            index = color_index.match(key)
+            if not (index and 0 <= _c_number(index.group(1)) <= 255):
+                return f"{code(key)} is not `foreground`, `background` or `color0` to `color255`: {stop}"
+        if colour.startswith("color"):
+            index = color_index.match(colour)
+            if index and not 0 <= _c_number(index.group(1)) <= 255:
+                return f"{code(colour)} is not a colour (`color0` to `color255`): {stop}"
+        if colour.startswith("rgb:") and not rgb.match(colour):
+            return f"{code(colour)} is not an X11 colour like `rgb:ff/80/00`: {stop}"
         if not colour:
-            return f"`{pair}` has no colour after the colon: {stop}"
+            return f"{code(pair)} has no colour after the colon: {stop}"
         # Anything else may be one of the X11 colour names guacd knows; they are not checked here.
     return None

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import re
 
+from .wording import code, quoted
+
 KNOWN = ("GUAC_USERNAME", "GUAC_PASSWORD", "GUAC_CLIENT_ADDRESS", "GUAC_CLIENT_HOSTNAME", "GUAC_DATE",
          "GUAC_TIME")
 MODIFIERS = ("LOWER", "UPPER")
+SHOWN_UNKNOWN = 5  # unknown token names a warning lists
 MAX_FOLLOWED = 100  # a value with more ${ than this is not followed token by token: no real value has them
 
 # The token part of the filter's own pattern: the token's name, then ":" and a modifier. Its quantifiers
@@ -44,15 +47,17 @@ def problem(value: str) -> str | None:
     candidates = _candidates(value)
     received, matched = _filtered(value, candidates)
     if received != value:
-        return (f"Guacamole's token substitution changes it before guacd sees it: guacd receives {received!r}"
+        return (f"Guacamole's token substitution changes it before guacd sees it: guacd receives {quoted(received)}"
                 f" ($${{ stands for a literal ${{, and text before a line that holds a token is dropped)")
     missed = [token for token in candidates if token.start() not in matched]
     if missed:
-        return (f"{missed[0].group()} starts a line, and Guacamole substitutes no token there: it is sent as "
+        return (f"{code(missed[0].group())} starts a line, and Guacamole substitutes no token there: it is sent as "
                 f"written (put any character before it on that line)")
     unknown = sorted({token.group(1) for token in candidates if _is_unknown(token.group(1), token.group(3))})
     if unknown:
-        names = ", ".join(f"${{{name}}}" for name in unknown)
+        names = ", ".join(code(f"${{{name}}}") for name in unknown[:SHOWN_UNKNOWN])
+        if len(unknown) > SHOWN_UNKNOWN:
+            names += f" and {len(unknown) - SHOWN_UNKNOWN:,} more"
         return (f"{names} is no token Guacamole knows (it knows {', '.join(KNOWN)}, with :LOWER or :UPPER); "
                 f"it is sent as written")
     return None

@@ -1,0 +1,140 @@
+"""What an adversarial review found the config reader getting wrong, each now refused or read as meant.
+
+YAML 1.1 reads more than a trainer means (octal and base-60 numbers, line breaks editors do not show,
+tags), JSON is read by the YAML parser, and Python refuses to read integers of more than 4,300 digits:
+each of these once gave a silently different lab, a shifted line number or a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from test_config import config, only, refused
+from usermapper import guacamole, tokens
+from usermapper.config import read_config
+from usermapper.expand import expand
+from bench.hostile_configs import SHAPES
+
+
+# -- numbers: plain decimal digits, or refused saying what YAML reads ----------------------------------
+
+@pytest.mark.parametrize("written, read", [("010", "8"), ("1:20", "80"), ("0x10", "16"), ("0b101", "5"),
+                                           ("1_000", "1,000"), ("+5", "5")])
+def test_a_count_yaml_would_read_as_another_number_is_refused_saying_which(written, read):
+    problem = only(refused(config(user={"quantity": written})))
+    assert (problem.path, problem.line) == ("users.students.quantity", 2)
+    assert f"YAML reads '{written}' as {read}" in problem.message and "plain decimal digits" in problem.message
+
+
+def test_an_octal_looking_pod_start_is_refused_not_taken_as_pod_eight():
+    lab = config(device={"per_user": "1", "quantity": None, "hostname_prefix": "'10.0.{pod}.'"})
+    problem = only(refused("pods: {start: 010}\n" + lab))
+    assert problem.path == "pods.start" and "as 8" in problem.message
+
+
+def test_counts_in_decimal_digits_still_read_and_a_huge_one_meets_the_limit():
+    assert read_config(config(user={"quantity": "10"})).user_count == 10
+    assert "the most one file may hold is 10,000" in refused(config(user={"quantity": "9" * 40}))[0].message
+    problem = only(refused(config(user={"quantity": "9" * 5000})))  # Python would refuse to read it
+    assert "5,000 digits" in problem.message and len(problem.message) < 200
+
+
+@pytest.mark.parametrize("parameters, words", [
+    ("{protocol: rdp, port: %s}", "is outside what a C int holds"),
+    ("{protocol: ssh, font-size: %s}", "is outside what a C int holds"),
+    ("{protocol: rdp, width: 'x%s'}", "is not a whole number"),
+    ("{protocol: ssh, color-scheme: 'foreground: color%s'}", "is not a colour"),
+])
+def test_a_parameter_of_five_thousand_digits_is_a_short_warning(parameters, words):
+    lab = read_config(config(device={"parameters": parameters % ("1" * 5000)}))
+    (warning,) = lab.warnings
+    assert words in warning.message and "(5,0" in warning.message and len(warning.message) < 400
+
+
+def test_json_with_a_number_of_five_thousand_digits_is_a_located_problem():
+    problem = refused_json('{"users": %s, "devices": {}}' % ("1" * 5001))[0]
+    assert (problem.path, problem.line, problem.column) == ("users", 1, 11) and len(problem.message) < 200
+
+
+# -- characters YAML reads as line breaks ------------------------------------------------------------------
+
+@pytest.mark.parametrize("character, name", [("\x85", "NEXT LINE"), ("\u2028", "LINE SEPARATOR"),
+                                             ("\u2029", "PARAGRAPH SEPARATOR")])
+def test_a_line_break_only_yaml_sees_is_refused_where_an_editor_shows_it(character, name):
+    text = config(user={"password": f"'Lab{character}Trainer'"}) + f"# a comment{character}too\n"
+    problems = refused(text)
+    assert [(p.line, p.column) for p in problems] == [(2, text.split("\n")[1].index(character) + 1), (5, 12)]
+    assert f"U+{ord(character):04X} ({name})" in problems[0].message
+
+
+# -- tags -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("tagged, shown", [("!!binary aGVsbG8=", "!!binary"),
+                                           ("!!python/object:os.system x", "!!python/object:os.system"),
+                                           ("!custom x", "!custom")])
+def test_a_tag_usermapper_does_not_read_is_refused_at_its_place(tagged, shown):
+    text = config(user={"password": tagged})
+    problem = only(refused(text))
+    assert (problem.line, problem.column) == (2, text.splitlines()[1].index(tagged[0]) + 1)
+    assert f"the tag '{shown}' is not read here" in problem.message
+
+
+def test_tags_that_say_text_are_read_as_text():
+    for tagged in ("!!str 0123", "! 0123"):
+        lab = read_config(config(user={"password": tagged}))
+        assert expand(lab).users[0].password == "0123"
+
+
+# -- JSON bodies -----------------------------------------------------------------------------------------
+
+def refused_json(text: str) -> list:
+    from usermapper.config import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        read_config(text, as_json=True)
+    return caught.value.problems
+
+
+def json_lab(password, **parameters) -> str:
+    return json.dumps({
+        "users": {"s": {"quantity": 1, "username_prefix": "s", "username_suffix": "1", "password": password}},
+        "devices": {"d": {"quantity": 1, "name_prefix": "D", "name_suffix": "1", "hostname_prefix": "h",
+                          "hostname_suffix": "1", "parameters": {"protocol": "ssh", **parameters}}}})
+
+
+def test_json_escapes_of_characters_beyond_the_first_plane_are_read():
+    text = json_lab("Lab-\U0001F600-\\ud83d", command="echo \U0001F427")  # json.dumps writes both halves
+    assert "\\ud83d\\ude00" in text
+    lab = read_config(text, as_json=True)
+    assert expand(lab).users[0].password == "Lab-\U0001F600-\\ud83d"  # an escaped backslash stays one
+    assert dict(lab.device_types[0].parameters)["command"] == "echo \U0001F427"
+
+
+def test_json_null_leaves_a_value_out_as_yaml_tilde_does():
+    assert only(refused_json(json_lab(None))).path == "users.s.password"
+    assert "has no value" in only(refused_json(json_lab("p", domain=None))).message
+    lab = read_config(json_lab("p", hostname=None, domain="null"), as_json=True)  # the string "null" is a word
+    assert dict(lab.device_types[0].parameters) == {"hostname": None, "domain": "null"}
+
+
+# -- a value aliased many times is weighed once, and quoted short -------------------------------------------
+
+def counting(monkeypatch, module, name: str) -> list:
+    calls, original = [], getattr(module, name)
+    monkeypatch.setattr(module, name, lambda *args: calls.append(args) or original(*args))
+    return calls
+
+
+def test_an_aliased_colour_scheme_is_weighed_once(monkeypatch):
+    calls = counting(monkeypatch, guacamole, "_color_scheme_problem")
+    lab = read_config(SHAPES["aliased-colour-scheme"]())
+    assert len(lab.device_types) == 91 and len(calls) == 1
+
+
+def test_an_aliased_value_is_run_through_the_token_filter_once(monkeypatch):
+    calls = counting(monkeypatch, tokens, "problem")
+    lab = read_config(SHAPES["aliased-token-warnings"]())
+    assert len([c for c in calls if len(c[0]) > 1000]) == 1
+    assert len(lab.warnings) == 101 and all(len(w.message) < 1000 for w in lab.warnings)
