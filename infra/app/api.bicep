@@ -38,6 +38,9 @@ var appSettings = {
   AzureWebJobsStorage__blobServiceUri: storage.properties.primaryEndpoints.blob
   AzureWebJobsStorage__tableServiceUri: storage.properties.primaryEndpoints.table
   AzureWebJobsDisableHomepage: 'true'
+  // The host buffers a request body whole before the app sees it, up to 100 MB by default: 4 MiB is room
+  // for the largest config the app accepts (USERMAPPER_MAX_CONFIG_BYTES) in a multipart upload.
+  FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: '4194304'
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
   USERMAPPER_TABLE: 'usermappings'
