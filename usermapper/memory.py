@@ -8,11 +8,16 @@ below 32 MiB come from the heap of the thread's arena (one per server thread, up
 pages stay with the process when freed: measured through devhost, RSS went from 45 MB fresh to ~160 MB
 after one pass of the hostile configs and ~230 MB after three, so a later 80 MB download peaked past
 300 MB. Setting the threshold once turns the dynamic adjustment off: a block at or above it is always
-mapped on its own and always unmapped when freed, and RSS comes back to ~65 MB after each big request.
+mapped on its own and always unmapped when freed. With it, the same passes leave ~75-90 MB and the 80 MB
+download peaks at ~170 MB. 1 MiB rather than glibc's starting 128 KiB: at 128 KiB every zstd context and
+every 256 KiB piece of a response was mapped and faulted in afresh, which made small flows and big
+downloads measurably slower for a few MB less; at 4 MiB the passes left ~95 MB and still growing.
 
 Called once before the app serves its first request (``function_app.api()``), in devhost and in the
 Functions Python worker alike; it changes process-wide settings, so it does nothing where the C library
-is not glibc (macOS, musl), where these settings do not exist or mean something else.
+is not glibc (macOS, musl), where these settings do not exist or mean something else, nor where the
+environment already sets glibc's mmap threshold (``MALLOC_MMAP_THRESHOLD_``, or
+``glibc.malloc.mmap_threshold`` in ``GLIBC_TUNABLES``): whoever set it there chose for this process.
 """
 
 from __future__ import annotations
@@ -40,15 +45,21 @@ def glibc_version() -> str | None:
     return value.split()[1]
 
 
+def threshold_set_by_environment() -> bool:
+    """True when glibc read an mmap threshold from the environment at start, which then wins."""
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    return "MALLOC_MMAP_THRESHOLD_" in os.environ or "malloc.mmap_threshold" in tunables
+
+
 def keep_big_buffers_out_of_the_heap() -> bool:
     """Fix glibc's mmap and trim thresholds for this process; True if they were set, False off glibc.
 
-    Only the first call acts; later ones return what it did.
+    Only the first call that sets them acts; later ones return True at once.
     """
     global _tuned
     if _tuned:
         return True
-    if glibc_version() is None:
+    if glibc_version() is None or threshold_set_by_environment():
         return False
     import ctypes  # imported here: off glibc, and at cold start, nothing pays for it
 
