@@ -113,13 +113,3 @@ def test_off_glibc_nothing_is_set(monkeypatch):
     assert memory.glibc_version() is None
     assert memory.keep_big_buffers_out_of_the_heap() is False
 
-
-@pytest.mark.parametrize("name, value", [
-    ("MALLOC_MMAP_THRESHOLD_", "262144"),
-    ("GLIBC_TUNABLES", "glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=1"),
-])
-def test_a_threshold_set_in_the_environment_wins(monkeypatch, name, value):
-    monkeypatch.setenv(name, value)
-    monkeypatch.setattr(memory, "_tuned", False)
-    assert memory.threshold_set_by_environment()
-    assert memory.keep_big_buffers_out_of_the_heap() is False

@@ -15,9 +15,8 @@ downloads measurably slower for a few MB less; at 4 MiB the passes left ~95 MB a
 
 Called once before the app serves its first request (``function_app.api()``), in devhost and in the
 Functions Python worker alike; it changes process-wide settings, so it does nothing where the C library
-is not glibc (macOS, musl), where these settings do not exist or mean something else, nor where the
-environment already sets glibc's mmap threshold (``MALLOC_MMAP_THRESHOLD_``, or
-``glibc.malloc.mmap_threshold`` in ``GLIBC_TUNABLES``): whoever set it there chose for this process.
+is not glibc (macOS, musl), where these settings do not exist or mean something else. It overrides a
+threshold given to glibc through the environment (``MALLOC_MMAP_THRESHOLD_``, ``GLIBC_TUNABLES``).
 """
 
 from __future__ import annotations
@@ -45,12 +44,6 @@ def glibc_version() -> str | None:
     return value.split()[1]
 
 
-def threshold_set_by_environment() -> bool:
-    """True when glibc read an mmap threshold from the environment at start, which then wins."""
-    tunables = os.environ.get("GLIBC_TUNABLES", "")
-    return "MALLOC_MMAP_THRESHOLD_" in os.environ or "malloc.mmap_threshold" in tunables
-
-
 def keep_big_buffers_out_of_the_heap() -> bool:
     """Fix glibc's mmap and trim thresholds for this process; True if they were set, False off glibc.
 
@@ -59,7 +52,7 @@ def keep_big_buffers_out_of_the_heap() -> bool:
     global _tuned
     if _tuned:
         return True
-    if glibc_version() is None or threshold_set_by_environment():
+    if glibc_version() is None:
         return False
     import ctypes  # imported here: off glibc, and at cold start, nothing pays for it
 
