@@ -28,11 +28,18 @@ logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(l
 
 @lru_cache(maxsize=1)
 def api() -> Api:
-    """Built on first use, not at import, so a cold start pays only for what a request needs."""
+    """Built on first use, not at import, so a cold start pays only for what a request needs.
+
+    Before the first request is served, glibc's malloc is told to give big buffers back when they are
+    freed (``usermapper.memory``): a process-wide setting, made here because the host and devhost both
+    call this before anything else runs.
+    """
     from pathlib import Path
 
+    from usermapper.memory import keep_big_buffers_out_of_the_heap
     from usermapper.web import Api
 
+    keep_big_buffers_out_of_the_heap()
     return Api.from_environment(Path(__file__).parent / "static")
 
 

@@ -419,3 +419,30 @@ def test_startup_fails_clearly(tmp_path, app, message):
     )
     assert result.returncode == 1
     assert message in result.stderr
+
+
+# -- big bodies go to the socket as views of the function's bytes ---------------------------------------------
+
+def test_a_body_reader_serves_waitress_file_wrapper_views_of_the_body_without_copies():
+    from waitress.buffers import ReadOnlyFileBasedBuffer
+
+    from devhost.wsgi import BodyReader
+
+    body = bytes(range(256)) * 5000
+    wrapper = ReadOnlyFileBasedBuffer(BodyReader(body))
+    assert wrapper.prepare(len(body)) == len(body)
+    sent = bytearray()
+    while wrapper.remain:  # as waitress's channel flushes it: look at a piece, send it, skip what was sent
+        piece = wrapper.get(65536)
+        assert isinstance(piece, memoryview) and piece.obj is body
+        sent += piece[:40000]
+        wrapper.skip(min(40000, len(piece)), True)
+    assert bytes(sent) == body
+    wrapper.close()
+
+
+def test_a_big_body_is_sent_to_a_head_request_by_neither_path():
+    from devhost.wsgi import _has_body
+
+    assert _has_body("GET", 200) and _has_body("POST", 201)
+    assert not _has_body("HEAD", 200) and not _has_body("GET", 204) and not _has_body("GET", 304)
