@@ -21,10 +21,9 @@ from typing import Any, Union
 import waitress
 
 from .chunked import HostLikeChannel
-from .conversion import MAX_REQUEST_BODY_BYTES
 from .errors import DevhostError
 from .indexing import FunctionIndex, index_app
-from .settings import load_local_settings, read_function_timeout, read_route_prefix
+from .settings import load_local_settings, read_function_timeout, read_request_body_limit, read_route_prefix
 from .timers import TimerScheduler
 from .wsgi import FunctionsWsgiApp, is_loopback
 
@@ -60,7 +59,8 @@ def serve(app_dir: Union[str, Path] = ".", host: str = "127.0.0.1", port: int = 
     """Run the app until SIGINT or SIGTERM; call it from the main thread.
 
     HTTP is served by waitress with 8 threads (port 0 picks a free port, logged at startup) and
-    bodies above the host's 100 MiB limit are answered 413; a chunked body reaches the function
+    bodies above the host's limit (`FUNCTIONS_REQUEST_BODY_SIZE_LIMIT`, 100 MiB unless set) are answered
+    413; a chunked body reaches the function
     empty, as in the host. Timer functions run in background
     threads. The working directory becomes the app directory, where the worker runs an app.
     Everything is logged through the `devhost` logger. To serve an app from another thread, give
@@ -69,14 +69,15 @@ def serve(app_dir: Union[str, Path] = ".", host: str = "127.0.0.1", port: int = 
     app_dir = Path(app_dir).resolve()
     os.chdir(app_dir)
     local = load(app_dir, serve_any_host=not is_loopback(host))
+    body_limit = read_request_body_limit(os.environ)  # local.settings.json's values are in it by now
     # waitress refuses a body of exactly max_request_body_size; the host accepts exactly its limit. Its
     # buffers stay in memory: by default a request body past 512 KiB, or a response past 1 MB, goes to a
     # temporary file, and nothing a user sends or gets may touch the disk. A response is buffered up to
     # the high-water mark (16 MiB) and then waits for the client, so a buffer never grows past it.
     # The host passes X-Forwarded-* headers on to functions; waitress would drop them by default.
     server = waitress.create_server(
-        local.wsgi_app, host=host, port=port, threads=8, max_request_body_size=MAX_REQUEST_BODY_BYTES + 1,
-        inbuf_overflow=MAX_REQUEST_BODY_BYTES + 1, outbuf_overflow=OUTPUT_BUFFER_BYTES + 1,
+        local.wsgi_app, host=host, port=port, threads=8, max_request_body_size=body_limit + 1,
+        inbuf_overflow=body_limit + 1, outbuf_overflow=OUTPUT_BUFFER_BYTES + 1,
         outbuf_high_watermark=OUTPUT_BUFFER_BYTES, clear_untrusted_proxy_headers=False,
     )
     server.channel_class = HostLikeChannel  # chunked bodies dropped, as the host drops them

@@ -18,7 +18,6 @@ from azure.functions.http import HttpResponseConverter
 
 from .cookies import host_set_cookie_headers
 
-MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024  # the host's limit; a larger body is answered 413
 _UNPREFIXED_HEADERS = ("CONTENT_TYPE", "CONTENT_LENGTH")
 _ENCODED_SLASH = re.compile("%2[fF]")
 

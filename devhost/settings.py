@@ -3,7 +3,7 @@
 import json
 import logging
 import re
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,6 +13,8 @@ logger = logging.getLogger("devhost")
 
 DEFAULT_ROUTE_PREFIX = "api"
 DEFAULT_FUNCTION_TIMEOUT = timedelta(minutes=30)
+REQUEST_BODY_LIMIT_SETTING = "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"
+DEFAULT_REQUEST_BODY_BYTES = 100 * 1024 * 1024  # the host's, when the setting is absent
 _TIMESPAN = re.compile(r"(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})")
 _SETTING_REFERENCE = re.compile(r"%([^%]+)%")
 
@@ -46,6 +48,23 @@ def _read_values(path: Path) -> dict[str, str]:
     if not_text:
         raise DevhostError(f"{path}: write these Values as strings: {', '.join(not_text)}")
     return values
+
+
+def read_request_body_limit(environ: Mapping[str, str]) -> int:
+    """The largest request body the host reads, in bytes: `FUNCTIONS_REQUEST_BODY_SIZE_LIMIT`, or 100 MiB.
+
+    The host reads the whole body before a function runs, so this, not the app's own limit, bounds the
+    memory one request takes. Like the host, a value that is not a whole number is ignored (logged here).
+    """
+    text = environ.get(REQUEST_BODY_LIMIT_SETTING, "").strip()
+    if not text:
+        return DEFAULT_REQUEST_BODY_BYTES
+    try:
+        return int(text)
+    except ValueError:
+        logger.warning("%s=%r is not a number of bytes: the host's default, %d, applies",
+                       REQUEST_BODY_LIMIT_SETTING, text, DEFAULT_REQUEST_BODY_BYTES)
+        return DEFAULT_REQUEST_BODY_BYTES
 
 
 def read_route_prefix(app_dir: Path) -> str:

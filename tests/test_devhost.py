@@ -30,7 +30,7 @@ LISTENING = re.compile(r"Listening on (http://\S+)")
 START_TIMEOUT_SECONDS = 20
 CONTROLLED_SETTINGS = (
     "FROM_FILE", "OVERRIDDEN", "TICK_SCHEDULE", "TICK_FILE", "MANUAL_FILE", "STARTUP_FILE",
-    "AzureWebJobsDisableHomepage",
+    "AzureWebJobsDisableHomepage", "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT",
 )
 
 
@@ -277,6 +277,17 @@ def test_a_body_over_100_mib_is_413(site):
     with socket.create_connection((host, int(port)), timeout=5) as connection:
         connection.sendall(b"POST /api/bytes HTTP/1.1\r\nHost: x\r\nContent-Length: 104857601\r\n\r\n")
         assert connection.recv(64).startswith(b"HTTP/1.1 413 ")
+
+
+def test_the_body_limit_is_the_hosts_setting_when_set(tmp_path):
+    """FUNCTIONS_REQUEST_BODY_SIZE_LIMIT in local.settings.json: a body of the limit is read, one byte more is 413."""
+    host = Devhost(copy_app("site", tmp_path, {"FUNCTIONS_REQUEST_BODY_SIZE_LIMIT": "1000"}),
+                   environment(TICK_SCHEDULE="0 0 0 1 1 *"))
+    try:
+        assert requests.post(host.url("/api/bytes"), data=b"x" * 1000, timeout=10).content == b"x" * 1000
+        assert requests.post(host.url("/api/bytes"), data=b"x" * 1001, timeout=10).status_code == 413
+    finally:
+        host.stop()
 
 
 # Failures
