@@ -184,6 +184,14 @@ def test_a_new_file_gets_the_umasks_mode(tmp_path, umask, expected):
     assert mode_of(tmp_path / "new.csv") == 0o600
 
 
+def test_files_are_written_beside_their_target_and_nothing_else_is_left(tmp_path):
+    os.symlink(tmp_path / "elsewhere", tmp_path / "link.xml")  # a link where the temporary file might go
+    result = usermapper("-i", str(CLASSROOM), "-o", "out.xml", "--credentials", "new.csv", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.xml", "new.csv", "out.xml"]
+    assert not (tmp_path / "elsewhere").exists()
+
+
 def test_quiet_prints_nothing_on_success(tmp_path):
     result = usermapper("-i", str(CLASSROOM), "-o", "out.xml", "-q", cwd=tmp_path)
     assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
@@ -226,8 +234,9 @@ ON_DEMAND = ("usermapper.importfile", "usermapper.passwords_sql", "usermapper.cr
              "lxml", "difflib", "json")
 # What the command line's own modules once imported and no longer need, each costing every run milliseconds:
 # dataclasses (it brings inspect: the records are namedtuples), typing (annotations only), secrets (random
-# passwords come from os.urandom). A run with random passwords, writing a file, loads none of them.
-NOT_NEEDED = ("dataclasses", "inspect", "typing", "secrets")
+# passwords come from os.urandom), tempfile (the file is written beside its target with os.open, as mkstemp
+# would). A run with random passwords, writing a file, loads none of them.
+NOT_NEEDED = ("dataclasses", "inspect", "typing", "secrets", "tempfile")
 LOADED = "import sys; from usermapper.cli import main; status = main(sys.argv[1:]); print(*sorted(sys.modules))"
 
 
