@@ -21,6 +21,7 @@ from httpclient import API, CLASSROOM, EXAMPLES, PROBLEM_SECTIONS, Client, asser
 from sessiontables import SessionTables
 from usermapper.settings import Settings, StorageTarget
 from usermapper.store import SessionStore
+from usermapper.web import Request
 
 
 REPO = EXAMPLES.parent
@@ -200,6 +201,36 @@ def test_tampered_token_is_a_404_not_someone_elses_file(client):
     tampered = token[:-1] + ("0" if token[-1] != "0" else "1")
     assert_problem(with_cookie(client.base, tampered), 404)
     assert with_cookie(client.base, token).status_code == 200
+
+
+def test_a_session_cookie_smuggled_after_a_comma_in_another_cookie_is_not_a_session(app_url):
+    """A sibling subdomain may set ``foo=a,<name>=<token>``: one cookie named foo, which browsers keep and
+    send as it is. Only a cookie-pair of its own, between ';', is the session cookie (RFC 6265 5.4)."""
+    name = "usermapper_session"
+    planted, real = Client(app_url), Client(app_url)
+    planted.post_file((EXAMPLES / "original-format.yaml").read_bytes())
+    mine = real.post_file().json()
+
+    def send(method: str, cookie: str) -> requests.Response:
+        return requests.request(method, app_url + API, headers={"Cookie": cookie}, timeout=30)
+
+    both = send("GET", f"foo=a,{name}={planted.token}; {name}={real.token}")
+    assert both.status_code == 200, both.text
+    assert hashlib.sha256(both.content).hexdigest() == mine["sha256"]
+    assert_problem(send("GET", f"foo=a,{name}={planted.token}"), 404)
+    assert send("DELETE", f"foo=a,{name}={planted.token}").status_code == 204
+    assert planted.get().status_code == 200  # a DELETE ends only the sessions the request really names
+
+
+@pytest.mark.parametrize("cookie, tokens", [
+    ("foo=a,__Host-usermapper_session=planted; __Host-usermapper_session=real", ["real"]),
+    ("foo=a,__Host-usermapper_session=planted", []),
+    ("__Host-usermapper_session=\"real\"; other=x", ["real"]),
+    ("x__Host-usermapper_session=planted; __Host-usermapper_session", []),
+])
+def test_only_a_cookie_pair_of_its_own_is_the_https_session_cookie(cookie, tokens):
+    request = Request("GET", "https://lab.example.org/api/usermapping", {"cookie": cookie})
+    assert request.session_tokens == tokens
 
 
 # -- the page and its assets -------------------------------------------------------------------------------

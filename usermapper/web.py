@@ -87,13 +87,19 @@ class Request:
 
     @property
     def session_tokens(self) -> list[str]:
-        """Each distinct value of the session cookie, in the order sent. Proxies may join several Cookie
-        headers with ',' instead of '; '."""
+        """Each distinct value of the session cookie, in the order sent: of every cookie-pair whose name is
+        exactly the session cookie's, pairs separated by ';' only (RFC 6265 5.4: a browser sends one Cookie
+        header, its pairs joined by "; "; HTTP/2 and HTTP/3 servers join cookie crumbs with "; " too, RFC
+        9113 8.2.3). A ',' is no separator: it is allowed inside a value a browser keeps, so a sibling
+        subdomain could set ``foo=a,__Host-usermapper_session=<token>`` and, were ',' split on, plant a
+        session the ``__Host-`` prefix exists to refuse, or a second one that makes every request a 400."""
         tokens = []
-        for pair in self.header("cookie").replace(",", ";").split(";"):
-            name, _, value = pair.strip().partition("=")
-            value = value.strip().strip('"')
-            if name == self.cookie_name and value and value not in tokens:
+        for pair in self.header("cookie").split(";"):
+            name, equals, value = pair.strip(" \t").partition("=")
+            value = value.strip(" \t")
+            if len(value) > 1 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            if equals and name == self.cookie_name and value and value not in tokens:
                 tokens.append(value)
         return tokens
 
