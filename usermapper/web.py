@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Callable, Mapping, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from werkzeug.formparser import FormDataParser
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, State
 
 from .compression import Compressed, CompressingWriter, compress, decompress
 from .config import ConfigError, Lab, Problem, read_config
@@ -55,6 +56,8 @@ USER_MAPPING = "user-mapping"
 DOWNLOAD_FORMATS = (USER_MAPPING, *MEDIA_TYPES, *SQL_FORMATS)
 PREVIEW_BYTES = 64 * 1024
 MULTIPART_OVERHEAD = 64 * 1024  # room for boundaries and part headers around a config at the size limit
+MAX_BOUNDARY = 70  # RFC 2046 5.1.1
+MAX_PARTS = 100  # the form needs one, config; 20,000 one-byte parts took werkzeug half a second
 # Not text/plain: that is what an HTML form on any site can send (enctype="text/plain").
 RAW_CONFIG_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/json")
 XML_TYPES = ("application/xml", "text/xml")
@@ -490,26 +493,60 @@ def _secured(response: Response) -> Response:
 
 
 def _multipart_fields(request: Request) -> dict[str, list[bytes]]:
-    """Every field of a multipart body by name, files and plain fields alike, as bytes; parsed in memory,
-    where werkzeug's default spools a part over 500 KiB to a temporary file: nothing a user sends may
-    touch the app's disk."""
-    mimetype, options = parse_options_header(request.header("content-type"))
-    parser = FormDataParser(stream_factory=_in_memory)
-    try:
-        _, form, files = parser.parse(io.BytesIO(request.body), mimetype, len(request.body), options)
-    except ValueError as error:
-        raise Problem4xx(400, "Unreadable upload", f"The multipart body could not be read: {error}.") from None
+    """Every part of a multipart body by name, files and plain fields alike, as the very bytes sent.
+
+    werkzeug's sans-IO decoder, not its form parser: the parser decodes a plain field (``curl -F
+    'config=<lab.yaml'``, no filename) with errors="replace", so a config that is not UTF-8 would turn
+    into another one silently instead of being refused at its line and column as the same bytes are in a
+    file part or a raw body; it spools a large part to a temporary file (nothing a user sends may touch
+    the app's disk); and it answers a body it cannot parse as an empty form. Here a body with no
+    boundary, with none of the boundary its Content-Type names, or cut off before its closing boundary
+    is a 400 that says so; a well-formed body without a ``config`` field is ``_single_config_field``'s."""
+    _, options = parse_options_header(request.header("content-type"))
+    boundary = options.get("boundary", "")
+    if not boundary:
+        raise _unreadable_upload("its Content-Type, multipart/form-data, names no boundary (the line that "
+                                 "separates the parts: multipart/form-data; boundary=...), so no part can be found")
+    if not 0 < len(boundary) <= MAX_BOUNDARY or not boundary.isascii():
+        raise _unreadable_upload(f"the boundary its Content-Type names is not 1 to {MAX_BOUNDARY} ASCII "
+                                 f"characters (RFC 2046)")
+    decoder = MultipartDecoder(boundary.encode("ascii"), max_parts=MAX_PARTS)
+    decoder.receive_data(request.body)
+    decoder.receive_data(None)
     fields: dict[str, list[bytes]] = {}
-    for name, upload in files.items(multi=True):
-        fields.setdefault(name, []).append(upload.read())
-    for name, value in form.items(multi=True):
-        fields.setdefault(name, []).append(value.encode("utf-8"))
+    part: list[bytes] = []
+    try:
+        while not isinstance(event := decoder.next_event(), Epilogue):
+            if isinstance(event, (Field, File)):
+                part = fields.setdefault(event.name, [])
+                part.append(b"")
+            elif isinstance(event, Data):
+                part[-1] += event.data
+    except ValueError as error:  # the decoder's own words name its state, not the sender's mistake
+        raise _unreadable_upload(_multipart_fault(decoder.state, boundary, error)) from None
+    except RequestEntityTooLarge:
+        raise _unreadable_upload(f"it holds more than {MAX_PARTS} parts; the form needs one, config") from None
     return fields
 
 
-def _in_memory(total_content_length: int | None, content_type: str | None, filename: str | None,
-               content_length: int | None = None) -> io.BytesIO:
-    return io.BytesIO()
+def _multipart_fault(state: State, boundary: str, error: ValueError) -> str:
+    shown = boundary if len(boundary) <= 40 else boundary[:40] + "..."
+    if state == State.PREAMBLE:
+        return (f"no part of it starts with the boundary its Content-Type names (--{shown}): the body was "
+                f"written with another boundary, or is not multipart at all")
+    if state in (State.DATA_START, State.DATA):
+        return (f"it ends inside a part, without the closing boundary --{shown}--: the upload was cut short, "
+                f"or the boundary is wrong")
+    if isinstance(error, UnicodeDecodeError):
+        return "a part's headers are not UTF-8"
+    if "Content-Disposition" in str(error):
+        return "a part has no Content-Disposition header, so it has no name"
+    return f"it ends after a boundary without the part's headers, or without the closing --{shown}--"
+
+
+def _unreadable_upload(reason: str) -> Problem4xx:
+    return Problem4xx(400, "Unreadable upload", f"The multipart body could not be read: {reason}. Let the "
+                      f"client build the form: curl -F config=@lab.yaml.")
 
 
 def _single_config_field(form: Mapping[str, list[bytes]]) -> bytes:
