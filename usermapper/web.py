@@ -28,7 +28,8 @@ from .compression import Compressed, CompressingWriter, compress, decompress
 from .config import ConfigError, Lab, Problem, read_config
 from .credentials import credentials_csv, unprotected_cell
 from .expand import expand
-from .importfile import FILENAMES, ImportRefused, MEDIA_TYPES, entries, group_paths, import_file, import_json
+from .importfile import (FILENAMES, ImportRefused, MEDIA_TYPES, Places, entries, group_paths, import_file, import_json,
+                         username_collisions)
 from .passwords_sql import FORMATS as SQL_FORMATS, check_passwords, passwords_sql
 from .settings import SettingError, Settings
 from .summary import lab_summary
@@ -615,11 +616,13 @@ def _details(lab: Lab, xml: Compressed) -> dict:
 def _database_import(lab: Lab, mapping, config: bytes) -> tuple[bytes, dict]:
     """The import entries as JSON (empty when the lab cannot be imported) and what the summary says of
     them: the connection groups to create, and what refuses the import or the password scripts."""
-    said = {"groups": [], "refused": [], "passwords_refused": []}
+    said = {"groups": [], "refused": [], "passwords_refused": [], "passwords_refused_mysql": []}
     try:
-        check_passwords(lab, config)
+        check_passwords(lab, config, "postgresql")  # what refuses both scripts
     except ImportRefused as error:
         said["passwords_refused"] = [p._asdict() for p in error.problems]
+    # what refuses the MySQL script alone: usernames MySQL takes for one (PostgreSQL compares exactly)
+    said["passwords_refused_mysql"] = [p._asdict() for p in username_collisions(lab, Places(config))]
     try:
         found = entries(lab, mapping, config)
     except ImportRefused as error:
@@ -632,10 +635,13 @@ def _database_import(lab: Lab, mapping, config: bytes) -> tuple[bytes, dict]:
 def _import_download(session: Session, format_: str) -> Response:
     said = json.loads(session.summary())["import"]
     if format_ in SQL_FORMATS:
-        if said["passwords_refused"]:
-            raise Problem4xx(422, "Passwords cannot be set through SQL", "Guacamole's database checks salted "
-                             "SHA-256 hashes; a user type with password_encoding md5 cannot be given one.",
-                             [Problem(**p) for p in said["passwords_refused"]])
+        refused = said["passwords_refused"]
+        if SQL_FORMATS[format_] == "mysql":  # a session saved before this key has no such refusals
+            refused = sorted(refused + said.get("passwords_refused_mysql", []), key=lambda p: (p["line"], p["column"]))
+        if refused:
+            raise Problem4xx(422, "Passwords cannot be set through SQL", "This lab's passwords cannot be set "
+                             "through this script; each problem names its field and line.",
+                             [Problem(**p) for p in refused])
         rows = csv.DictReader(io.StringIO(session.credentials().decode("utf-8")))
         users = [(unprotected_cell(row["username"]), unprotected_cell(row["password"])) for row in rows]
         body, kind, filename = passwords_sql(users, SQL_FORMATS[format_]), "application/sql", f"{format_}.sql"
