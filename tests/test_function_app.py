@@ -107,10 +107,12 @@ def test_multipart_parts_over_500_kib_never_touch_the_disk(app_env, monkeypatch,
     assert not (tmp_path / "missing").exists()
 
 
-def test_cookie_header_joined_with_commas_is_understood(app_env):
+def test_cookie_pairs_are_separated_by_semicolons_only(app_env):
+    """A ',' may sit inside a cookie's value (browsers keep and send foo=a,<name>=<token> as one cookie, set by
+    any sibling subdomain), so it never separates pairs: RFC 6265 5.4 and HTTP/2 (RFC 9113 8.2.3) use "; "."""
     cookie = cookie_of(upload())
-    downloaded = call(function_app.usermapping, "GET", Cookie=f"theme=dark, {cookie}, other=1")
-    assert downloaded.status_code == 200
+    assert call(function_app.usermapping, "GET", Cookie=f"theme=dark; {cookie}; other=1").status_code == 200
+    assert call(function_app.usermapping, "GET", Cookie=f"theme=dark, {cookie}, other=1").status_code == 404
 
 
 def test_invalid_config_is_a_problem_not_an_exception(app_env):

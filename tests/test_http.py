@@ -21,6 +21,7 @@ from httpclient import API, CLASSROOM, EXAMPLES, PROBLEM_SECTIONS, Client, asser
 from sessiontables import SessionTables
 from usermapper.settings import Settings, StorageTarget
 from usermapper.store import SessionStore
+from usermapper.web import Request
 
 
 REPO = EXAMPLES.parent
@@ -185,6 +186,70 @@ def test_multipart_without_exactly_one_config_is_a_400(client, files):
     assert_problem(client.request("POST", files=files), 400)
 
 
+def multipart(*parts: tuple[bytes, bytes], boundary: bytes = b"XyZ", closed: bool = True) -> bytes:
+    """A multipart body written by hand, byte for byte: each part is (Content-Disposition's parameters, content)."""
+    body = b"".join(b"--%s\r\nContent-Disposition: form-data; %s\r\n\r\n%s\r\n" % (boundary, disposition, content)
+                    for disposition, content in parts)
+    return body + (b"--%s--\r\n" % boundary if closed else b"")
+
+
+LATIN1 = CLASSROOM.replace(b"Lab-Trainer-2026", "Lab-Trainör".encode("latin-1"))
+
+
+@pytest.mark.parametrize("route", [API, API + "/check"])
+def test_a_config_that_is_not_utf8_is_refused_at_its_place_however_it_is_sent(client, route):
+    """A plain form field (curl -F 'config=<lab.yaml', no filename) reaches the same check as a file part
+    and a raw body: never decoded with replacement characters into another config."""
+    as_file = client.request("POST", route, files={"config": ("lab.yaml", LATIN1, "application/yaml")})
+    as_field = client.request("POST", route, data=multipart((b'name="config"', LATIN1)),
+                              headers={"Content-Type": "multipart/form-data; boundary=XyZ"})
+    as_body = client.request("POST", route, data=LATIN1, headers={"Content-Type": "application/yaml"})
+    answers = [as_file, as_field, as_body]
+    if route == API:
+        problems = [assert_problem(answer, 400) for answer in answers]
+    else:
+        problems = [answer.json()["problem"] for answer in answers]
+    assert problems[0]["title"] == "Unreadable config"
+    assert "not UTF-8" in problems[0]["detail"] and "0xf6" in problems[0]["detail"]
+    assert problems[1] == problems[0] == problems[2]
+
+
+def test_a_plain_form_field_keeps_its_utf8_text_exactly(client):
+    config = CLASSROOM.replace(b"Lab-Trainer-2026", "Lab-Trainör-2026".encode())
+    created = client.request("POST", data=multipart((b'name="config"', config)),
+                             headers={"Content-Type": "multipart/form-data; boundary=XyZ", "Accept": "application/xml"})
+    assert created.status_code == 200, created.text
+    assert 'password="Lab-Trainör-2026"'.encode() in created.content
+
+
+@pytest.mark.parametrize("content_type, body, said", [
+    ("multipart/form-data", multipart((b'name="config"', CLASSROOM)), "names no boundary"),
+    ("multipart/form-data; boundary=other", multipart((b'name="config"', CLASSROOM)),
+     "no part of it starts with the boundary its Content-Type names (--other)"),
+    ("multipart/form-data; boundary=XyZ", multipart((b'name="config"', CLASSROOM), closed=False),
+     "without the closing boundary --XyZ--"),
+    ("multipart/form-data; boundary=XyZ", b"--XyZ\r\nX-Other: 1\r\n\r\n" + CLASSROOM + b"\r\n--XyZ--\r\n",
+     "no Content-Disposition"),
+    ("multipart/form-data; boundary=" + "b" * 71, multipart((b'name="config"', CLASSROOM), boundary=b"b" * 71),
+     "1 to 70 ASCII characters"),
+    ("multipart/form-data; boundary=XyZ", multipart(*[(b'name="a"', b"x")] * 101), "more than 100 parts"),
+], ids=["no boundary", "wrong boundary", "no closing boundary", "no disposition", "long boundary", "many parts"])
+@pytest.mark.parametrize("route", [API, API + "/check"])
+def test_a_multipart_body_that_cannot_be_parsed_is_a_400_that_says_why(client, content_type, body, said, route):
+    problem = assert_problem(client.request("POST", route, data=body, headers={"Content-Type": content_type}), 400)
+    assert problem["title"] == "Unreadable upload"
+    assert said in problem["detail"]
+
+
+@pytest.mark.parametrize("body", [multipart((b'name="other"', CLASSROOM)), b"--XyZ--\r\n"],
+                         ids=["another field", "no parts"])
+def test_a_well_formed_multipart_body_without_config_says_so(client, body):
+    problem = assert_problem(client.request("POST", data=body,
+                                            headers={"Content-Type": "multipart/form-data; boundary=XyZ"}), 400)
+    assert problem["title"] == "No config in the upload"
+    assert "held no field of that name" in problem["detail"]
+
+
 UNKNOWN_TOKENS = ["", "garbage", "2026112614-" + "0" * 32, "2026112615-4f1d2c3b-0a9e-4c7d-8b6a-5e4f3d2c1b0a",
                   "x" * 4000, "../../etc/passwd"]
 
@@ -200,6 +265,36 @@ def test_tampered_token_is_a_404_not_someone_elses_file(client):
     tampered = token[:-1] + ("0" if token[-1] != "0" else "1")
     assert_problem(with_cookie(client.base, tampered), 404)
     assert with_cookie(client.base, token).status_code == 200
+
+
+def test_a_session_cookie_smuggled_after_a_comma_in_another_cookie_is_not_a_session(app_url):
+    """A sibling subdomain may set ``foo=a,<name>=<token>``: one cookie named foo, which browsers keep and
+    send as it is. Only a cookie-pair of its own, between ';', is the session cookie (RFC 6265 5.4)."""
+    name = "usermapper_session"
+    planted, real = Client(app_url), Client(app_url)
+    planted.post_file((EXAMPLES / "original-format.yaml").read_bytes())
+    mine = real.post_file().json()
+
+    def send(method: str, cookie: str) -> requests.Response:
+        return requests.request(method, app_url + API, headers={"Cookie": cookie}, timeout=30)
+
+    both = send("GET", f"foo=a,{name}={planted.token}; {name}={real.token}")
+    assert both.status_code == 200, both.text
+    assert hashlib.sha256(both.content).hexdigest() == mine["sha256"]
+    assert_problem(send("GET", f"foo=a,{name}={planted.token}"), 404)
+    assert send("DELETE", f"foo=a,{name}={planted.token}").status_code == 204
+    assert planted.get().status_code == 200  # a DELETE ends only the sessions the request really names
+
+
+@pytest.mark.parametrize("cookie, tokens", [
+    ("foo=a,__Host-usermapper_session=planted; __Host-usermapper_session=real", ["real"]),
+    ("foo=a,__Host-usermapper_session=planted", []),
+    ("__Host-usermapper_session=\"real\"; other=x", ["real"]),
+    ("x__Host-usermapper_session=planted; __Host-usermapper_session", []),
+])
+def test_only_a_cookie_pair_of_its_own_is_the_https_session_cookie(cookie, tokens):
+    request = Request("GET", "https://lab.example.org/api/usermapping", {"cookie": cookie})
+    assert request.session_tokens == tokens
 
 
 # -- the page and its assets -------------------------------------------------------------------------------

@@ -50,3 +50,26 @@ def test_the_command_line_names_the_formats_and_dialects_the_modules_write():
     from usermapper import cli, importfile, passwords_sql
 
     assert (cli.FORMATS, cli.DIALECTS) == (importfile.FORMATS, passwords_sql.DIALECTS)
+
+
+CASE_LAB = """\
+users:
+  a: {quantity: 2, username_prefix: Student, username_suffix: '1', password: random}
+  b: {quantity: 2, username_prefix: student, username_suffix: '1', password: random, devices: [d2]}
+devices:
+  d1: {quantity: 1, name_prefix: A, name_suffix: '1', hostname_prefix: h, hostname_suffix: '1', parameters: {protocol: ssh}}
+  d2: {quantity: 1, name_prefix: B, name_suffix: '1', hostname_prefix: g, hostname_suffix: '1', parameters: {protocol: ssh}}
+"""
+
+
+def test_usernames_mysql_takes_for_one_refuse_the_database_route_and_nothing_is_written(tmp_path):
+    (tmp_path / "lab.yaml").write_text(CASE_LAB)
+    for route in (["--format", "import-json", "--passwords-sql", "mysql", "p.sql"], ["--format", "import-csv"],
+                  ["--passwords-sql", "mysql", "p.sql"]):
+        result = usermapper("-i", "lab.yaml", "-o", "out", "--credentials", "c.csv", *route, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.decode().startswith("lab.yaml:3:37: users.b.username_prefix: makes the username "
+                                                 "'student1', which Guacamole's MySQL or MariaDB database takes "
+                                                 "for 'Student1' of the user type a")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["lab.yaml"]
+    assert usermapper("-i", "lab.yaml", "-o", "user-mapping.xml", "-q", cwd=tmp_path).returncode == 0

@@ -73,3 +73,27 @@ def test_unknown_format_and_md5_are_problems_with_places(client):
 def test_no_session_is_a_404_for_every_format(client):
     for format_ in ("import-json", "passwords-mysql"):
         assert_problem(client.get(params={"format": format_}), 404)
+
+
+CASE_LAB = b"""\
+users:
+  a: {quantity: 2, username_prefix: Student, username_suffix: '1', password: random}
+  b: {quantity: 2, username_prefix: student, username_suffix: '1', password: random, devices: [d2]}
+devices:
+  d1: {quantity: 1, name_prefix: A, name_suffix: '1', hostname_prefix: h, hostname_suffix: '1', parameters: {protocol: ssh}}
+  d2: {quantity: 1, name_prefix: B, name_suffix: '1', hostname_prefix: g, hostname_suffix: '1', parameters: {protocol: ssh}}
+"""
+
+
+def test_usernames_mysql_takes_for_one_refuse_the_import_and_the_mysql_script_only(client):
+    summary = client.post_file(CASE_LAB).json()
+    [refused] = summary["import"]["refused"]
+    assert (refused["path"], refused["line"], refused["column"]) == ("users.b.username_prefix", 3, 37)
+    assert "'student1'" in refused["message"] and "'Student1' of the user type a" in refused["message"]
+    assert summary["import"]["passwords_refused_mysql"] == [refused]
+    for format_ in ("import-json", "import-csv", "passwords-mysql"):
+        problem = assert_problem(client.get(params={"format": format_}), 422)
+        assert problem["errors"] == [refused]
+    script = client.get(params={"format": "passwords-postgresql"})
+    assert script.status_code == 200 and script.text.count("INSERT INTO guacamole_user") == 4
+    assert client.get().content.count(b"<authorize ") == 4  # user-mapping.xml compares names exactly

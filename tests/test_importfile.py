@@ -19,8 +19,8 @@ from ruamel.yaml import YAML
 import guacamole_reader
 from usermapper.config import DeviceType, Lab, Numbering, UserType, read_config
 from usermapper.expand import Connection, Group, User, UserMapping, expand
-from usermapper.importfile import (ImportRefused, entries, group_paths, import_csv, import_file, import_json,
-                                   import_yaml)
+from usermapper.importfile import (ImportRefused, Places, entries, group_paths, import_csv, import_file, import_json,
+                                   import_yaml, username_collisions)
 from usermapper.xmlwriter import user_mapping_bytes
 
 TESTS = Path(__file__).resolve().parent
@@ -141,6 +141,66 @@ def test_device_types_differing_only_in_case_are_refused_at_the_second():
     line = source.splitlines().index("    Desktops:") + 1
     assert (problem.path, problem.line, problem.column) == ("devices.Desktops", line, 5)
     assert "case" in problem.message
+
+
+CASE_LAB = """\
+users:
+  a: {quantity: 2, username_prefix: Student, username_suffix: '1', password: random}
+  b: {quantity: 2, username_prefix: student, username_suffix: '1', password: random, devices: [d2]}
+devices:
+  d1: {quantity: 1, name_prefix: A, name_suffix: '1', hostname_prefix: h, hostname_suffix: '1', parameters: {protocol: ssh}}
+  d2: {quantity: 1, name_prefix: B, name_suffix: '1', hostname_prefix: g, hostname_suffix: '1', parameters: {protocol: ssh}}
+"""
+
+
+def test_usernames_of_two_types_differing_only_in_case_are_refused_at_the_second_naming_both():
+    """MySQL and MariaDB would hold one account for Student1 and student1; user-mapping.xml keeps both."""
+    lab = read_config(CASE_LAB)
+    mapping = expand(lab)
+    with pytest.raises(ImportRefused) as refused:
+        entries(lab, mapping, CASE_LAB)
+    [problem] = refused.value.problems
+    assert (problem.path, problem.line, problem.column) == ("users.b.username_prefix", 3, 37)
+    assert "'student1'" in problem.message and "'Student1' of the user type a" in problem.message
+    assert len(guacamole_reader.read(user_mapping_bytes(mapping))) == 4
+
+
+@pytest.mark.parametrize("first, second, refused", [
+    ("Student", "STUDENT", True),
+    ("Stüdent", "STUDENT", True),  # accents, as general_ci weighs them
+    ("straße", "STRASE", True),  # general_ci: ß weighs as s
+    ("strasse", "STRAßE", True),  # casefold: ß is ss (the UCA collations agree)
+    ("Ȼ", "ȼ", True),  # a case pair general_ci does not know; casefold does
+    ("カ", "ガ", False),  # kana with and without dakuten weigh apart
+    ("Student", "Studant", False),
+], ids=["case", "accent", "sharp s as s", "sharp s as ss", "newer case pair", "kana", "other"])
+def test_usernames_the_database_takes_for_one_are_refused(first, second, refused):
+    source = CASE_LAB.replace("username_prefix: Student", f"username_prefix: {first}").replace(
+        "username_prefix: student", f"username_prefix: {second}")
+    lab = read_config(source)
+    problems = username_collisions(lab, Places(source))
+    assert bool(problems) == refused, problems
+    if refused:
+        assert [p.path for p in problems] == ["users.b.username_prefix"]
+
+
+def test_usernames_equal_with_the_numbers_and_trailing_spaces_are_refused():
+    """A prefix ending in digits meets another type's numbers; PAD SPACE ignores a single name's trailing
+    spaces; a type's numbers never meet another type that only looks related (s vs s1 from 10 on)."""
+    source = """\
+users:
+  many: {quantity: 14, username_prefix: pc, username_suffix: '1', password: x}
+  one: {quantity: 1, username_prefix: 'PC12 ', username_suffix: '', password: x}
+  late: {quantity: 2, username_prefix: Pc1, username_suffix: '3', password: x}
+  fine: {quantity: 3, username_prefix: PC0, username_suffix: '1', password: x}
+devices:
+  d1: {quantity: 1, name_prefix: A, name_suffix: '1', hostname_prefix: h, hostname_suffix: '1', parameters: {protocol: ssh}}
+"""
+    lab = read_config(source)
+    problems = username_collisions(lab, Places(source))
+    assert [(p.path, p.line) for p in problems] == [("users.one.username_prefix", 3), ("users.late.username_prefix", 4)]
+    assert "'PC12 '" in problems[0].message and "'pc12'" in problems[0].message
+    assert "'Pc13'" in problems[1].message and "'pc13'" in problems[1].message
 
 
 def test_a_connection_name_twice_in_one_group_is_refused():

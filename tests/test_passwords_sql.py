@@ -15,7 +15,7 @@ import pytest
 from databases import MariaDB, PostgreSQL
 from usermapper.config import read_config
 from usermapper.expand import expand
-from usermapper.importfile import ImportRefused
+from usermapper.importfile import ImportRefused, mysql_name_key
 from usermapper.passwords_sql import check_passwords, password_hash, passwords_sql
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -176,3 +176,88 @@ def test_md5_passwords_are_refused_at_their_encoding():
     line = next(i for i, text in enumerate(source.splitlines(), 1) if "password_encoding" in text)
     assert (problem.path, problem.line) == ("users.students.password_encoding", line)
     assert "md5" in problem.message
+
+
+# -- usernames MySQL and MariaDB take for one -----------------------------------------------------------------
+
+# Guacamole's own MySQL schema declares its tables DEFAULT CHARSET=utf8 (utf8mb3_general_ci on MariaDB
+# 10.11 and MySQL 8); converted installations use utf8mb4 (utf8mb4_general_ci). Both, as the server says.
+ENTITY_TABLES = {"utf8": "CREATE TABLE names_utf8 (name varchar(128) NOT NULL, UNIQUE KEY (name)) ENGINE=InnoDB "
+                         "DEFAULT CHARSET=utf8",
+                 "utf8mb4": "CREATE TABLE names_utf8mb4 (name varchar(128) NOT NULL, UNIQUE KEY (name)) "
+                            "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"}
+
+
+@pytest.mark.parametrize("charset, last", [("utf8", 0xFFFF), ("utf8mb4", 0x10FFFF)])
+def test_the_name_key_weighs_every_character_as_mariadb_does(mariadb, charset, last):
+    """mysql_name_key against the server's own WEIGHT_STRING in the default collation of Guacamole's
+    tables, for every code point the charset holds: two names are one to MySQL exactly when their keys
+    are equal."""
+    mariadb.sql(f"DROP TABLE IF EXISTS names_{charset}; {ENTITY_TABLES[charset]};")
+    collation = mariadb.sql(f"SELECT TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
+                            f"'guacamole_db' AND TABLE_NAME = 'names_{charset}'").strip()
+    assert collation == f"{'utf8mb3' if charset == 'utf8' else 'utf8mb4'}_general_ci"
+    out = mariadb.sql(f"SELECT seq, HEX(WEIGHT_STRING(CONVERT(CONVERT(UNHEX(LPAD(HEX(seq), 8, '0')) USING utf32) "
+                      f"USING {charset}) COLLATE {collation})) FROM seq_0_to_{last} "
+                      f"WHERE seq < 55296 OR seq > 57343")
+    weights = {int(code): chr(int(weight, 16)) for code, weight in (line.split("\t") for line in out.splitlines())}
+    assert len(weights) == last + 1 - 2048
+    wrong = [hex(code) for code, weight in weights.items() if code != 0x20 and mysql_name_key(chr(code)) != weight]
+    assert wrong == []
+    assert mysql_name_key("a ") == mysql_name_key("a  ") == "A" != mysql_name_key("a\t")
+
+
+@pytest.mark.parametrize("first, second", [
+    ("Student1", "student1"), ("Student1", "Student1 "), ("Stüdent1", "STUDENT1"), ("straße1", "strase1"),
+    ("Ωmega1", "ωMEGA1"), ("strasse1", "straße1"), ("Ȼ1", "ȼ1"), ("カ1", "ガ1"), ("a1", "a1\t"), ("é1", "e\u03011"),
+    ("a😀1", "a😁1"),
+])
+@pytest.mark.parametrize("charset", ENTITY_TABLES)
+def test_two_names_are_one_row_exactly_when_their_keys_are_equal(mariadb, charset, first, second):
+    if charset == "utf8" and max(first + second) > "\uffff":
+        pytest.skip("utf8mb3 holds no character beyond U+FFFF")
+    mariadb.sql(f"DROP TABLE IF EXISTS names_{charset}; {ENTITY_TABLES[charset]}; "
+                f"INSERT IGNORE INTO names_{charset} VALUES ({my_text(first)}), ({my_text(second)});")
+    rows = int(mariadb.sql(f"SELECT count(*) FROM names_{charset}"))
+    assert (rows == 1) == (mysql_name_key(first) == mysql_name_key(second))
+
+
+CASE_LAB = """\
+users:
+  a: {quantity: 2, username_prefix: Student, username_suffix: '1', password: random}
+  b: {quantity: 2, username_prefix: student, username_suffix: '1', password: random, devices: [d2]}
+devices:
+  d1: {quantity: 1, name_prefix: A, name_suffix: '1', hostname_prefix: h, hostname_suffix: '1', parameters: {protocol: ssh}}
+  d2: {quantity: 1, name_prefix: B, name_suffix: '1', hostname_prefix: g, hostname_suffix: '1', parameters: {protocol: ssh}}
+"""
+
+
+def test_usernames_differing_in_case_refuse_the_mysql_script_where_mariadb_would_merge_them(mariadb):
+    """What the MySQL script would do: on Guacamole's tables, student1 finds Student1's row and takes its
+    password, so one account is left for two users. The script is refused instead, naming both."""
+    lab = read_config(CASE_LAB)
+    users = [(u.username, u.password) for u in expand(lab).users]
+    for dialect in ("mysql", None):
+        with pytest.raises(ImportRefused) as refused:
+            check_passwords(lab, CASE_LAB, dialect)
+        [problem] = refused.value.problems
+        assert (problem.path, problem.line) == ("users.b.username_prefix", 3)
+        assert "'student1'" in problem.message and "'Student1' of the user type a" in problem.message
+    mariadb.sql("DROP TABLE IF EXISTS guacamole_user, guacamole_entity;" + MYSQL_SCHEMA)
+    mariadb.sql(passwords_sql(users, "mysql").decode())
+    assert int(mariadb.sql("SELECT count(*) FROM guacamole_user")) == 2  # what the refusal prevents
+
+
+def test_usernames_differing_in_case_are_two_accounts_in_postgresql(postgresql):
+    lab = read_config(CASE_LAB)
+    check_passwords(lab, CASE_LAB, "postgresql")
+    users = [(u.username, u.password) for u in expand(lab).users]
+    assert [name for name, _ in users] == ["Student1", "Student2", "student1", "student2"]
+    postgresql.psql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;" + POSTGRESQL_SCHEMA)
+    postgresql.psql(passwords_sql(users, "postgresql").decode())
+    values = ", ".join(f"({pg_text(name)}, {pg_text(password)})" for name, password in users)
+    matching = postgresql.psql(
+        f"SELECT count(*) FROM (VALUES {values}) AS lab(name, password) "
+        f"JOIN guacamole_entity e ON e.name = lab.name AND e.type = 'USER' JOIN guacamole_user u USING (entity_id) "
+        f"WHERE u.password_hash = sha256(convert_to(lab.password || upper(encode(u.password_salt, 'hex')), 'UTF8'))")
+    assert int(matching) == 4

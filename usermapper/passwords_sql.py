@@ -13,7 +13,8 @@ that do not exist yet (``guacamole_entity`` type ``USER``, then ``guacamole_user
 those that do; it touches no other row. It needs every password in the clear, so it exists only for users
 whose password is known when the lab is generated (literal or random ones, with ``plain`` or ``sha256``):
 an md5 digest cannot become the database's hash, and the lab is refused with the place of its
-``password_encoding``.
+``password_encoding``. The MySQL script is refused too for usernames MySQL and MariaDB would take for one
+(``Student1`` and ``student1``): the second would find the first's row and set its password.
 """
 
 from __future__ import annotations
@@ -23,22 +24,28 @@ import secrets
 from collections.abc import Callable, Iterable
 
 from .config import Lab
-from .importfile import ImportRefused, Places
+from .importfile import ImportRefused, Places, username_collisions
 
 DIALECTS = ("postgresql", "mysql")
 FORMATS = {"passwords-postgresql": "postgresql", "passwords-mysql": "mysql"}
 SALT_BYTES = 32
 
 
-def check_passwords(lab: Lab, source: str | bytes = "") -> None:
-    """Raise ``ImportRefused`` when a user type's passwords cannot be set through SQL (md5)."""
+def check_passwords(lab: Lab, source: str | bytes = "", dialect: str | None = None) -> None:
+    """Raise ``ImportRefused`` when a user type's passwords cannot be set through SQL (md5), or, for MySQL
+    (``dialect`` ``mysql``, or None: either script), when two user types' usernames would be one account
+    there (``importfile.username_collisions``). PostgreSQL compares names exactly (its schema's unique key
+    on ``guacamole_entity (type, name)`` is a plain one), so its script keeps usernames differing in case
+    apart."""
     places = Places(source)
     problems = [places.problem(f"users.{u.name}.password_encoding",
                                "md5 cannot be set in Guacamole's database, which checks salted SHA-256 "
                                "hashes of the password: use sha256 or plain for the SQL route")
                 for u in lab.user_types if u.password_encoding == "md5"]
+    if dialect != "postgresql":
+        problems += username_collisions(lab, places)
     if problems:
-        raise ImportRefused(problems)
+        raise ImportRefused(sorted(problems, key=lambda p: (p.line, p.column)))
 
 
 def password_hash(password: str, salt: bytes | None) -> bytes:

@@ -20,14 +20,16 @@ from pathlib import Path
 from typing import Callable, Mapping, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from werkzeug.formparser import FormDataParser
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, State
 
 from .compression import Compressed, CompressingWriter, compress, decompress
 from .config import ConfigError, Lab, Problem, read_config
 from .credentials import credentials_csv, unprotected_cell
 from .expand import expand
-from .importfile import FILENAMES, ImportRefused, MEDIA_TYPES, entries, group_paths, import_file, import_json
+from .importfile import (FILENAMES, ImportRefused, MEDIA_TYPES, Places, entries, group_paths, import_file, import_json,
+                         username_collisions)
 from .passwords_sql import FORMATS as SQL_FORMATS, check_passwords, passwords_sql
 from .settings import SettingError, Settings
 from .summary import lab_summary
@@ -55,6 +57,8 @@ USER_MAPPING = "user-mapping"
 DOWNLOAD_FORMATS = (USER_MAPPING, *MEDIA_TYPES, *SQL_FORMATS)
 PREVIEW_BYTES = 64 * 1024
 MULTIPART_OVERHEAD = 64 * 1024  # room for boundaries and part headers around a config at the size limit
+MAX_BOUNDARY = 70  # RFC 2046 5.1.1
+MAX_PARTS = 100  # the form needs one, config; 20,000 one-byte parts took werkzeug half a second
 # Not text/plain: that is what an HTML form on any site can send (enctype="text/plain").
 RAW_CONFIG_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/json")
 XML_TYPES = ("application/xml", "text/xml")
@@ -87,13 +91,19 @@ class Request:
 
     @property
     def session_tokens(self) -> list[str]:
-        """Each distinct value of the session cookie, in the order sent. Proxies may join several Cookie
-        headers with ',' instead of '; '."""
+        """Each distinct value of the session cookie, in the order sent: of every cookie-pair whose name is
+        exactly the session cookie's, pairs separated by ';' only (RFC 6265 5.4: a browser sends one Cookie
+        header, its pairs joined by "; "; HTTP/2 and HTTP/3 servers join cookie crumbs with "; " too, RFC
+        9113 8.2.3). A ',' is no separator: it is allowed inside a value a browser keeps, so a sibling
+        subdomain could set ``foo=a,__Host-usermapper_session=<token>`` and, were ',' split on, plant a
+        session the ``__Host-`` prefix exists to refuse, or a second one that makes every request a 400."""
         tokens = []
-        for pair in self.header("cookie").replace(",", ";").split(";"):
-            name, _, value = pair.strip().partition("=")
-            value = value.strip().strip('"')
-            if name == self.cookie_name and value and value not in tokens:
+        for pair in self.header("cookie").split(";"):
+            name, equals, value = pair.strip(" \t").partition("=")
+            value = value.strip(" \t")
+            if len(value) > 1 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            if equals and name == self.cookie_name and value and value not in tokens:
                 tokens.append(value)
         return tokens
 
@@ -484,26 +494,60 @@ def _secured(response: Response) -> Response:
 
 
 def _multipart_fields(request: Request) -> dict[str, list[bytes]]:
-    """Every field of a multipart body by name, files and plain fields alike, as bytes; parsed in memory,
-    where werkzeug's default spools a part over 500 KiB to a temporary file: nothing a user sends may
-    touch the app's disk."""
-    mimetype, options = parse_options_header(request.header("content-type"))
-    parser = FormDataParser(stream_factory=_in_memory)
-    try:
-        _, form, files = parser.parse(io.BytesIO(request.body), mimetype, len(request.body), options)
-    except ValueError as error:
-        raise Problem4xx(400, "Unreadable upload", f"The multipart body could not be read: {error}.") from None
+    """Every part of a multipart body by name, files and plain fields alike, as the very bytes sent.
+
+    werkzeug's sans-IO decoder, not its form parser: the parser decodes a plain field (``curl -F
+    'config=<lab.yaml'``, no filename) with errors="replace", so a config that is not UTF-8 would turn
+    into another one silently instead of being refused at its line and column as the same bytes are in a
+    file part or a raw body; it spools a large part to a temporary file (nothing a user sends may touch
+    the app's disk); and it answers a body it cannot parse as an empty form. Here a body with no
+    boundary, with none of the boundary its Content-Type names, or cut off before its closing boundary
+    is a 400 that says so; a well-formed body without a ``config`` field is ``_single_config_field``'s."""
+    _, options = parse_options_header(request.header("content-type"))
+    boundary = options.get("boundary", "")
+    if not boundary:
+        raise _unreadable_upload("its Content-Type, multipart/form-data, names no boundary (the line that "
+                                 "separates the parts: multipart/form-data; boundary=...), so no part can be found")
+    if not 0 < len(boundary) <= MAX_BOUNDARY or not boundary.isascii():
+        raise _unreadable_upload(f"the boundary its Content-Type names is not 1 to {MAX_BOUNDARY} ASCII "
+                                 f"characters (RFC 2046)")
+    decoder = MultipartDecoder(boundary.encode("ascii"), max_parts=MAX_PARTS)
+    decoder.receive_data(request.body)
+    decoder.receive_data(None)
     fields: dict[str, list[bytes]] = {}
-    for name, upload in files.items(multi=True):
-        fields.setdefault(name, []).append(upload.read())
-    for name, value in form.items(multi=True):
-        fields.setdefault(name, []).append(value.encode("utf-8"))
+    part: list[bytes] = []
+    try:
+        while not isinstance(event := decoder.next_event(), Epilogue):
+            if isinstance(event, (Field, File)):
+                part = fields.setdefault(event.name, [])
+                part.append(b"")
+            elif isinstance(event, Data):
+                part[-1] += event.data
+    except ValueError as error:  # the decoder's own words name its state, not the sender's mistake
+        raise _unreadable_upload(_multipart_fault(decoder.state, boundary, error)) from None
+    except RequestEntityTooLarge:
+        raise _unreadable_upload(f"it holds more than {MAX_PARTS} parts; the form needs one, config") from None
     return fields
 
 
-def _in_memory(total_content_length: int | None, content_type: str | None, filename: str | None,
-               content_length: int | None = None) -> io.BytesIO:
-    return io.BytesIO()
+def _multipart_fault(state: State, boundary: str, error: ValueError) -> str:
+    shown = boundary if len(boundary) <= 40 else boundary[:40] + "..."
+    if state == State.PREAMBLE:
+        return (f"no part of it starts with the boundary its Content-Type names (--{shown}): the body was "
+                f"written with another boundary, or is not multipart at all")
+    if state in (State.DATA_START, State.DATA):
+        return (f"it ends inside a part, without the closing boundary --{shown}--: the upload was cut short, "
+                f"or the boundary is wrong")
+    if isinstance(error, UnicodeDecodeError):
+        return "a part's headers are not UTF-8"
+    if "Content-Disposition" in str(error):
+        return "a part has no Content-Disposition header, so it has no name"
+    return f"it ends after a boundary without the part's headers, or without the closing --{shown}--"
+
+
+def _unreadable_upload(reason: str) -> Problem4xx:
+    return Problem4xx(400, "Unreadable upload", f"The multipart body could not be read: {reason}. Let the "
+                      f"client build the form: curl -F config=@lab.yaml.")
 
 
 def _single_config_field(form: Mapping[str, list[bytes]]) -> bytes:
@@ -572,11 +616,13 @@ def _details(lab: Lab, xml: Compressed) -> dict:
 def _database_import(lab: Lab, mapping, config: bytes) -> tuple[bytes, dict]:
     """The import entries as JSON (empty when the lab cannot be imported) and what the summary says of
     them: the connection groups to create, and what refuses the import or the password scripts."""
-    said = {"groups": [], "refused": [], "passwords_refused": []}
+    said = {"groups": [], "refused": [], "passwords_refused": [], "passwords_refused_mysql": []}
     try:
-        check_passwords(lab, config)
+        check_passwords(lab, config, "postgresql")  # what refuses both scripts
     except ImportRefused as error:
         said["passwords_refused"] = [p._asdict() for p in error.problems]
+    # what refuses the MySQL script alone: usernames MySQL takes for one (PostgreSQL compares exactly)
+    said["passwords_refused_mysql"] = [p._asdict() for p in username_collisions(lab, Places(config))]
     try:
         found = entries(lab, mapping, config)
     except ImportRefused as error:
@@ -589,10 +635,13 @@ def _database_import(lab: Lab, mapping, config: bytes) -> tuple[bytes, dict]:
 def _import_download(session: Session, format_: str) -> Response:
     said = json.loads(session.summary())["import"]
     if format_ in SQL_FORMATS:
-        if said["passwords_refused"]:
-            raise Problem4xx(422, "Passwords cannot be set through SQL", "Guacamole's database checks salted "
-                             "SHA-256 hashes; a user type with password_encoding md5 cannot be given one.",
-                             [Problem(**p) for p in said["passwords_refused"]])
+        refused = said["passwords_refused"]
+        if SQL_FORMATS[format_] == "mysql":  # a session saved before this key has no such refusals
+            refused = sorted(refused + said.get("passwords_refused_mysql", []), key=lambda p: (p["line"], p["column"]))
+        if refused:
+            raise Problem4xx(422, "Passwords cannot be set through SQL", "This lab's passwords cannot be set "
+                             "through this script; each problem names its field and line.",
+                             [Problem(**p) for p in refused])
         rows = csv.DictReader(io.StringIO(session.credentials().decode("utf-8")))
         users = [(unprotected_cell(row["username"]), unprotected_cell(row["password"])) for row in rows]
         body, kind, filename = passwords_sql(users, SQL_FORMATS[format_]), "application/sql", f"{format_}.sql"
