@@ -62,12 +62,8 @@ def function_request(
 
 
 def request_headers(environ: Mapping[str, Any]) -> dict[str, str]:
-    """Headers with lower-case names, as the host sends them; repeated headers arrive joined.
-
-    waitress joins a repeated header with ", ". Several Cookie lines are joined with "; " instead,
-    so the function sees one ordinary Cookie header: RFC 6265 cookie values hold neither commas
-    nor spaces, so a ", " in the joined Cookie value can only come from that join.
-    """
+    """Headers with lower-case names, as the host sends them; repeated headers arrive joined (with ", ",
+    and several Cookie lines with "; ": `chunked.HostLikeParser`)."""
     headers = {}
     for key, value in environ.items():
         name = _header_name(key)
@@ -75,8 +71,6 @@ def request_headers(environ: Mapping[str, Any]) -> dict[str, str]:
             headers[name] = value
     if _is_chunked(environ):  # the client sent no Content-Length; waitress computed one
         headers.pop("content-length", None)
-    if "cookie" in headers:
-        headers["cookie"] = headers["cookie"].replace(", ", "; ")
     return headers
 
 

@@ -234,6 +234,12 @@ def test_headers_arrive_with_repeated_ones_joined(site):
     assert headers["cookie"] == "a=1; b=2"
 
 
+def test_a_comma_inside_one_cookie_line_stays_part_of_a_value(site):
+    """A sibling subdomain can set `a=b, __Host-x=y` as one cookie; it must not arrive as two pairs."""
+    response = requests.get(site.url("/api/echo"), headers={"Cookie": "a=b, __Host-x=y; theme=dark"})
+    assert response.json()["headers"]["cookie"] == "a=b, __Host-x=y; theme=dark"
+
+
 def test_a_cookie_header_reaches_the_function(site):
     response = requests.get(site.url("/api/echo"), headers={"Cookie": "session=abc; theme=dark"})
     assert response.json()["headers"]["cookie"] == "session=abc; theme=dark"

@@ -73,3 +73,7 @@ def test_usernames_mysql_takes_for_one_refuse_the_database_route_and_nothing_is_
                                                  "for 'Student1' of the user type a")
         assert sorted(p.name for p in tmp_path.iterdir()) == ["lab.yaml"]
     assert usermapper("-i", "lab.yaml", "-o", "user-mapping.xml", "-q", cwd=tmp_path).returncode == 0
+    # PostgreSQL compares names exactly: its script keeps the two accounts apart, as the web app's does
+    result = usermapper("-i", "lab.yaml", "-o", "m.xml", "--passwords-sql", "postgresql", "p.sql", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "student1" in (tmp_path / "p.sql").read_text() and "Student1" in (tmp_path / "p.sql").read_text()

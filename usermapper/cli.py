@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             if args.passwords_sql:
-                check_passwords(lab, source)
+                check_passwords(lab, source, args.passwords_sql[0])
             if mapping and args.format != USER_MAPPING:
                 imported = entries(lab, mapping, source)
         except ImportRefused as error:
