@@ -96,6 +96,15 @@ def test_groups_are_per_lab_and_device_type_parents_first():
     assert [e["group"] for e in found] == ["ROOT/Networking 101/desktops"] * 3 + ["ROOT/Networking 101/routers"] * 2
 
 
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.yaml")))
+def test_json_is_written_as_json_dumps_writes_it(example):
+    """import_json writes each text once; what it writes is json.dumps's own layout, byte for byte."""
+    config = (EXAMPLES / example).read_bytes()
+    lab = read_config(config)
+    found = entries(lab, expand(lab), config)
+    assert import_json(found) == (json.dumps(found, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
 def test_yaml_has_no_anchors_and_quotes_what_yaml_1_2_would_not_read_as_text():
     shared = ["ann", "bob"]
     data = import_yaml([{"name": n, "protocol": "ssh", "parameters": {"port": "22", "x": "0o17", "y": "yes",

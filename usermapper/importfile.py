@@ -148,7 +148,38 @@ def import_file(entries_: list[dict], format_: str) -> bytes:
 
 
 def import_json(entries_: list[dict]) -> bytes:
-    return (json.dumps(entries_, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    """As ``json.dumps(entries_, indent=2, ensure_ascii=False)`` writes them, and a line break; written
+    here, each text encoded once however many entries repeat it (a megabyte-long value YAML aliases under
+    75 parameter names took json 0.4 s), and entries sharing one ``users`` list share its text."""
+    texts: dict[str, bytes] = {}
+
+    def text(value: str | None) -> bytes:
+        if value is None:
+            return b"null"
+        found = texts.get(value)
+        if found is None:
+            found = texts[value] = json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return found
+
+    lists: dict[int, bytes] = {}
+    out = [b"["]  # pieces, joined once: a megabyte-long text is copied only into the file
+    for entry in entries_:
+        users = entry["users"]
+        if id(users) not in lists:
+            lists[id(users)] = (b"[\n" + b",\n".join(b"      " + text(u) for u in users) + b"\n    ]" if users
+                                else b"null" if users is None else b"[]")
+        out += [b"\n  {\n    \"name\": ", text(entry["name"]), b',\n    "protocol": ', text(entry["protocol"]),
+                b',\n    "parameters": ']
+        separator = b"{"
+        for name, value in entry["parameters"].items():
+            out += [separator, b"\n      ", text(name), b": ", text(value)]
+            separator = b","
+        out += [b"{}" if separator == b"{" else b"\n    }", b',\n    "group": ', text(entry["group"]),
+                b',\n    "users": ', lists[id(users)], b"\n  },"]
+    if len(out) == 1:
+        return b"[]\n"
+    out[-1] = b"\n  }\n]\n"  # the last entry's end, without its comma
+    return b"".join(out)
 
 
 def import_yaml(entries_: list[dict]) -> bytes:

@@ -207,7 +207,8 @@ class _Serializer:
     def __init__(self, pod_start: int = 1, viewers: Counter[tuple[str, int]] | None = None) -> None:
         self.pod_start = pod_start
         self.viewers = viewers or Counter()  # how many instructors are still to see each pod type's owners
-        self._parameters: dict[tuple[str, str], bytes] = {}
+        self._starts: dict[tuple[str, str | None], bytes] = {}  # a parameter's start tag, by tag and name
+        self._texts: dict[str, bytes] = {}  # a value escaped, by value: one aliased value may fill many
         self._blocks: dict[int, bytes] = {}
         self._viewed: dict[tuple[str, int], bytes] = {}  # by pod type and the tuple of owners instructors see
         self._labelled: dict[int, list[tuple[bytes, int]]] = {}  # by the tuple of owners
@@ -223,10 +224,11 @@ class _Serializer:
         parameter in order."""
         key = id(connection)  # a device type's connections are shared by every group that reaches them
         if key not in self._blocks:
-            children = [self.parameter("protocol", None, connection.protocol)]
-            children += [self.parameter("param", name, value) for name, value in connection.parameters]
-            self._blocks[key] = b"".join((CONNECTION_INDENT, _start_tag("connection", name=connection.name), b">",
-                                          *(CHILD_INDENT + child for child in children), CONNECTION_END))
+            pieces = [CONNECTION_INDENT, _start_tag("connection", name=connection.name), b">"]
+            for tag, name, value in (("protocol", None, connection.protocol),
+                                     *(("param", name, value) for name, value in connection.parameters)):
+                pieces += (CHILD_INDENT, *self.parameter_pieces(tag, name, value))
+            self._blocks[key] = b"".join((*pieces, CONNECTION_END))
         return self._blocks[key]
 
     def write_viewed(self, part: Part, writer: _PodWriter, out: _Chunks) -> None:
@@ -263,11 +265,19 @@ class _Serializer:
         return _PodWriter(device, self)
 
     def parameter(self, tag: str, name: str | None, value: str) -> bytes:
-        key = (tag, name, value)
-        found = self._parameters.get(key)
-        if found is None:
-            found = self._parameters[key] = _element(tag, {} if name is None else {"name": name}, value)
-        return found
+        return b"".join(self.parameter_pieces(tag, name, value))
+
+    def parameter_pieces(self, tag: str, name: str | None, value: str) -> tuple[bytes, bytes, bytes]:
+        """A parameter's element as its start tag, its text and its end tag: lxml escapes the text alone,
+        so the three are its bytes. Each start tag and each text is made once: a megabyte-long value
+        that YAML aliases under 75 names is escaped once, and the pieces are joined only into the block."""
+        start = self._starts.get((tag, name))
+        if start is None:
+            start = self._starts[tag, name] = _start_tag(tag, **({} if name is None else {"name": name})) + b">"
+        text = self._texts.get(value)
+        if text is None:
+            text = self._texts[value] = _escaped_text(value)
+        return start, text, b"</%s>" % tag.encode()
 
 
 class _PodWriter:
@@ -392,13 +402,13 @@ def _connection_size(device: DeviceType, name_prefix: str, hostname_prefix: str 
                      serialized: _Serializer) -> int:
     """The bytes of one of a device type's connections, less the numbers in its name and hostname."""
     fixed = len(CONNECTION_INDENT) + len(_start_tag("connection", name=name_prefix)) + len(b">")
-    fixed += len(CHILD_INDENT) + len(serialized.parameter("protocol", None, device.protocol))
+    fixed += len(CHILD_INDENT) + sum(map(len, serialized.parameter_pieces("protocol", None, device.protocol)))
     for name, value in device.parameters:
         if value is None:  # where the generated hostname goes
-            element = _parameter_without_number(serialized, name, hostname_prefix)
+            size = len(_parameter_without_number(serialized, name, hostname_prefix))
         else:
-            element = serialized.parameter("param", name, value)
-        fixed += len(CHILD_INDENT) + len(element)
+            size = sum(map(len, serialized.parameter_pieces("param", name, value)))
+        fixed += len(CHILD_INDENT) + size
     return fixed + len(CONNECTION_END)
 
 
