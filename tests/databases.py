@@ -17,6 +17,15 @@ from pathlib import Path
 from azurite import free_port, stop_process, wait_until_ready
 
 START_TIMEOUT_SECONDS = 60
+# Two user types whose usernames differ only in case: one account in MySQL and MariaDB, two in PostgreSQL.
+CASE_LAB = """\
+users:
+  a: {quantity: 2, username_prefix: Student, username_suffix: '1', password: random}
+  b: {quantity: 2, username_prefix: student, username_suffix: '1', password: random, devices: [d2]}
+devices:
+  d1: {quantity: 1, name_prefix: A, name_suffix: '1', hostname_prefix: h, hostname_suffix: '1', parameters: {protocol: ssh}}
+  d2: {quantity: 1, name_prefix: B, name_suffix: '1', hostname_prefix: g, hostname_suffix: '1', parameters: {protocol: ssh}}
+"""
 
 
 class DatabaseError(RuntimeError):

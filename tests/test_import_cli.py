@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
+from databases import CASE_LAB
 from test_cli import CLASSROOM, EXAMPLES, usermapper
 
 
@@ -52,14 +53,6 @@ def test_the_command_line_names_the_formats_and_dialects_the_modules_write():
     assert (cli.FORMATS, cli.DIALECTS) == (importfile.FORMATS, passwords_sql.DIALECTS)
 
 
-CASE_LAB = """\
-users:
-  a: {quantity: 2, username_prefix: Student, username_suffix: '1', password: random}
-  b: {quantity: 2, username_prefix: student, username_suffix: '1', password: random, devices: [d2]}
-devices:
-  d1: {quantity: 1, name_prefix: A, name_suffix: '1', hostname_prefix: h, hostname_suffix: '1', parameters: {protocol: ssh}}
-  d2: {quantity: 1, name_prefix: B, name_suffix: '1', hostname_prefix: g, hostname_suffix: '1', parameters: {protocol: ssh}}
-"""
 
 
 def test_usernames_mysql_takes_for_one_refuse_the_database_route_and_nothing_is_written(tmp_path):

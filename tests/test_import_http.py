@@ -8,6 +8,7 @@ import io
 import pytest
 import yaml
 
+from databases import CASE_LAB
 from httpclient import CLASSROOM, Client, assert_problem
 from usermapper.passwords_sql import password_hash
 
@@ -75,18 +76,10 @@ def test_no_session_is_a_404_for_every_format(client):
         assert_problem(client.get(params={"format": format_}), 404)
 
 
-CASE_LAB = b"""\
-users:
-  a: {quantity: 2, username_prefix: Student, username_suffix: '1', password: random}
-  b: {quantity: 2, username_prefix: student, username_suffix: '1', password: random, devices: [d2]}
-devices:
-  d1: {quantity: 1, name_prefix: A, name_suffix: '1', hostname_prefix: h, hostname_suffix: '1', parameters: {protocol: ssh}}
-  d2: {quantity: 1, name_prefix: B, name_suffix: '1', hostname_prefix: g, hostname_suffix: '1', parameters: {protocol: ssh}}
-"""
 
 
 def test_usernames_mysql_takes_for_one_refuse_the_import_and_the_mysql_script_only(client):
-    summary = client.post_file(CASE_LAB).json()
+    summary = client.post_file(CASE_LAB.encode()).json()
     [refused] = summary["import"]["refused"]
     assert (refused["path"], refused["line"], refused["column"]) == ("users.b.username_prefix", 3, 37)
     assert "'student1'" in refused["message"] and "'Student1' of the user type a" in refused["message"]

@@ -17,6 +17,7 @@ import yaml
 from ruamel.yaml import YAML
 
 import guacamole_reader
+from databases import CASE_LAB
 from usermapper.config import DeviceType, Lab, Numbering, UserType, read_config
 from usermapper.expand import Connection, Group, User, UserMapping, expand
 from usermapper.importfile import (ImportRefused, Places, entries, group_paths, import_csv, import_file, import_json,
@@ -152,14 +153,6 @@ def test_device_types_differing_only_in_case_are_refused_at_the_second():
     assert "case" in problem.message
 
 
-CASE_LAB = """\
-users:
-  a: {quantity: 2, username_prefix: Student, username_suffix: '1', password: random}
-  b: {quantity: 2, username_prefix: student, username_suffix: '1', password: random, devices: [d2]}
-devices:
-  d1: {quantity: 1, name_prefix: A, name_suffix: '1', hostname_prefix: h, hostname_suffix: '1', parameters: {protocol: ssh}}
-  d2: {quantity: 1, name_prefix: B, name_suffix: '1', hostname_prefix: g, hostname_suffix: '1', parameters: {protocol: ssh}}
-"""
 
 
 def test_usernames_of_two_types_differing_only_in_case_are_refused_at_the_second_naming_both():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from databases import MariaDB, PostgreSQL
+from databases import CASE_LAB, MariaDB, PostgreSQL
 from usermapper.config import read_config
 from usermapper.expand import expand
 from usermapper.importfile import ImportRefused, mysql_name_key
@@ -222,14 +222,6 @@ def test_two_names_are_one_row_exactly_when_their_keys_are_equal(mariadb, charse
     assert (rows == 1) == (mysql_name_key(first) == mysql_name_key(second))
 
 
-CASE_LAB = """\
-users:
-  a: {quantity: 2, username_prefix: Student, username_suffix: '1', password: random}
-  b: {quantity: 2, username_prefix: student, username_suffix: '1', password: random, devices: [d2]}
-devices:
-  d1: {quantity: 1, name_prefix: A, name_suffix: '1', hostname_prefix: h, hostname_suffix: '1', parameters: {protocol: ssh}}
-  d2: {quantity: 1, name_prefix: B, name_suffix: '1', hostname_prefix: g, hostname_suffix: '1', parameters: {protocol: ssh}}
-"""
 
 
 def test_usernames_differing_in_case_refuse_the_mysql_script_where_mariadb_would_merge_them(mariadb):
