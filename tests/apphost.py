@@ -19,6 +19,7 @@ START_TIMEOUT_SECONDS = 30
 
 # A schedule that never fires during a test run: sweeps are driven by the tests themselves.
 NEVER = "0 0 0 1 1 *"
+HOST_BODY_LIMIT = "4194304"
 
 
 class AppHost:
@@ -31,6 +32,8 @@ class AppHost:
             "USERMAPPER_STORAGE": storage,
             "USERMAPPER_TABLE": table,
             "USERMAPPER_SWEEP_SCHEDULE": NEVER,
+            # the host's body limit as deployed (infra/app/api.bicep), whatever local.settings.json says
+            "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT": HOST_BODY_LIMIT,
             **settings,
         }
         self._process: subprocess.Popen | None = None

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from apphost import AppHost
+from apphost import HOST_BODY_LIMIT, AppHost
 from azurite import REPO_ROOT
 from httpclient import API, CLASSROOM, Client, assert_problem, set_cookies, with_cookie
 
@@ -391,10 +391,16 @@ def test_a_config_of_exactly_1_mib_is_read_and_one_byte_more_is_a_413(app_url, a
     assert_problem(send(padded(CLASSROOM, MiB + 1)), 413)
 
 
-@pytest.mark.parametrize("size", [MiB + 64 * 1024 + 1, 8 * MiB])
+@pytest.mark.parametrize("size", [MiB + 64 * 1024 + 1, int(HOST_BODY_LIMIT)])
 def test_an_oversized_body_of_any_kind_is_a_413(app_url, size):
     for media_type in ("application/yaml", "multipart/form-data; boundary=b", "image/png"):
         assert_problem(post(app_url, data=b"x" * size, headers={"Content-Type": media_type}), 413)
+
+
+def test_a_body_over_the_hosts_limit_is_the_hosts_413_before_the_app_reads_it(app_url):
+    response = requests.post(app_url + API, data=b"x" * (int(HOST_BODY_LIMIT) + 1), timeout=CLIENT_TIMEOUT,
+                             headers={"Content-Type": "application/yaml"})
+    assert response.status_code == 413
 
 
 # -- cookies ---------------------------------------------------------------------------------------------------
