@@ -1,6 +1,6 @@
 """Real PostgreSQL and MariaDB servers for tests, each in a temporary directory on a free loopback port.
 
-Debian's ``postgresql`` and ``mariadb-server`` packages (``scripts/setup`` installs them). A missing server
+Debian's ``postgresql`` and ``mariadb-server`` packages (``scripts/setup test`` installs them). A missing server
 is an error, never a skip: the SQL scripts are only known to work where they ran. PostgreSQL refuses to run
 as root, so when the tests run as root it runs as ``nobody``. Both are stopped by their own PID.
 """
@@ -35,7 +35,7 @@ class DatabaseError(RuntimeError):
 def _postgres_bin() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
     if not found:
-        raise DatabaseError("PostgreSQL is not installed (Debian's postgresql package): run scripts/setup")
+        raise DatabaseError("PostgreSQL is not installed (Debian's postgresql package): run scripts/setup test")
     return Path(found[-1]).parent
 
 
@@ -99,7 +99,7 @@ class MariaDB(_TemporaryServer):
 
     def __init__(self):
         if not shutil.which("mariadbd", path=os.environ.get("PATH", "") + ":/usr/sbin"):
-            raise DatabaseError("MariaDB is not installed (Debian's mariadb-server package): run scripts/setup")
+            raise DatabaseError("MariaDB is not installed (Debian's mariadb-server package): run scripts/setup test")
         self.port = free_port()
         self.directory = Path(tempfile.mkdtemp(prefix="usermapper-mariadb-"))
         self.socket = self.directory / "mariadb.sock"

@@ -139,7 +139,7 @@ def test_the_package_leaves_out_the_infrastructure():
 
 
 def test_checkov_passes_or_each_failure_is_justified_beside_its_resource():
-    assert CHECKOV.exists(), "scripts/setup installs checkov in .venv-infra"
+    assert CHECKOV.exists(), "scripts/setup test installs checkov in .venv-infra"
     run = subprocess.run([str(CHECKOV), "-d", str(INFRA), "--framework", "bicep", "-o", "json", "--quiet"],
                          capture_output=True, text=True, timeout=300)
     report = json.loads(run.stdout)

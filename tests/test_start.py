@@ -1,11 +1,13 @@
 """scripts/start on a busy machine: two instances side by side on ports of their own, and a port already
 taken is one line that names it, not a traceback. Each instance runs in its own process group, stopped by
-its PID; stopping the script by its PID or with Ctrl-C stops both."""
+its PID; stopping the script by its PID or with Ctrl-C stops both. And what it installs: what running needs,
+nothing only the tests need (scripts/test installs that)."""
 
 from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -79,7 +81,7 @@ def test_a_second_setup_waits_for_the_first():
     """scripts/start and scripts/test both run scripts/setup; one at a time, or pip and npm trip over each other."""
     with open(ROOT / ".setup.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        setup = subprocess.Popen([str(ROOT / "scripts" / "setup")], cwd=ROOT, stdin=subprocess.DEVNULL,
+        setup = subprocess.Popen([str(ROOT / "scripts" / "setup"), "run"], cwd=ROOT, stdin=subprocess.DEVNULL,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:
             time.sleep(3)
@@ -112,3 +114,79 @@ def test_stopping_the_script_stops_the_app_and_azurite(how):
         while (listening(port) or listening(storage)) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not listening(port) and not listening(storage)
+
+
+# -- what each script installs, in a copy of the scripts whose installers only write down what they were asked --
+
+SANDBOX_FILES = ("scripts/setup", "scripts/start", "scripts/test", "requirements.txt", "requirements-local.txt",
+                 "requirements-dev.txt", "requirements-infra.txt", "package.json", "package-lock.json",
+                 "local.settings.example.json")
+# What only the tests need: scripts/start must neither install these nor look for them.
+TEST_ONLY = ("requirements-dev", "chromium", "postgresql", "mariadb", "checkov", "venv-infra", "requirements-infra")
+LOGGING = 'echo "$0 $*" >> "$INSTALL_LOG"\n'
+# A virtualenv's python: pip installs nothing, pytest passes, and `-c` (scripts/start's check that a port is
+# free) fails, so that scripts/start stops, saying the port is taken, right after its install step.
+VENV_PYTHON = "#!/bin/sh\n" + LOGGING + '[ "$1" = -c ] && exit 1\nexit 0\n'
+SHIMS = {
+    "python3": "#!/bin/sh\n" + LOGGING + '[ "$1 $2" = "-m venv" ] || exit 1\nmkdir -p "$3/bin"\n'
+               'cat "$(dirname "$0")/venv-python" > "$3/bin/python"\nchmod +x "$3/bin/python"\n',
+    "venv-python": VENV_PYTHON,
+    "npm": "#!/bin/sh\n" + LOGGING + "mkdir -p node_modules/.bin\ntouch node_modules/.bin/azurite-table "
+           "node_modules/.package-lock.json\nchmod +x node_modules/.bin/azurite-table\n",
+    "apt-get": "#!/bin/sh\n" + LOGGING,
+    "sudo": "#!/bin/sh\n" + LOGGING,
+}
+
+
+class Sandbox:
+    def __init__(self, root: Path):
+        self.root = root
+        for name in SANDBOX_FILES:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, root / name)
+        shims = root / "shims"
+        shims.mkdir()
+        for name, text in SHIMS.items():
+            (shims / name).write_text(text)
+            (shims / name).chmod(0o755)
+        self.log = root / "installs.log"
+        self.env = {"PATH": f"{shims}:/usr/local/bin:/usr/bin:/bin", "HOME": str(root), "INSTALL_LOG": str(self.log),
+                    "SHELLOPTS": "xtrace"}  # every bash script traces what it runs, scripts/setup too
+
+    def run(self, script: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+        """Runs scripts/<script>; returns it, its output and trace, and what it installed, in order."""
+        run = subprocess.run([str(self.root / "scripts" / script)], cwd=self.root, env=self.env, text=True,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        installs = []
+        for line in self.log.read_text().splitlines() if self.log.exists() else []:
+            command, *arguments = line.split()
+            command = str(Path(command).relative_to(self.root)) if command.startswith(str(self.root)) else command
+            if arguments[:2] == ["-m", "venv"]:
+                installs.append(f"create {arguments[2]}")
+            elif "-r" in arguments:
+                installs.append(f"{command.split('/bin/')[0]} <- {arguments[arguments.index('-r') + 1]}")
+            elif Path(command).name in ("npm", "apt-get", "sudo"):
+                installs.append(f"{Path(command).name} {' '.join(arguments[:1])}")
+        self.log.unlink(missing_ok=True)
+        return run, installs
+
+
+def test_start_installs_what_running_needs_and_test_the_rest_each_once(tmp_path):
+    sandbox = Sandbox(tmp_path)
+    start, installs = sandbox.run("start")
+    assert "(the app) is already in use" in start.stdout, start.stdout  # the shim's answer: it stopped there
+    assert installs == ["create .venv", ".venv <- requirements-local.txt", "npm ci"]
+    assert [word for word in TEST_ONLY if word in start.stdout.lower()] == [], start.stdout
+    assert sandbox.run("start")[1] == []
+
+    test, installs = sandbox.run("test")
+    assert test.returncode == 0, test.stdout
+    assert installs == [".venv <- requirements-dev.txt", "create .venv-infra", ".venv-infra <- requirements-infra.txt"]
+    for looked_for in ("/usr/bin/chromium", "/usr/lib/postgresql/", "mariadbd"):  # installed with apt if missing
+        assert looked_for in test.stdout
+    assert sandbox.run("start")[1] == [] and sandbox.run("test")[1] == []
+
+    time.sleep(1.1)  # past the stamps' second, whatever the file system's clock resolution
+    (tmp_path / "requirements.txt").touch()
+    assert sandbox.run("start")[1] == [".venv <- requirements-local.txt"]
+    assert sandbox.run("test")[1] == [".venv <- requirements-dev.txt"]
