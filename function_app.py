@@ -4,21 +4,19 @@ This file only wires triggers to the ``usermapper`` package: it converts the hos
 types and hands off at once. Routes are literal and do not overlap, because the Functions host tries
 routes in alphabetical order of function name, not most-literal first (host.json sets routePrefix "").
 
-The host imports this file at every cold start to index the functions, so it imports only the Functions
-library: the web layer, and through it the YAML reader, the XML writer and the storage SDK, is imported by
-the first request that calls ``api()``.
+The web app itself (``usermapper.web``) is built on the first call of ``api()``, not at import, so that
+the settings it reads are the ones in the environment when the host starts serving.
 """
 
 from __future__ import annotations
 
 import logging
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import azure.functions as func
 
-if TYPE_CHECKING:
-    from usermapper.web import Api, Request, Response
+from usermapper.web import Api, Request, Response
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
@@ -28,18 +26,7 @@ logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(l
 
 @lru_cache(maxsize=1)
 def api() -> Api:
-    """Built on first use, not at import, so a cold start pays only for what a request needs.
-
-    Before the first request is served, glibc's malloc is told to give big buffers back when they are
-    freed (``usermapper.memory``): a process-wide setting, made here because the host and devhost both
-    call this before anything else runs.
-    """
-    from pathlib import Path
-
-    from usermapper.memory import keep_big_buffers_out_of_the_heap
-    from usermapper.web import Api
-
-    keep_big_buffers_out_of_the_heap()
+    """The app as its settings describe it, built once per process."""
     return Api.from_environment(Path(__file__).parent / "static")
 
 
@@ -78,12 +65,10 @@ def static_asset(req: func.HttpRequest) -> func.HttpResponse:
 @app.timer_trigger(schedule="%USERMAPPER_SWEEP_SCHEDULE%", arg_name="timer", run_on_startup=False,
                    use_monitor=False)
 def sweep_expired_sessions(timer: func.TimerRequest) -> None:
-    api().store.sweep()  # which logs its one line: how many it deleted, in how many requests
+    api().sweep()  # which logs its one line: how many it deleted, or why it could not
 
 
 def _request(req: func.HttpRequest) -> Request:
-    from usermapper.web import Request
-
     return Request(method=req.method, url=req.url, headers={k.lower(): v for k, v in req.headers.items()},
                    body=req.get_body() or b"")
 

@@ -40,9 +40,9 @@ sys.path.insert(0, str(REPO))
 
 from bench import original_usermapper  # noqa: E402
 from usermapper.cli import CLI_LIMITS  # noqa: E402
-from usermapper.config import read_config  # noqa: E402
-from usermapper.expand import expand  # noqa: E402
-from usermapper.xmlwriter import file_size, write_user_mapping  # noqa: E402
+from usermapper.lab import read_config  # noqa: E402
+from usermapper.lab.expand import expand  # noqa: E402
+from usermapper.outputs.user_mapping import file_size, write_user_mapping  # noqa: E402
 
 BIG_LAB = REPO / "examples" / "big-lab.yaml"
 ORIGINAL_SCRIPT = REPO / "bench" / "original_usermapper.py"

@@ -30,11 +30,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from apphost import AppHost  # noqa: E402
 from azurite import Azurite  # noqa: E402
 from bench.hostile_configs import SHAPES  # noqa: E402
-from usermapper.compression import CompressingWriter  # noqa: E402
-from usermapper.config import ConfigError, read_config  # noqa: E402
-from usermapper.expand import expand  # noqa: E402
+from usermapper.web.compression import CompressingWriter  # noqa: E402
+from usermapper.lab import ConfigError, read_config  # noqa: E402
+from usermapper.lab.expand import expand  # noqa: E402
 from usermapper.limits import Limits  # noqa: E402
-from usermapper.xmlwriter import FileTooLarge, check_file_size, write_user_mapping  # noqa: E402
+from usermapper.outputs.user_mapping import FileTooLarge, check_file_size, write_user_mapping  # noqa: E402
 
 API = "/api/usermapping"
 COOKIE = "usermapper_session"

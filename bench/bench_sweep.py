@@ -36,12 +36,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from azurite import Azurite  # noqa: E402
 from sessiontables import SessionTables  # noqa: E402
-from usermapper.compression import CompressingWriter, compress  # noqa: E402
-from usermapper.config import read_config  # noqa: E402
-from usermapper.credentials import credentials_csv  # noqa: E402
-from usermapper.expand import expand  # noqa: E402
-from usermapper.store import CLIENT_OPTIONS, LAST_HOUR, SessionStore  # noqa: E402
-from usermapper.xmlwriter import write_user_mapping  # noqa: E402
+from usermapper.web.compression import CompressingWriter, compress  # noqa: E402
+from usermapper.lab import read_config  # noqa: E402
+from usermapper.outputs.credentials import credentials_csv  # noqa: E402
+from usermapper.lab.expand import expand  # noqa: E402
+from usermapper.web.store import CLIENT_OPTIONS, LAST_HOUR, SessionStore  # noqa: E402
+from usermapper.outputs.user_mapping import write_user_mapping  # noqa: E402
 
 LIFETIME = timedelta(hours=1)
 EXPIRED_MARGIN = timedelta(minutes=1)  # expired sessions expired at least this long before the hour began

@@ -18,8 +18,8 @@ from azurite import Azurite
 from pages import CHROMIUM_ARGS, DESKTOP, Watch
 from playwright.sync_api import Browser, sync_playwright
 from sessiontables import SessionTables
-from usermapper.settings import Settings, StorageTarget
-from usermapper.store import SessionStore
+from usermapper.web.settings import Settings, StorageTarget
+from usermapper.web.store import SessionStore
 
 SESSION_LIFETIME = timedelta(hours=1)
 

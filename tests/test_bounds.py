@@ -14,12 +14,15 @@ import zstandard
 
 from bench.hostile_configs import NODES, SHAPES
 from httpclient import API, Client, assert_problem, set_cookies
-from usermapper.config import MAX_PARAMETERS, MAX_REPORTED, MAX_SUGGESTIONS, ConfigError, read_config
-from usermapper.expand import expand
+from usermapper.lab import ConfigError, read_config
+from usermapper.lab.fields import MAX_SUGGESTIONS
+from usermapper.lab.reader import MAX_PARAMETERS
+from usermapper.lab.yaml_nodes import MAX_REPORTED
+from usermapper.lab.expand import expand
 from usermapper.limits import Limits
-from usermapper.settings import Settings, StorageTarget
-from usermapper.store import SessionStore
-from usermapper.xmlwriter import file_size, user_mapping_bytes
+from usermapper.web.settings import Settings, StorageTarget
+from usermapper.web.store import SessionStore
+from usermapper.outputs.user_mapping import file_size, user_mapping_bytes
 
 DEVICE = "  pcs: {quantity: 1, name_prefix: PC, name_suffix: '1', parameters: {protocol: rdp, hostname: h}}\n"
 USER = "  s: {quantity: 1, username_prefix: s, username_suffix: '1', password: p}\n"

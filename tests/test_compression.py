@@ -7,7 +7,7 @@ import zstandard
 from hypothesis import given
 from hypothesis import strategies as st
 
-from usermapper.compression import CompressingWriter, compress, decompress
+from usermapper.web.compression import CompressingWriter, compress, decompress
 
 XMLISH = b"".join(
     b'<authorize username="user%05d" password="secret">'

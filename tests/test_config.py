@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from usermapper.config import ConfigError, Lab, Numbering, Problem, read_config
+from usermapper.lab import ConfigError, Lab, Numbering, Problem, read_config
 from usermapper.limits import Limits
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

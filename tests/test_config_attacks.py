@@ -12,9 +12,9 @@ import json
 import pytest
 
 from test_config import config, only, refused
-from usermapper import guacamole, tokens
-from usermapper.config import read_config
-from usermapper.expand import expand
+from usermapper.lab import guacamole, tokens
+from usermapper.lab import read_config
+from usermapper.lab.expand import expand
 from bench.hostile_configs import SHAPES
 
 
@@ -90,7 +90,7 @@ def test_tags_that_say_text_are_read_as_text():
 # -- JSON bodies -----------------------------------------------------------------------------------------
 
 def refused_json(text: str) -> list:
-    from usermapper.config import ConfigError
+    from usermapper.lab import ConfigError
 
     with pytest.raises(ConfigError) as caught:
         read_config(text, as_json=True)

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from usermapper.config import read_config
-from usermapper.credentials import credentials_csv, unprotected_cell
-from usermapper.expand import expand
+from usermapper.lab import read_config
+from usermapper.outputs.credentials import credentials_csv, unprotected_cell
+from usermapper.lab.expand import expand
 
 LAB = """
 users:

@@ -7,8 +7,8 @@ import string
 from collections import Counter
 from pathlib import Path
 
-from usermapper.config import read_config
-from usermapper.expand import UserMapping, expand, random_passwords
+from usermapper.lab import read_config
+from usermapper.lab.expand import UserMapping, expand, random_passwords
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LETTERS_AND_DIGITS = set(string.ascii_letters + string.digits)

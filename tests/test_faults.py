@@ -33,12 +33,12 @@ from azurite import DEV_ACCOUNT, DEV_ACCOUNT_KEY, REPO_ROOT
 from httpclient import API, CLASSROOM, Client, assert_problem, set_cookies
 from sessiontables import SessionTables
 from tcpproxy import TcpProxy
-from usermapper.compression import compress
-from usermapper.config import read_config
-from usermapper.expand import expand
-from usermapper.settings import Settings, StorageTarget
-from usermapper.store import HOUR_FORMAT, SessionStore, StorageUnavailable
-from usermapper.xmlwriter import user_mapping_bytes
+from usermapper.web.compression import compress
+from usermapper.lab import read_config
+from usermapper.lab.expand import expand
+from usermapper.web.settings import Settings, StorageTarget
+from usermapper.web.store import HOUR_FORMAT, SessionStore, StorageUnavailable
+from usermapper.outputs.user_mapping import user_mapping_bytes
 
 QUICK_SECONDS = 10  # "within a few seconds": one retry of the store's 3 s timeouts, and a margin
 STALLED_SECONDS = 15  # a stalled storage: connect and read timeouts of 3 s, one retry
@@ -376,8 +376,8 @@ def test_a_timer_sweep_cut_off_half_way_is_finished_by_the_next_run(azurite, tab
 
 SWEEP_SCRIPT = """
 import sys
-from usermapper.settings import Settings, StorageTarget
-from usermapper.store import SessionStore
+from usermapper.web.settings import Settings, StorageTarget
+from usermapper.web.store import SessionStore
 settings = Settings(storage=StorageTarget(connection_string=sys.argv[1]), table_name=sys.argv[2])
 store = SessionStore.from_settings(settings)
 print("sweeping", flush=True)

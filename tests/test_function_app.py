@@ -12,9 +12,9 @@ import pytest
 from urllib3 import encode_multipart_formdata
 
 import function_app
-from usermapper.compression import compress
-from usermapper.settings import Settings, StorageTarget
-from usermapper.store import SessionStore
+from usermapper.web.compression import compress
+from usermapper.web.settings import Settings, StorageTarget
+from usermapper.web.store import SessionStore
 
 CLASSROOM = (Path(__file__).resolve().parent.parent / "examples" / "classroom.yaml").read_bytes()
 URL = "http://localhost:7071/api/usermapping"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from usermapper.guacamole import (BOOLEAN, COLOR_SCHEME, ENUMERATION, INTEGER, KINDS, KNOWN_PARAMETERS,
+from usermapper.lab.guacamole import (BOOLEAN, COLOR_SCHEME, ENUMERATION, INTEGER, KINDS, KNOWN_PARAMETERS,
                                   PARAMETERS, PASSWORD_ENCODINGS, PROTOCOLS, TEXT, problem_with_value)
 
 

@@ -19,9 +19,9 @@ from lxml import etree
 from apphost import AppHost
 from httpclient import API, CLASSROOM, EXAMPLES, PROBLEM_SECTIONS, Client, assert_problem, set_cookies, with_cookie
 from sessiontables import SessionTables
-from usermapper.settings import Settings, StorageTarget
-from usermapper.store import SessionStore
-from usermapper.web import Request
+from usermapper.web.settings import Settings, StorageTarget
+from usermapper.web.store import SessionStore
+from usermapper.web.routes import Request
 
 
 REPO = EXAMPLES.parent
@@ -591,8 +591,9 @@ def test_a_download_of_a_session_whose_table_was_swept_is_a_404_generate_it_agai
 
 
 def test_every_problem_the_api_can_answer_has_a_section_that_explains_it(app_url):
-    """Each 4xx title written in web.py names a section of /static/problems.html, and the page is served."""
-    titles = re.findall(r'(?:Problem4xx|_problem)\(\s*(?:4\d\d|status), "([^"]+)"', (REPO / "usermapper" / "web.py").read_text())
+    """Each 4xx title written in usermapper/web names a section of /static/problems.html, and the page is served."""
+    source = "".join(path.read_text() for path in (REPO / "usermapper" / "web").glob("*.py"))
+    titles = re.findall(r'(?:HTTPProblem|problem_response)\(\s*(?:4\d\d|status), "([^"]+)"', source)
     assert len(titles) >= 15
     assert {"-".join(title.lower().split()) for title in titles} <= PROBLEM_SECTIONS
     page = requests.get(app_url + "/static/problems.html", timeout=10)

@@ -47,10 +47,16 @@ def test_unknown_dialect_and_one_standard_output(tmp_path):
     assert both.returncode == 2 and b"standard output" in both.stderr
 
 
-def test_the_command_line_names_the_formats_and_dialects_the_modules_write():
-    from usermapper import cli, importfile, passwords_sql
+def test_the_command_line_offers_every_import_format_and_dialect_the_outputs_write(tmp_path):
+    from usermapper.outputs import IMPORT_FORMATS, SQL_DIALECTS
 
-    assert (cli.FORMATS, cli.DIALECTS) == (importfile.FORMATS, passwords_sql.DIALECTS)
+    for format_ in IMPORT_FORMATS:
+        result = usermapper("-i", str(CLASSROOM), "-o", "-", "--format", format_.name, "-q", cwd=tmp_path)
+        assert result.returncode == 0 and result.stdout, format_
+    for dialect in SQL_DIALECTS:
+        result = usermapper("-i", str(CLASSROOM), "-o", "x.xml", "--passwords-sql", dialect, f"{dialect}.sql", "-q",
+                            cwd=tmp_path)
+        assert result.returncode == 0 and (tmp_path / f"{dialect}.sql").read_bytes().count(b"INSERT") == 26
 
 
 

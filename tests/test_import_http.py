@@ -10,7 +10,7 @@ import yaml
 
 from databases import CASE_LAB
 from httpclient import CLASSROOM, Client, assert_problem
-from usermapper.passwords_sql import password_hash
+from usermapper.outputs.password_scripts import password_hash
 
 
 @pytest.fixture

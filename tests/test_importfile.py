@@ -18,11 +18,12 @@ from ruamel.yaml import YAML
 
 import guacamole_reader
 from databases import CASE_LAB
-from usermapper.config import DeviceType, Lab, Numbering, UserType, read_config
-from usermapper.expand import Connection, Group, User, UserMapping, expand
-from usermapper.importfile import (ImportRefused, Places, entries, group_paths, import_csv, import_file, import_json,
-                                   import_yaml, username_collisions)
-from usermapper.xmlwriter import user_mapping_bytes
+from usermapper.lab import DeviceType, Lab, Numbering, UserType, read_config
+from usermapper.lab.expand import Connection, Group, User, UserMapping, expand
+from usermapper.outputs.import_files import (ImportRefused, entries, group_paths, import_csv, import_file, import_json,
+                                             import_yaml)
+from usermapper.outputs.mysql_names import username_collisions
+from usermapper.outputs.user_mapping import user_mapping_bytes
 
 TESTS = Path(__file__).resolve().parent
 EXAMPLES = TESTS.parent / "examples"
@@ -35,7 +36,7 @@ def lab_of(name: str):
     source = (EXAMPLES / name).read_text()
     lab = read_config(source)
     mapping = expand(lab)
-    return lab, mapping, entries(lab, mapping, source)
+    return lab, mapping, entries(lab, mapping)
 
 
 @pytest.mark.parametrize("format_", SUFFIXES)
@@ -91,7 +92,7 @@ def test_read_back_grants_exactly_what_the_xml_grants(name, format_):
 def test_groups_are_per_lab_and_device_type_parents_first():
     source = "lab: Networking 101\n" + (EXAMPLES / "classroom.yaml").read_text()
     lab = read_config(source)
-    found = entries(lab, expand(lab), source)
+    found = entries(lab, expand(lab))
     assert group_paths(lab, found) == ["ROOT/Networking 101", "ROOT/Networking 101/desktops",
                                        "ROOT/Networking 101/routers"]
     assert [e["group"] for e in found] == ["ROOT/Networking 101/desktops"] * 3 + ["ROOT/Networking 101/routers"] * 2
@@ -102,7 +103,7 @@ def test_json_is_written_as_json_dumps_writes_it(example):
     """import_json writes each text once; what it writes is json.dumps's own layout, byte for byte."""
     config = (EXAMPLES / example).read_bytes()
     lab = read_config(config)
-    found = entries(lab, expand(lab), config)
+    found = entries(lab, expand(lab))
     assert import_json(found) == (json.dumps(found, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
@@ -146,7 +147,7 @@ def test_device_types_differing_only_in_case_are_refused_at_the_second():
     source = (EXAMPLES / "classroom.yaml").read_text().replace("    routers:", "    Desktops:")
     lab = read_config(source)
     with pytest.raises(ImportRefused) as refused:
-        entries(lab, expand(lab), source)
+        entries(lab, expand(lab))
     [problem] = refused.value.problems
     line = source.splitlines().index("    Desktops:") + 1
     assert (problem.path, problem.line, problem.column) == ("devices.Desktops", line, 5)
@@ -160,7 +161,7 @@ def test_usernames_of_two_types_differing_only_in_case_are_refused_at_the_second
     lab = read_config(CASE_LAB)
     mapping = expand(lab)
     with pytest.raises(ImportRefused) as refused:
-        entries(lab, mapping, CASE_LAB)
+        entries(lab, mapping)
     [problem] = refused.value.problems
     assert (problem.path, problem.line, problem.column) == ("users.b.username_prefix", 3, 37)
     assert "'student1'" in problem.message and "'Student1' of the user type a" in problem.message
@@ -180,7 +181,7 @@ def test_usernames_the_database_takes_for_one_are_refused(first, second, refused
     source = CASE_LAB.replace("username_prefix: Student", f"username_prefix: {first}").replace(
         "username_prefix: student", f"username_prefix: {second}")
     lab = read_config(source)
-    problems = username_collisions(lab, Places(source))
+    problems = username_collisions(lab)
     assert bool(problems) == refused, problems
     if refused:
         assert [p.path for p in problems] == ["users.b.username_prefix"]
@@ -199,7 +200,7 @@ devices:
   d1: {quantity: 1, name_prefix: A, name_suffix: '1', hostname_prefix: h, hostname_suffix: '1', parameters: {protocol: ssh}}
 """
     lab = read_config(source)
-    problems = username_collisions(lab, Places(source))
+    problems = username_collisions(lab)
     assert [(p.path, p.line) for p in problems] == [("users.one.username_prefix", 3), ("users.late.username_prefix", 4)]
     assert "'PC12 '" in problems[0].message and "'pc12'" in problems[0].message
     assert "'Pc13'" in problems[1].message and "'pc13'" in problems[1].message
@@ -220,7 +221,7 @@ def test_a_connection_name_twice_in_one_group_is_refused():
 
 
 def test_a_lab_name_with_a_slash_is_refused_at_its_line():
-    from usermapper.config import ConfigError
+    from usermapper.lab import ConfigError
     source = "lab: 'a/b'\n" + (EXAMPLES / "classroom.yaml").read_text()
     with pytest.raises(ConfigError) as refused:
         read_config(source)
@@ -236,7 +237,7 @@ def test_a_pod_lab_grants_each_pod_device_to_its_owner_and_the_instructors_exact
     source = (EXAMPLES / name).read_bytes()
     lab = read_config(source)
     mapping = expand(lab, lambda count, length: ["x" * length] * count)
-    found = entries(lab, mapping, source)
+    found = entries(lab, mapping)
     granted = sorted((user, e["protocol"], sorted(e["parameters"].items())) for e in found for user in e["users"])
     xml = guacamole_reader.read(user_mapping_bytes(mapping))
     reached = sorted((user, protocol, sorted(params.items()))

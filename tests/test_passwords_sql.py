@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from databases import CASE_LAB, MariaDB, PostgreSQL
-from usermapper.config import read_config
-from usermapper.expand import expand
-from usermapper.importfile import ImportRefused, mysql_name_key
-from usermapper.passwords_sql import check_passwords, password_hash, passwords_sql
+from usermapper.lab import read_config
+from usermapper.lab.expand import expand
+from usermapper.outputs.import_files import ImportRefused
+from usermapper.outputs.mysql_names import mysql_name_key
+from usermapper.outputs.password_scripts import check_passwords, password_hash, passwords_sql
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LABS = ["classroom.yaml", "escaping.yaml", "original-format.yaml"]
@@ -171,7 +172,7 @@ def test_md5_passwords_are_refused_at_their_encoding():
                                                                "password: random\n        password_encoding: md5")
     lab = read_config(source)
     with pytest.raises(ImportRefused) as refused:
-        check_passwords(lab, source)
+        check_passwords(lab)
     [problem] = refused.value.problems
     line = next(i for i, text in enumerate(source.splitlines(), 1) if "password_encoding" in text)
     assert (problem.path, problem.line) == ("users.students.password_encoding", line)
@@ -231,7 +232,7 @@ def test_usernames_differing_in_case_refuse_the_mysql_script_where_mariadb_would
     users = [(u.username, u.password) for u in expand(lab).users]
     for dialect in ("mysql", None):
         with pytest.raises(ImportRefused) as refused:
-            check_passwords(lab, CASE_LAB, dialect)
+            check_passwords(lab, dialect)
         [problem] = refused.value.problems
         assert (problem.path, problem.line) == ("users.b.username_prefix", 3)
         assert "'student1'" in problem.message and "'Student1' of the user type a" in problem.message
@@ -242,7 +243,7 @@ def test_usernames_differing_in_case_refuse_the_mysql_script_where_mariadb_would
 
 def test_usernames_differing_in_case_are_two_accounts_in_postgresql(postgresql):
     lab = read_config(CASE_LAB)
-    check_passwords(lab, CASE_LAB, "postgresql")
+    check_passwords(lab, "postgresql")
     users = [(u.username, u.password) for u in expand(lab).users]
     assert [name for name, _ in users] == ["Student1", "Student2", "student1", "student2"]
     postgresql.psql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;" + POSTGRESQL_SCHEMA)

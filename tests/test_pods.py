@@ -16,12 +16,12 @@ import yaml
 
 import guacamole_reader
 from whole_tree import whole_tree
-from usermapper import xmlwriter
-from usermapper.config import ConfigError, read_config
-from usermapper.credentials import credentials_csv, unprotected_cell
-from usermapper.expand import expand
-from usermapper.summary import lab_summary
-from usermapper.xmlwriter import file_size, user_mapping_bytes
+from usermapper.outputs import user_mapping as xmlwriter
+from usermapper.lab import ConfigError, read_config
+from usermapper.outputs.credentials import credentials_csv, unprotected_cell
+from usermapper.lab.expand import expand
+from usermapper.outputs.summary import lab_summary
+from usermapper.outputs.user_mapping import file_size, user_mapping_bytes
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -22,10 +22,10 @@ from hypothesis import strategies as st
 
 import guacamole_reader
 from whole_tree import whole_tree
-from usermapper.config import ConfigError, Lab, read_config
-from usermapper.expand import UserMapping, expand
-from usermapper.guacamole import PROTOCOLS
-from usermapper.xmlwriter import file_size, user_mapping_bytes
+from usermapper.lab import ConfigError, Lab, read_config
+from usermapper.lab.expand import UserMapping, expand
+from usermapper.lab.guacamole import PROTOCOLS
+from usermapper.outputs.user_mapping import file_size, user_mapping_bytes
 
 FUZZ = settings(max_examples=int(os.environ.get("USERMAPPER_FUZZ_EXAMPLES", "200")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

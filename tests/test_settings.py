@@ -14,8 +14,8 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
-from usermapper.settings import DEVELOPMENT_STORAGE, SettingError, Settings, StorageTarget
-from usermapper.store import SessionStore, StorageUnavailable
+from usermapper.web.settings import DEVELOPMENT_STORAGE, SettingError, Settings, StorageTarget
+from usermapper.web.store import SessionStore, StorageUnavailable
 
 ACCOUNT = "stusermapper42"
 TABLE = f"https://{ACCOUNT}.table.core.windows.net"

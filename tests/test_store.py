@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from azurite import free_port
-from usermapper.compression import Compressed, compress
-from usermapper.settings import Settings, StorageTarget
-from usermapper.store import SCHEMA_VERSION, STORED_BYTES_LIMIT, SessionStore, SessionTooLarge, StorageUnavailable
+from usermapper.web.compression import Compressed, compress
+from usermapper.web.settings import Settings, StorageTarget
+from usermapper.web.store import SCHEMA_VERSION, STORED_BYTES_LIMIT, SessionStore, SessionTooLarge, StorageUnavailable
 
 XML = b'<?xml version="1.0" encoding="UTF-8"?>\n<user-mapping>\n' + b"".join(
     b'  <authorize username="student%03d" password="pw%03d">\n'

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from azure.data.tables import TableServiceClient
 
-from usermapper.compression import compress
-from usermapper.settings import Settings, StorageTarget
-from usermapper.store import CLIENT_OPTIONS, SessionStore
+from usermapper.web.compression import compress
+from usermapper.web.settings import Settings, StorageTarget
+from usermapper.web.store import CLIENT_OPTIONS, SessionStore
 
 SWEEP_TIME = datetime(2026, 11, 26, 15, 30, tzinfo=timezone.utc)
 XML = compress(b'<?xml version="1.0" encoding="UTF-8"?>\n<user-mapping/>\n')

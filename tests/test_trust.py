@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 import guacamole_reader
 from httpclient import Client, assert_problem
-from usermapper import tokens
-from usermapper.config import ConfigError, read_config
+from usermapper.lab import tokens
+from usermapper.lab import ConfigError, read_config
 
 LAB = """\
 users:

@@ -14,10 +14,10 @@ from lxml import etree
 
 import guacamole_reader
 from whole_tree import whole_tree
-from usermapper.config import Numbering, read_config
-from usermapper.credentials import credentials_csv
-from usermapper.expand import Connection, Group, User, UserMapping, expand
-from usermapper.xmlwriter import (FileTooLarge, check_file_size, file_size, user_mapping_bytes,
+from usermapper.lab import Numbering, read_config
+from usermapper.outputs.credentials import credentials_csv
+from usermapper.lab.expand import Connection, Group, User, UserMapping, expand
+from usermapper.outputs.user_mapping import (FileTooLarge, check_file_size, file_size, user_mapping_bytes,
                                   write_user_mapping)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

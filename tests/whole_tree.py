@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from lxml import etree
 
-from usermapper.expand import UserMapping
-from usermapper.xmlwriter import XML_DECLARATION
+from usermapper.lab.expand import UserMapping
+from usermapper.outputs.user_mapping import XML_DECLARATION
 
 
 def whole_tree(mapping: UserMapping) -> bytes:

@@ -1,11 +1,7 @@
 """usermapper: a short YAML lab description in, Apache Guacamole's ``user-mapping.xml`` out.
 
-The package knows nothing of Azure Functions. Data flows one way:
-``config`` (YAML -> Lab) -> ``expand`` (Lab -> users and connections) -> ``xmlwriter`` (-> XML bytes);
-``credentials`` writes the sheet of passwords; ``store`` keeps a generated file in Table Storage for a
-while; ``web`` is the HTTP handling that does not depend on the host; ``cli`` is the command line.
-
-Importing the package imports none of them, so that the command line loads only what it runs and never
-the web layer: import each name from its module (``from usermapper.config import read_config``,
-``from usermapper.expand import expand``, ``from usermapper.xmlwriter import write_user_mapping``).
+The package knows nothing of Azure Functions. Data flows one way: ``lab`` (YAML -> a validated ``Lab``)
+-> ``generate`` (the one step the command line and the web both call) -> ``outputs`` (the XML, the import
+files, the password scripts, the credentials sheet, the summary) -> ``web`` (HTTP and the session store)
+or ``cli`` (files). docs/architecture.md draws it.
 """

@@ -1,9 +1,9 @@
 """The command line, compatible with the original tool: ``usermapper -i config.yaml -o user-mapping.xml``.
 
-A thin layer over the library: read_config -> expand -> write_user_mapping. The output file is written
-to a temporary file beside it and renamed at the end, so a failed run never leaves half a file behind.
-A file replaced keeps its mode (an /etc/guacamole/user-mapping.xml readable only by Guacamole stays so);
-a new one gets the umask's; the credentials sheet, which holds passwords, is always 0600.
+A thin layer over ``generate.py``. Each output file is written to a temporary file beside it and renamed
+at the end, so a failed run never leaves half a file behind. A file replaced keeps its mode (an
+/etc/guacamole/user-mapping.xml readable only by Guacamole stays so); a new one gets the umask's; the
+credentials sheet and the password script, which hold passwords, are always 0600.
 """
 
 from __future__ import annotations
@@ -12,25 +12,22 @@ import argparse
 import os
 import stat
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import BinaryIO
 
-from .config import ConfigError, Lab, Problem, read_config
-from .expand import UserMapping, expand
+from .generate import Generated, check
+from .lab import ConfigError, Lab, Problem
 from .limits import Limits
+from .outputs import IMPORT_FORMATS, SQL_DIALECTS, USER_MAPPING
+from .outputs.import_files import ImportRefused
+from .outputs.password_scripts import check_passwords
+from .outputs.summary import lab_facts
+from .outputs.user_mapping import FileTooLarge
 from .wording import counted
-from .xmlwriter import FileTooLarge, check_file_size, write_user_mapping
-
-TYPE_CHECKING = False  # typing.TYPE_CHECKING as it is at run time: importing typing costs every run 3 ms
-if TYPE_CHECKING:
-    from typing import BinaryIO
 
 STDIO = "-"
-USER_MAPPING = "user-mapping"
-# importfile.FORMATS and passwords_sql.DIALECTS (tests/test_import_cli.py checks they agree), named here so
-# that a run which writes neither imports neither module: each option imports its modules when it is given.
-FORMATS = ("import-json", "import-yaml", "import-csv")
-DIALECTS = ("postgresql", "mysql")
 EXIT_INVALID = 2
 SECRET_MODE = 0o600
 
@@ -42,8 +39,8 @@ CLI_LIMITS = Limits(max_config_bytes=64 << 20, max_nodes=4_000_000, max_users=1_
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.passwords_sql and args.passwords_sql[0] not in DIALECTS:
-        parser.error(f"--passwords-sql: the dialect is {' or '.join(DIALECTS)}, not {args.passwords_sql[0]!r}")
+    if args.passwords_sql and args.passwords_sql[0] not in SQL_DIALECTS:
+        parser.error(f"--passwords-sql: the dialect is {' or '.join(SQL_DIALECTS)}, not {args.passwords_sql[0]!r}")
     clash = _same_output(args)
     if clash:
         print(f"usermapper: {clash}", file=sys.stderr)
@@ -54,56 +51,49 @@ def main(argv: list[str] | None = None) -> int:
         print(f"usermapper: cannot read {args.input}: {error.strerror}", file=sys.stderr)
         return EXIT_INVALID
     try:
-        lab = read_config(source, CLI_LIMITS)
-        size = check_file_size(lab, CLI_LIMITS.max_xml_bytes)
+        checked = check(source, CLI_LIMITS)
     except ConfigError as error:
         _report(args.input, error.problems)
         return EXIT_INVALID
     except FileTooLarge as error:
         print(f"usermapper: {args.input}: {error}", file=sys.stderr)
         return EXIT_INVALID
+    lab = checked.lab
     _report(args.input, lab.warnings, "warning: ")
     unseen = _unseen_passwords(lab)
     if unseen and not args.credentials and not args.check:
         print(f"usermapper: {_name(args.input)}: users.{unseen}: random passwords stored only as hashes would "
               f"reach nobody; add --credentials FILE to write them down", file=sys.stderr)
         return EXIT_INVALID
-    mapping = None if args.check else expand(lab)
-    imported = None
-    if args.passwords_sql or (mapping and args.format != USER_MAPPING):  # the database route's modules
-        from .importfile import ImportRefused, entries
-        from .passwords_sql import check_passwords
-
-        try:
-            if args.passwords_sql:
-                check_passwords(lab, source, args.passwords_sql[0])
-            if mapping and args.format != USER_MAPPING:
-                imported = entries(lab, mapping, source)
-        except ImportRefused as error:
-            _report(args.input, error.problems)
-            return EXIT_INVALID
     try:
-        if args.check:
-            print(_summary(args.input, lab), flush=True)
-            return 0
-        if args.credentials:  # first: a file of random passwords nobody can read is worse than none
-            from .credentials import credentials_csv
-
-            with _output(args.credentials, mode=SECRET_MODE) as out:
-                out.write(credentials_csv(mapping))
         if args.passwords_sql:
-            from .passwords_sql import passwords_sql
+            check_passwords(lab, args.passwords_sql[0])
+        if args.check:
+            return _print_summary(args.input, lab)
+        generated = checked.generate()
+        imported = None if args.format == USER_MAPPING.name else generated.import_file(args.format)
+    except ImportRefused as error:
+        _report(args.input, error.problems)
+        return EXIT_INVALID
+    return _write(args, generated, imported)
 
+
+def _write(args: argparse.Namespace, generated: Generated, imported: bytes | None) -> int:
+    """Write every file asked for: the credentials sheet first, then the password script, then the output."""
+    try:
+        if args.credentials:  # first: a file of random passwords nobody can read is worse than none
+            with _output(args.credentials, mode=SECRET_MODE) as out:
+                out.write(generated.credentials())
+        if args.passwords_sql:
             dialect, path = args.passwords_sql
             with _output(path, mode=SECRET_MODE) as out:
-                out.write(passwords_sql(((u.username, u.password) for u in mapping.users), dialect))
+                out.write(generated.password_script(dialect))
         with _output(args.output) as out:
             if imported is None:
-                write_user_mapping(mapping, out)
+                generated.write_user_mapping(out)
+                size = generated.xml_size
             else:
-                from .importfile import import_file
-
-                size = out.write(import_file(imported, args.format))
+                size = out.write(imported)
     except BrokenPipeError:  # whoever read standard output has gone, as in `usermapper -o - | head`
         _discard_stdout()
         return 1
@@ -111,12 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"usermapper: cannot write {error.filename or args.output}: {error.strerror}", file=sys.stderr)
         return 1
     if not args.quiet:
-        print(_done(args, mapping, size), file=sys.stderr)
+        print(_done(args, generated, size), file=sys.stderr)
         if imported is not None:
-            from .importfile import group_paths
-
             print("usermapper: Guacamole 1.6.0 imports only into connection groups that exist; create these "
-                  "first: " + ", ".join(group_paths(lab, imported)), file=sys.stderr)
+                  "first: " + ", ".join(generated.database_route().groups), file=sys.stderr)
     return 0
 
 
@@ -149,11 +137,12 @@ def _unseen_passwords(lab: Lab) -> str | None:
     return next((u.name for u in lab.user_types if u.password is None and u.password_encoding != "plain"), None)
 
 
-def _done(args: argparse.Namespace, mapping: UserMapping, size: int) -> str:
+def _done(args: argparse.Namespace, generated: Generated, size: int) -> str:
     sheet = f"; passwords in {_where(args.credentials)}" if args.credentials else ""
     if args.passwords_sql:
         sheet += f"; {args.passwords_sql[0]} password script in {_where(args.passwords_sql[1])}"
-    kind = "" if args.format == USER_MAPPING else f" of {args.format}"
+    kind = "" if args.format == USER_MAPPING.name else f" of {args.format}"
+    mapping = generated.mapping
     return (f"usermapper: wrote {size:,} bytes{kind} to {_where(args.output)}: {counted(mapping.user_count, 'user')}, "
             f"{counted(mapping.connection_count, 'connection')}{sheet}")
 
@@ -170,12 +159,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="the lab config (default: config.yaml; - for standard input)")
     parser.add_argument("-o", "--output", default="user-mapping.xml",
                         help="where to write the XML (default: user-mapping.xml; - for standard output)")
-    parser.add_argument("--format", choices=(USER_MAPPING, *FORMATS), default=USER_MAPPING,
+    parser.add_argument("--format", choices=[f.name for f in (USER_MAPPING, *IMPORT_FORMATS)], default=USER_MAPPING.name,
                         help="user-mapping (the XML, default), or Guacamole 1.6's connection import as "
                              "import-json, import-yaml or import-csv")
     parser.add_argument("--passwords-sql", nargs=2, metavar=("DIALECT", "FILE"), type=str,
                         help=f"also write the SQL that sets every user's password in Guacamole's database "
-                             f"after the import; DIALECT is {' or '.join(DIALECTS)}")
+                             f"after the import; DIALECT is {' or '.join(SQL_DIALECTS)}")
     parser.add_argument("--credentials", metavar="FILE",
                         help="also write a CSV of every user's type, username and password")
     parser.add_argument("-q", "--quiet", action="store_true",
@@ -202,7 +191,7 @@ def _output(path: str, mode: int | None = None) -> Iterator[BinaryIO]:
     directory = os.path.dirname(os.path.abspath(path))
     temporary = None
     try:
-        handle, temporary = _new_file_in(directory)
+        handle, temporary = tempfile.mkstemp(prefix=".usermapper-", suffix=".tmp", dir=directory)
         with os.fdopen(handle, "wb", buffering=1 << 20) as file:
             yield file
         os.chmod(temporary, _mode_for(path) if mode is None else mode)
@@ -213,19 +202,6 @@ def _output(path: str, mode: int | None = None) -> Iterator[BinaryIO]:
         if isinstance(error, OSError):  # name the file asked for, not the temporary one
             raise OSError(error.errno, error.strerror, path) from None
         raise
-
-
-def _new_file_in(directory: str) -> tuple[int, str]:
-    """A file of a new random name in ``directory``, created as ``tempfile.mkstemp`` creates one (only if
-    it did not exist, not through a symlink, readable by its owner alone), without importing tempfile: it
-    brings shutil, bz2, lzma and random, 7 ms of every run that writes a file."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-    while True:
-        path = os.path.join(directory, f".usermapper-{os.urandom(8).hex()}.tmp")
-        try:
-            return os.open(path, flags, 0o600), path
-        except FileExistsError:  # 2^-64 a time: another name
-            continue
 
 
 def _mode_for(path: str) -> int:
@@ -258,9 +234,16 @@ def _name(source: str) -> str:
     return "<stdin>" if source == STDIO else source
 
 
+def _print_summary(source: str, lab: Lab) -> int:
+    try:
+        print(_summary(source, lab), flush=True)
+    except BrokenPipeError:
+        _discard_stdout()
+        return 1
+    return 0
+
+
 def _summary(source: str, lab: Lab) -> str:
     """What ``--check`` prints: the facts the page's picture of the lab shows, as text."""
-    from .summary import lab_facts
-
     first, *rest = lab_facts(lab)
     return "\n".join([f"{_name(source)}: valid: {first}", *(f"  {fact}" for fact in rest)])

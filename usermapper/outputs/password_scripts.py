@@ -23,27 +23,25 @@ import hashlib
 import secrets
 from collections.abc import Callable, Iterable
 
-from .config import Lab
-from .importfile import ImportRefused, Places, username_collisions
+from ..lab.model import Lab
+from .import_files import ImportRefused
+from .mysql_names import username_collisions
 
-DIALECTS = ("postgresql", "mysql")
-FORMATS = {"passwords-postgresql": "postgresql", "passwords-mysql": "mysql"}
 SALT_BYTES = 32
 
 
-def check_passwords(lab: Lab, source: str | bytes = "", dialect: str | None = None) -> None:
+def check_passwords(lab: Lab, dialect: str | None = None) -> None:
     """Raise ``ImportRefused`` when a user type's passwords cannot be set through SQL (md5), or, for MySQL
     (``dialect`` ``mysql``, or None: either script), when two user types' usernames would be one account
-    there (``importfile.username_collisions``). PostgreSQL compares names exactly (its schema's unique key
+    there (``mysql_names.username_collisions``). PostgreSQL compares names exactly (its schema's unique key
     on ``guacamole_entity (type, name)`` is a plain one), so its script keeps usernames differing in case
     apart."""
-    places = Places(source)
-    problems = [places.problem(f"users.{u.name}.password_encoding",
-                               "md5 cannot be set in Guacamole's database, which checks salted SHA-256 "
-                               "hashes of the password: use sha256 or plain for the SQL route")
+    problems = [lab.problem(f"users.{u.name}.password_encoding",
+                            "md5 cannot be set in Guacamole's database, which checks salted SHA-256 "
+                            "hashes of the password: use sha256 or plain for the SQL route")
                 for u in lab.user_types if u.password_encoding == "md5"]
     if dialect != "postgresql":
-        problems += username_collisions(lab, places)
+        problems += username_collisions(lab)
     if problems:
         raise ImportRefused(sorted(problems, key=lambda p: (p.line, p.column)))
 

@@ -43,9 +43,9 @@ out in class.
 from __future__ import annotations
 
 import re
-from collections import namedtuple
+from dataclasses import dataclass, replace
 
-from .wording import code
+from ..wording import code
 
 PASSWORD_ENCODINGS = ("plain", "md5", "sha256")
 
@@ -66,21 +66,20 @@ VNC_LISTEN = "libvncclient listen support (ENABLE_VNC_LISTEN)"
 PULSE = "libpulse (ENABLE_PULSE)"
 
 
-class Parameter(namedtuple("Parameter", (  # a namedtuple, like config's records (config.py says why)
-    "name",  # str
-    "kind",  # str: one of KINDS
-    # tuple[str, ...], default (): for an enumeration, the values guacd recognises; for an integer, the
-    # numbers the rest of guacd gives a meaning (empty: any number it can read); for a color-scheme, the names
-    "choices",
-    "default",  # str, default "": in words, what guacd uses when the value is empty or it cannot read it
-    "note",  # str, default "": what happens otherwise worth knowing, said so it can follow a colon
-    "atoi",  # bool, default False: an integer read with C atoi() instead of guac_user_parse_args_int()
-    "minimum",  # int | None, default 0: an integer's smallest number with a meaning (None: negatives mean something)
-    "build",  # str, default "": the optional guacd build feature without which guacd does not know the name
-), defaults=((), "", "", False, 0, ""))):
+@dataclass(frozen=True)
+class Parameter:
     """One connection parameter of one protocol, as guacd 1.6.0 reads it."""
 
-    __slots__ = ()
+    name: str
+    kind: str  # one of KINDS
+    # for an enumeration, the values guacd recognises; for an integer, the numbers the rest of guacd gives a
+    # meaning (empty: any number it can read); for a color-scheme, the names
+    choices: tuple[str, ...] = ()
+    default: str = ""  # in words, what guacd uses when the value is empty or it cannot read it
+    note: str = ""  # what happens otherwise worth knowing, said so it can follow a colon
+    atoi: bool = False  # an integer read with C atoi() instead of guac_user_parse_args_int()
+    minimum: int | None = 0  # an integer's smallest number with a meaning (None: negatives mean something)
+    build: str = ""  # the optional guacd build feature without which guacd does not know the name
 
 
 def _bool(name: str, note: str = "", build: str = "") -> Parameter:
@@ -137,7 +136,7 @@ _WOL = (
 
 def _sftp_for_graphical(username_default: str) -> tuple[Parameter, ...]:
     """The SFTP side channel of RDP and VNC: guacd knows these only when built with libssh2."""
-    return tuple(p._replace(build=COMMON_SSH) for p in (
+    return tuple(replace(p, build=COMMON_SSH) for p in (
         _bool("enable-sftp"), _text("sftp-hostname", default="the connection's hostname"),
         _text("sftp-host-key"),
         _text("sftp-port", default="22", note="read as text and handed to the resolver, not as a number"),

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from itertools import islice
 
-from .config import DeviceType, Lab, UserType
-from .expand import pod_connections
-from .wording import counted
+from ..lab.model import DeviceType, Lab, UserType
+from ..lab.expand import pod_connections
+from ..wording import counted
 
 SHOWN_OWNERS = 5  # the picture draws the first few pods, then "and N more"
 SHOWN_TYPES = 12  # and the first few user types and device types, and of each user type what it reaches

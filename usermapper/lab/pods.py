@@ -1,25 +1,24 @@
 """The owner number in a pod device type's name and hostname prefixes: ``{pod}`` and ``{pod:02}``.
 
 A prefix such as ``10.0.{pod}.`` or ``pod{pod:02}-kali`` is split once into its literal text and its
-placeholders; ``render`` puts an owner's number in. The README's config section says what pods are.
+placeholders; ``render`` puts an owner's number in. docs/config.md says what pods are.
 """
 
 from __future__ import annotations
 
 import re
-from collections import namedtuple
+from dataclasses import dataclass
 
 PLACEHOLDER = re.compile(r"\{pod(?::0([1-9]))?\}")
 MENTION = re.compile(r"\{pod")  # where a placeholder was meant, written or not
 
 
-class Template(namedtuple("Template", (  # a namedtuple, like config's records (config.py says why)
-    "pieces",  # tuple[str, ...]
-    "widths",  # tuple[int, ...]: each placeholder's zero-padded width (0: as many digits as the number has)
-))):
+@dataclass(frozen=True)
+class Template:
     """A prefix as literal pieces around placeholders: ``pieces`` has one more item than ``widths``."""
 
-    __slots__ = ()
+    pieces: tuple[str, ...]
+    widths: tuple[int, ...]  # each placeholder's zero-padded width (0: as many digits as the number has)
 
     @property
     def literal(self) -> str:

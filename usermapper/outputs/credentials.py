@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 
-from .expand import UserMapping
+from ..lab.expand import UserMapping
 
 HEADER = ("type", "username", "password")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")

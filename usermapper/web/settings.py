@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Mapping
 from urllib.parse import urlsplit
 
-from .limits import Limits
+from ..limits import Limits
 
 DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
 

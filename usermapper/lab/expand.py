@@ -8,14 +8,15 @@ devices differ per owner: a group holds how to make them (``Part``), and they ar
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections import namedtuple
+import string
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
-from .config import DeviceType, Lab, UserType
+from .model import DeviceType, Lab, UserType
 
-# string.ascii_letters + string.digits, written out: importing string (which compiles a pattern) costs a run 1 ms
-PASSWORD_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+PASSWORD_ALPHABET = string.ascii_letters + string.digits
 # Random bytes map onto the alphabet by their remainder; the bytes from 248 up are dropped, because they
 # would make the first eight characters likelier than the rest (248 is the largest multiple of 62).
 _UNBIASED_BYTES = 256 - 256 % len(PASSWORD_ALPHABET)
@@ -23,61 +24,54 @@ _TO_ALPHABET = bytes(PASSWORD_ALPHABET.encode("ascii")[b % len(PASSWORD_ALPHABET
 _BIASED_BYTES = bytes(range(_UNBIASED_BYTES, 256))
 
 
-# Namedtuples, not dataclasses, like config's records (config.py says why).
-class Connection(namedtuple("Connection", (
-    "name",  # str
-    "protocol",  # str
-    "parameters",  # tuple[tuple[str, str], ...]
-))):
-    __slots__ = ()
+@dataclass(frozen=True, slots=True)
+class Connection:
+    name: str
+    protocol: str
+    parameters: tuple[tuple[str, str], ...]
 
 
-class User(namedtuple("User", (
-    "user_type",  # str
-    "username",  # str
-    "password",  # str: as the user types it
-    "encoding",  # str: Guacamole's ``encoding`` attribute, plain, md5 or sha256
-    "stored_password",  # str: what Guacamole compares against, see ``stored_password``
-))):
-    __slots__ = ()
+@dataclass(frozen=True, slots=True)
+class User:
+    user_type: str
+    username: str
+    password: str  # as the user types it
+    encoding: str  # Guacamole's ``encoding`` attribute: plain, md5 or sha256
+    stored_password: str  # what Guacamole compares against, see ``stored_password``
 
 
 def stored_password(password: str, encoding: str) -> str:
     """The hex digest of the UTF-8 password for ``md5`` and ``sha256``, the password itself for ``plain``."""
     if encoding == "plain":
         return password
-    import hashlib  # here, not at the top: a lab of plain passwords never needs it
-
     return hashlib.new(encoding, password.encode("utf-8")).hexdigest()
 
 
-class Part(namedtuple("Part", (
-    "device",  # DeviceType
-    "connections",  # tuple[Connection, ...], default ()
-    "viewed",  # tuple[tuple[str, int], ...], default ()
-), defaults=((), ()))):
+@dataclass(frozen=True)
+class Part:
     """One device type's place in a user's list: its shared ``connections``; or, for a pod type, the
     user's own pod (``viewed`` empty), or every owner's pod named after its owner (``viewed``: each owner's
     username and number)."""
 
-    __slots__ = ()
+    device: DeviceType
+    connections: tuple[Connection, ...] = ()
+    viewed: tuple[tuple[str, int], ...] = ()
 
     @property
     def own(self) -> bool:
         return self.device.per_user and not self.viewed
 
 
-class Group(namedtuple("Group", (
-    "users",  # tuple[User, ...]
-    "connections",  # tuple[Connection, ...]
-    "parts",  # tuple[Part, ...], default ()
-    "first_owner",  # int, default 0
-    "pod_start",  # int, default 1
-), defaults=((), 0, 1))):
+@dataclass(frozen=True)
+class Group:
     """The users of one type and the connections each of them gets: ``connections`` when they all get
     the same (no pods), else ``parts``, with ``first_owner`` the first user's owner number."""
 
-    __slots__ = ()
+    users: tuple[User, ...]
+    connections: tuple[Connection, ...]
+    parts: tuple[Part, ...] = ()
+    first_owner: int = 0
+    pod_start: int = 1
 
     def connections_of(self, index: int) -> Iterator[Connection]:
         """The connections of the group's ``index``-th user, in config order."""
@@ -100,10 +94,11 @@ class Group(namedtuple("Group", (
                    for p in self.parts)
 
 
-class UserMapping(namedtuple("UserMapping", (
-    "groups",  # tuple[Group, ...]
-))):
-    __slots__ = ()
+@dataclass(frozen=True)
+class UserMapping:
+    """Every user of the lab, by user type, with their connections."""
+
+    groups: tuple[Group, ...]
 
     @property
     def users(self) -> list[User]:
@@ -129,8 +124,7 @@ class UserMapping(namedtuple("UserMapping", (
 def random_passwords(count: int, length: int) -> list[str]:
     """``count`` passwords of ``length`` letters and digits, from the operating system's CSPRNG: the random
     bytes for all of them are drawn at once and mapped in one pass, instead of one ``secrets.choice`` per
-    character. ``os.urandom`` is what ``secrets.token_bytes`` returns; importing ``secrets`` (hmac, hashlib,
-    OpenSSL) would cost a run of the command line 4 ms more."""
+    character. ``os.urandom`` is what ``secrets.token_bytes`` returns."""
     needed = count * length
     characters = bytearray()
     while len(characters) < needed:  # about 3% of the bytes are dropped: draw a little more than needed

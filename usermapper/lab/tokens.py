@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from .wording import code, quoted
+from ..wording import code, quoted
 
 KNOWN = ("GUAC_USERNAME", "GUAC_PASSWORD", "GUAC_CLIENT_ADDRESS", "GUAC_CLIENT_HOSTNAME", "GUAC_DATE",
          "GUAC_TIME")

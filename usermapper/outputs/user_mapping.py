@@ -23,13 +23,13 @@ from __future__ import annotations
 import io
 import re
 from collections import Counter
+from typing import BinaryIO
 
-from .config import DeviceType, Lab, Numbering, UserType
-from .expand import Connection, Group, Part, User, UserMapping
+from lxml import etree
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING as it is at run time: importing typing costs the command line 3 ms
-if TYPE_CHECKING:
-    from typing import BinaryIO
+from ..lab.model import DeviceType, Lab, Numbering, UserType
+from ..lab.expand import Connection, Group, Part, User, UserMapping
+
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 ROOT_START = b"<user-mapping>\n"
@@ -43,7 +43,7 @@ BLOCK_END = b"\n" + INDENT  # after the last connection, before </authorize>
 AUTHORIZE_END = b"</authorize>\n"
 LIST_END = BLOCK_END + AUTHORIZE_END
 HASH_LENGTHS = {"md5": 32, "sha256": 64}  # hex digits of each encoding's digest
-CHUNK_BYTES = 64 << 10  # a pod group's pieces gathered before each write (under glibc's 128 KiB for mmap)
+CHUNK_BYTES = 64 << 10  # a pod group's pieces gathered before each write
 VIEW_KEPT_BYTES = 8 << 20  # an instructors' view of every pod up to this size is made once for all of them
 
 
@@ -450,13 +450,10 @@ def _start_tag(tag: str, **attributes: str) -> bytes:
 
 def _element(tag: str, attributes: dict[str, str], text: str | None = None) -> bytes:
     """One element without children, as lxml serializes it in UTF-8 (``<tag/>`` when ``text`` is None).
-    Written here when nothing in it needs escaping, which gives lxml's bytes; else by lxml, imported only
-    then, so that a lab of plain names and values never loads it (the command line starts faster)."""
+    Written here when nothing in it needs escaping, which gives lxml's bytes; else by lxml."""
     if all(map(_verbatim, attributes.values())) and (text is None or _verbatim(text)):
         start = b" ".join([tag.encode(), *(b'%s="%s"' % (k.encode(), v.encode()) for k, v in attributes.items())])
         return b"<%s/>" % start if text is None else b"<%s>%s</%s>" % (start, text.encode(), tag.encode())
-    from lxml import etree
-
     element = etree.Element(tag, attributes)
     element.text = text
     return etree.tostring(element, encoding="UTF-8")

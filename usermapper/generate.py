@@ -1,0 +1,93 @@
+"""The one generate step, used by the command line and the web app alike.
+
+Config text in; out, the lab and the outputs asked for. ``check`` reads and validates the config and
+counts the exact size of its ``user-mapping.xml`` before anything is built, refusing it above the limit;
+``Checked.generate`` expands the lab (drawing its random passwords) and every output is written from that
+one expansion, so the XML, the credentials sheet, the import files and the password scripts of one
+generation always agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from .lab import Lab, Problem, UserMapping, expand, read_config
+from .limits import Limits
+from .outputs.credentials import credentials_csv
+from .outputs.import_files import ImportRefused, entries, group_paths, import_file
+from .outputs.mysql_names import username_collisions
+from .outputs.password_scripts import check_passwords, passwords_sql
+from .outputs.user_mapping import check_file_size, write_user_mapping
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A valid lab within the limits, and the exact size in bytes of its ``user-mapping.xml``."""
+
+    lab: Lab
+    xml_size: int
+
+    def generate(self) -> Generated:
+        return Generated(self.lab, self.xml_size, expand(self.lab))
+
+
+@dataclass(frozen=True)
+class DatabaseRoute:
+    """What Guacamole's database route makes of a lab: the import's entries, or the problems that refuse
+    the import; and the problems that refuse both password scripts, or the MySQL one alone."""
+
+    entries: list[dict] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)  # the connection groups to create before importing
+    refused: list[Problem] = field(default_factory=list)
+    passwords_refused: list[Problem] = field(default_factory=list)
+    passwords_refused_mysql: list[Problem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Generated:
+    """One generation: the lab expanded into users with their passwords, and every output written from it."""
+
+    lab: Lab
+    xml_size: int
+    mapping: UserMapping
+
+    def write_user_mapping(self, out: BinaryIO) -> None:
+        write_user_mapping(self.mapping, out)
+
+    def credentials(self) -> bytes:
+        return credentials_csv(self.mapping)
+
+    def import_file(self, format_name: str) -> bytes:
+        """Guacamole's connection import in one of ``outputs.IMPORT_FORMATS``; raises ``ImportRefused``."""
+        return import_file(entries(self.lab, self.mapping), format_name)
+
+    def password_script(self, dialect: str) -> bytes:
+        """The SQL that sets every user's password; raises ``ImportRefused`` when it cannot."""
+        check_passwords(self.lab, dialect)
+        return passwords_sql(((u.username, u.password) for u in self.mapping.users), dialect)
+
+    def database_route(self) -> DatabaseRoute:
+        """Everything the database route can say of this lab, whether or not it can be imported."""
+        try:
+            check_passwords(self.lab, "postgresql")  # what refuses both scripts
+            passwords_refused = []
+        except ImportRefused as error:
+            passwords_refused = error.problems
+        mysql_only = username_collisions(self.lab)  # PostgreSQL compares usernames exactly
+        try:
+            found = entries(self.lab, self.mapping)
+        except ImportRefused as error:
+            return DatabaseRoute(refused=error.problems, passwords_refused=passwords_refused,
+                                 passwords_refused_mysql=mysql_only)
+        return DatabaseRoute(found, group_paths(self.lab, found), [], passwords_refused, mysql_only)
+
+
+def check(config: str | bytes, limits: Limits, *, as_json: bool = False) -> Checked:
+    """Read and validate ``config``; raises ``ConfigError`` (its problems, located) or ``FileTooLarge``."""
+    lab = read_config(config, limits, as_json=as_json)
+    return Checked(lab, check_file_size(lab, limits.max_xml_bytes))
+
+
+def generate(config: str | bytes, limits: Limits, *, as_json: bool = False) -> Generated:
+    return check(config, limits, as_json=as_json).generate()

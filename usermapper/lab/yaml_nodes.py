@@ -1,0 +1,307 @@
+"""YAML text in, a node tree out: every value keeps the line and column it was written at.
+
+The YAML is composed into nodes, never constructed into Python objects wholesale, so aliases are never
+expanded (an alias bomb costs nothing here) and every later problem can name its place. Before composing,
+the event stream is scanned once to bound nesting, aliases and values: the composer recurses once per
+level and builds an object for every value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import yaml
+
+from ..wording import quoted
+from .model import ConfigError, Problem
+
+try:  # libyaml is much faster and keeps marks too; PyYAML's wheels ship it.
+    from yaml import CSafeLoader as Loader
+except ImportError:  # pragma: no cover - only on PyYAML builds without libyaml
+    from yaml import SafeLoader as Loader
+
+MAX_DEPTH = 12
+MAX_ALIASES = 100
+# A merge (<<: *defaults) shares a handful of settings; following a mapping of thousands, many times over,
+# would cost more than reading the whole config.
+MAX_MERGED_FIELDS = 1000
+# Every problem is found, but a trainer reads the first few: the rest are summed up in one line.
+MAX_REPORTED = 100
+
+INT_TAG = "tag:yaml.org,2002:int"
+BOOL_TAG = "tag:yaml.org,2002:bool"
+NULL_TAG = "tag:yaml.org,2002:null"
+MERGE_TAG = "tag:yaml.org,2002:merge"
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def parse(source: str | bytes, max_bytes: int, max_nodes: int, *, as_json: bool = False) -> yaml.Node | None:
+    """The config's node tree, or a ``ConfigError`` (``syntax`` true) saying where it cannot be read.
+
+    YAML reads JSON too; ``as_json`` (a body sent as ``application/json``) first checks that it is JSON,
+    so a broken JSON document is told so in JSON's terms rather than YAML's.
+    """
+    text = decode(source, max_bytes)
+    check_line_breaks(text)
+    if as_json:
+        check_json(text)
+        text = JSON_SURROGATE_PAIR.sub(yaml_escape, text)
+    root = compose(text, max_nodes)
+    if as_json:
+        json_nulls_empty(root)
+    return root
+
+
+def reported(problems: list[Problem], what: str) -> list[Problem]:
+    """In line order, the first ``MAX_REPORTED`` and then one line that counts the rest, at the first of
+    them: ten thousand copies of one mistake help nobody."""
+    ordered = sorted(problems, key=lambda p: (p.line, p.column))
+    if len(ordered) <= MAX_REPORTED:
+        return ordered
+    first_left_out = ordered[MAX_REPORTED]
+    rest = len(ordered) - MAX_REPORTED
+    return ordered[:MAX_REPORTED] + [Problem(first_left_out.path, first_left_out.line, first_left_out.column,
+                                             f"and {rest:,} more {what}, from here on; fix those above first")]
+
+
+def decode(source: str | bytes, max_bytes: int) -> str:
+    size = len(source.encode("utf-8", "surrogatepass") if isinstance(source, str) else source)
+    if size > max_bytes:
+        raise ConfigError([Problem("", 0, 0, f"the config is {size:,} bytes; the largest accepted is "
+                                             f"{max_bytes:,} bytes")], syntax=True)
+    if isinstance(source, str):
+        surrogate = SURROGATE.search(source)
+        if surrogate:  # possible only in a str from Python, never in decoded bytes; libyaml cannot read it
+            line, column = place(source, surrogate.start())
+            raise ConfigError([Problem("", line, column, f"holds the character U+{ord(surrogate.group()):04X}, "
+                                                         f"half of a surrogate pair, which is not text")],
+                              syntax=True)
+        return source
+    try:
+        return source.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line, column = place(source, error.start)
+        raise ConfigError([Problem("", line, column, f"the config is not UTF-8 text (byte "
+                                                     f"0x{source[error.start]:02x} cannot be read)")],
+                          syntax=True) from None
+
+
+def compose(text: str, max_nodes: int) -> yaml.Node | None:
+    try:
+        _check_shape(text, max_nodes)
+        return yaml.compose(text, Loader=Loader)
+    except yaml.reader.ReaderError as error:
+        # libyaml gives the offset in the UTF-8 bytes of a character YAML does not allow
+        before = text.encode("utf-8")[: error.position].decode("utf-8", "replace")
+        line, column = place(before, len(before))
+        raise ConfigError([Problem("", line, column, f"not valid YAML: unacceptable character "
+                                                     f"#x{error.character:04x}: {error.reason}")],
+                          syntax=True) from None
+    except yaml.MarkedYAMLError as error:
+        raise ConfigError([_syntaxproblem_at(error, text)], syntax=True) from None
+    except yaml.YAMLError as error:
+        raise ConfigError([Problem("", 0, 0, f"not valid YAML: {error}")], syntax=True) from None
+
+
+# A JSON escape of a character beyond U+FFFF as its two UTF-16 halves ("\ud83d\ude00", as json.dumps
+# writes emoji), after an even number of backslashes; libyaml refuses the halves, and reads "\U0001f600".
+JSON_SURROGATE_PAIR = re.compile(r"(?i)(?<!\\)((?:\\\\)*)\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})")
+
+
+def yaml_escape(pair: re.Match) -> str:
+    high, low = int(pair.group(2), 16), int(pair.group(3), 16)
+    return f"{pair.group(1)}\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08x}"
+
+
+def json_nulls_empty(node: yaml.Node | None) -> None:
+    """JSON's ``null`` leaves a value out, as ``~`` does in YAML (where ``null`` is a word, as ``no`` is)."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            json_nulls_empty(key)
+            json_nulls_empty(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            json_nulls_empty(item)
+    elif is_null(node) and not node.style:  # plain (libyaml says '', PyYAML None), not a quoted "null"
+        node.value = "~"
+
+
+def check_line_breaks(text: str) -> None:
+    """Refuse the characters YAML 1.1 takes as line breaks and editors do not (NEL, LINE SEPARATOR,
+    PARAGRAPH SEPARATOR): every line number YAML gives after one would be off, and in a quoted value YAML
+    folds it into a space, so what Guacamole got would not be what the trainer wrote."""
+    if not any(character in text for character in _LINE_BREAK_NAMES):
+        return
+    problems = []
+    for found in re.finditer("[\x85\u2028\u2029]", text):
+        line, column = place(text, found.start())
+        character = found.group()
+        problems.append(Problem("", line, column, f"holds U+{ord(character):04X} ({_LINE_BREAK_NAMES[character]}), "
+                                                  f"which YAML reads as a line break although editors show none: "
+                                                  f"remove it, or write it as \\u{ord(character):04x} inside "
+                                                  f"double quotes"))
+        if len(problems) > MAX_REPORTED:
+            break
+    if problems:
+        raise ConfigError(reported(problems, "problems"), syntax=True)
+
+
+_LINE_BREAK_NAMES = {"\x85": "NEXT LINE", "\u2028": "LINE SEPARATOR", "\u2029": "PARAGRAPH SEPARATOR"}
+
+
+def check_json(text: str) -> None:
+    try:
+        json.loads(text, parse_int=len, parse_float=len)  # checked, not used: no digits are converted
+    except json.JSONDecodeError as error:
+        raise ConfigError([Problem("", error.lineno, error.colno, f"not valid JSON: {error.msg}")],
+                          syntax=True) from None
+    except RecursionError:
+        raise ConfigError([Problem("", 1, 1, f"not valid JSON here: nested more than {MAX_DEPTH} levels deep; "
+                                             f"a lab config needs about 5")], syntax=True) from None
+
+
+def _syntaxproblem_at(error: yaml.MarkedYAMLError, text: str) -> Problem:
+    """libyaml's complaint in words a trainer knows, at the place that helps most to fix it."""
+    problem, context = error.problem or "", error.context or ""
+    at, opened = error.problem_mark, error.context_mark
+    message = f"not valid YAML: {' '.join(part for part in (context, problem) if part)}"
+    if problem == "found character that cannot start any token" and at is not None:
+        character = text[at.index] if at.index < len(text) else ""
+        message = ("a tab character: YAML indents with spaces only (replace the tab with spaces)"
+                   if character == "\t" else
+                   f"{character!r} cannot start a value: put a value that starts with it in quotes")
+    elif context == "while scanning a quoted scalar" and opened is not None:
+        message = "this quoted value is never closed: add the closing quote (a ' inside '...' is written '')"
+        at = opened
+    elif problem.startswith("mapping values are not allowed"):
+        message = ("a colon where no value can start: the line above may lack the colon after its name "
+                   "(`quantity: 2`, not `quantity 2`), or a value holding ': ' needs quotes")
+    elif problem == "did not find expected key" and opened is not None:
+        message = (f"this line is indented differently from the mapping it belongs to (line {opened.line + 1}, "
+                   f"column {opened.column + 1}): indent it exactly like the names beside it")
+    elif problem.startswith("did not find expected ',' or") and opened is not None:
+        closing = problem[-2]
+        message = (f"the list or mapping opened at line {opened.line + 1}, column {opened.column + 1} is not "
+                   f"closed: it needs a {closing!r}, or a ',' between its items")
+    elif problem == "found undefined alias":
+        message = "an alias (*name) with no anchor (&name) before it"
+    elif context.startswith("found duplicate anchor") and opened is not None:
+        message = f"this anchor is already defined at line {opened.line + 1}; give each anchor its own name"
+    mark = at or opened
+    line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    return Problem("", line, column, message)
+
+
+def _check_shape(text: str, max_nodes: int) -> None:
+    """Bound nesting, aliases and values before composing: the composer recurses once per level, and
+    builds an object of several hundred bytes for every value, so a megabyte of one-letter values would
+    take seconds and hundreds of megabytes. The scan stops at the first value past the limit."""
+    depth = aliases = nodes = 0
+    for event in yaml.parse(text, Loader=Loader):
+        if isinstance(event, yaml.NodeEvent):
+            nodes += 1
+            if nodes > max_nodes:
+                _refuse_shape(event, f"holds more than {max_nodes:,} values (names, numbers, lists and "
+                                     f"mappings); a lab config needs far fewer")
+            tag = getattr(event, "tag", None)
+            if tag is not None and tag not in _READ_TAGS:
+                _refuse_shape(event, f"the tag {quoted(tag.replace(_YAML_TAG, '!!'))} is not read here: a lab "
+                                     f"config holds only text, numbers, true or false, lists and mappings (remove "
+                                     f"the tag)")
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                _refuse_shape(event, f"nested more than {MAX_DEPTH} levels deep; a lab config needs about 5")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                _refuse_shape(event, f"more than {MAX_ALIASES} aliases (*name)")
+
+
+_YAML_TAG = "tag:yaml.org,2002:"
+# Explicit tags that say what the value is anyway (``!!str 10`` is the text 10; ``!`` a plain one's text).
+_READ_TAGS = frozenset({"!", *(_YAML_TAG + kind for kind in ("str", "int", "bool", "null", "map", "seq"))})
+
+
+def place(text: str | bytes, offset: int) -> tuple[int, int]:
+    """The 1-based line and column of ``offset`` in ``text``."""
+    newline = b"\n" if isinstance(text, bytes) else "\n"
+    return text.count(newline, 0, offset) + 1, offset - (text.rfind(newline, 0, offset) + 1) + 1
+
+
+def _refuse_shape(event: yaml.Event, message: str) -> None:
+    mark = event.start_mark
+    raise ConfigError([Problem("", mark.line + 1, mark.column + 1, message)], syntax=True)
+
+
+def problem_at(path: str, node: yaml.Node, message: str) -> Problem:
+    mark = node.start_mark
+    return Problem(path, mark.line + 1, mark.column + 1, message)
+
+
+def is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == NULL_TAG
+
+
+def is_empty(node: yaml.Node) -> bool:
+    """Nothing written, or ``~``: the ways to leave a value out. ``null`` is a word, as ``no`` is."""
+    return is_null(node) and node.value in ("", "~")
+
+
+def describe(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if is_null(node):
+        return "an empty value"
+    return quoted(node.value)
+
+
+class TooManyMerged(Exception):
+    """A mapping's merges (<<) bring in more than MAX_MERGED_FIELDS fields."""
+
+
+def flattened(node: yaml.MappingNode, followed: set[int] | None = None) -> list[tuple[yaml.Node, yaml.Node]]:
+    """A mapping's pairs with YAML merge keys (``<<: *defaults``) applied, as YAML defines them: the
+    mapping's own keys win, then each merged mapping's in the order listed. Trainers use merges to share
+    one device type's parameters with another. Each mapping is followed once: the first time it is met
+    its keys take their place, and meeting it again (merged into itself, or the same mapping merged
+    along many paths, which would otherwise cost 2**n for n mappings that each merge the last twice)
+    could add none that are not there already."""
+    followed = set() if followed is None else followed
+    followed.add(id(node))
+    own = [(key, value) for key, value in node.value if key.tag != MERGE_TAG]
+    if len(own) == len(node.value):
+        return own
+    names = {_identity(key) for key, _ in own}
+    merged = []
+    for key, value in node.value:
+        if key.tag != MERGE_TAG:
+            continue
+        for source in merge_sources(value):
+            if not isinstance(source, yaml.MappingNode) or id(source) in followed:
+                continue
+            for inner_key, inner_value in flattened(source, followed):
+                if _identity(inner_key) not in names:
+                    names.add(_identity(inner_key))
+                    merged.append((inner_key, inner_value))
+            if len(merged) > MAX_MERGED_FIELDS:
+                raise TooManyMerged
+    return merged + own
+
+
+def _identity(key: yaml.Node) -> object:
+    """What makes two keys the same key: a name's text; a list or mapping used as a key (refused later) is
+    only ever itself."""
+    return key.value if isinstance(key, yaml.ScalarNode) else id(key)
+
+
+def merge_sources(value: yaml.Node) -> list[yaml.Node]:
+    return list(value.value) if isinstance(value, yaml.SequenceNode) else [value]
+
+
+

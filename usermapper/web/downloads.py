@@ -1,0 +1,120 @@
+"""What a generation keeps in its session and how each download is served from it.
+
+A POST writes the XML once into a zstd frame (``compression.py``) and keeps, beside it, the summary the
+page shows and the database route's entries; every later GET is served from those, never by generating
+again, so every download of one session is of the same lab with the same passwords.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timezone
+
+from ..generate import Generated
+from ..lab import Problem
+from ..outputs import FORMATS, IMPORT_FORMATS, PASSWORD_SCRIPTS, USER_MAPPING, Format
+from ..outputs.credentials import unprotected_cell
+from ..outputs.import_files import import_file, import_json
+from ..outputs.password_scripts import passwords_sql
+from ..outputs.summary import lab_summary
+from .compression import Compressed, CompressingWriter, decompress
+from .http import Request, Response, accepts, json_response
+from .problems import HTTPProblem
+from .store import Session
+
+DOWNLOAD_PATH = "/api/usermapping"
+CREDENTIALS_PATH = "/api/usermapping/credentials"
+PREVIEW_BYTES = 64 * 1024
+XML_TYPES = ("application/xml", "text/xml")
+JSON_TYPES = ("application/json",)
+
+
+def written_user_mapping(generated: Generated) -> Compressed:
+    """The XML, compressed as it is written, with its first ``PREVIEW_BYTES`` kept for the preview."""
+    writer = CompressingWriter(head_limit=PREVIEW_BYTES, size=generated.xml_size)
+    generated.write_user_mapping(writer)
+    return writer.finish()
+
+
+def generation_details(generated: Generated, xml: Compressed) -> tuple[dict, bytes]:
+    """What a summary says that the stored session does not, kept with it to be said again later; and
+    the database import's entries as JSON (empty when the lab cannot be imported)."""
+    lab = generated.lab
+    route = generated.database_route()
+    preview = xml.head if len(xml.head) == xml.size else xml.head[: xml.head.rfind(b"\n") + 1]
+    details = {
+        "warnings": [w.as_dict() for w in lab.warnings],
+        "preview": preview.decode("utf-8"),
+        "preview_truncated": len(preview) < xml.size,
+        "passwords": {"generated": any(u.password is None for u in lab.user_types),
+                      "hashed": any(u.password_encoding != "plain" for u in lab.user_types)},
+        "lab": lab_summary(lab),
+        "import": {"groups": route.groups,
+                   "refused": [p.as_dict() for p in route.refused],
+                   "passwords_refused": [p.as_dict() for p in route.passwords_refused],
+                   "passwords_refused_mysql": [p.as_dict() for p in route.passwords_refused_mysql]},
+    }
+    return details, import_json(route.entries) if not route.refused else b""
+
+
+def summary(session: Session, details: dict) -> dict:
+    return {
+        "users": session.users,
+        "connections": session.connections,
+        "bytes": session.xml_size,
+        "sha256": session.xml_sha256,
+        "expires": session.expires.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **details,
+        "links": {"download": DOWNLOAD_PATH, "credentials": CREDENTIALS_PATH,
+                  **{name: f"{DOWNLOAD_PATH}?format={name}" for name in FORMATS if name != USER_MAPPING.name}},
+    }
+
+
+def xml_download(session: Session, request: Request) -> Response:
+    """The file: the stored zstd frame as it is for a client that accepts zstd, else decompressed."""
+    headers = [("Content-Type", USER_MAPPING.media_type), _attachment(USER_MAPPING.filename),
+               ("ETag", f'"{session.xml_sha256}"'), ("Vary", "Accept-Encoding")]
+    if accepts(request.header("accept-encoding"), "zstd"):
+        headers.append(("Content-Encoding", "zstd"))
+        return Response(200, session.xml_zstd, headers)
+    return Response(200, decompress(session.xml_zstd), headers)
+
+
+def credentials_download(session: Session, request: Request) -> Response:
+    sheet = session.credentials()
+    if accepts(request.header("accept"), "application/json"):
+        rows = [{name: unprotected_cell(value) for name, value in row.items()}
+                for row in csv.DictReader(io.StringIO(sheet.decode("utf-8")))]
+        return json_response(200, {"credentials": rows})
+    return Response(200, sheet, [("Content-Type", "text/csv; charset=utf-8"), _attachment("credentials.csv")])
+
+
+def import_download(session: Session, format_: Format) -> Response:
+    """An import file or a password script, or the 422 problem that says why this lab has none."""
+    said = json.loads(session.summary())["import"]
+    dialect = next((d for d, script in PASSWORD_SCRIPTS.items() if script == format_), None)
+    if dialect is not None:
+        refused = said["passwords_refused"]
+        if dialect == "mysql":  # a session saved before this key has no such refusals
+            refused = sorted(refused + said.get("passwords_refused_mysql", []), key=lambda p: (p["line"], p["column"]))
+        if refused:
+            raise HTTPProblem(422, "Passwords cannot be set through SQL", "This lab's passwords cannot be set "
+                              "through this script; each problem names its field and line.",
+                              [Problem(**p) for p in refused])
+        rows = csv.DictReader(io.StringIO(session.credentials().decode("utf-8")))
+        users = [(unprotected_cell(row["username"]), unprotected_cell(row["password"])) for row in rows]
+        body = passwords_sql(users, dialect)
+    else:
+        if said["refused"]:
+            raise HTTPProblem(422, "The lab cannot be imported", "Guacamole's connection import cannot carry "
+                              "this lab as it is; each problem names its field and line.",
+                              [Problem(**p) for p in said["refused"]])
+        stored = session.import_entries()
+        body = stored if format_ == IMPORT_FORMATS[0] else import_file(json.loads(stored), format_.name)
+    return Response(200, body, [("Content-Type", format_.media_type), _attachment(format_.filename)])
+
+
+def _attachment(filename: str) -> tuple[str, str]:
+    return ("Content-Disposition", f'attachment; filename="{filename}"')

@@ -1,0 +1,363 @@
+"""The API's routes: what each method of each route does, from the request to the response.
+
+Every failure a client can cause becomes an RFC 9457 problem (``problems.py``) with a status below 500;
+storage trouble becomes a 503 with ``Retry-After``; anything else is logged and answered with a bare 500
+problem, never a traceback. docs/http-api.md describes the routes from the outside.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..generate import Checked, check
+from ..lab import ConfigError
+from ..outputs import FORMATS, USER_MAPPING
+from ..outputs.summary import lab_summary
+from ..outputs.user_mapping import FileTooLarge
+from .compression import compress
+from .downloads import (
+    DOWNLOAD_PATH,
+    JSON_TYPES,
+    XML_TYPES,
+    credentials_download,
+    generation_details,
+    import_download,
+    summary,
+    written_user_mapping,
+    xml_download,
+)
+from .http import Request, Response, json_response, prefers
+from .multipart import form_fields, single_config_field
+from .origin import STATE_CHANGING_METHODS, refuse_cross_origin
+from .problems import HTTPProblem, problem_document, problem_response
+from .settings import SettingError, Settings
+from .store import CLI_HINT, Session, SessionStore, SessionTooLarge, StorageUnavailable
+
+log = logging.getLogger("usermapper")
+
+MULTIPART_OVERHEAD = 64 * 1024  # room for boundaries and part headers around a config at the size limit
+# Not text/plain: that is what an HTML form on any site can send (enctype="text/plain").
+RAW_CONFIG_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/json")
+PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+               "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+ASSET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+               ".yaml": "text/plain; charset=utf-8", ".html": "text/html; charset=utf-8"}
+
+Handler = Callable[[Request], Response]
+
+
+class Api:
+    """One object per app: settings, the session store and the page's files, read once."""
+
+    def __init__(self, settings: Settings, store: SessionStore, static_dir: Path):
+        self.settings = settings
+        self.store = store
+        self.assets = {p.name: p.read_bytes() for p in static_dir.iterdir() if p.is_file()}
+
+    @classmethod
+    def from_environment(cls, static_dir: Path) -> Api:
+        """The app as its settings describe it; if one is unusable, an app that says which on every route."""
+        try:
+            settings = Settings.from_environment()
+            store = _store_from(settings)
+        except SettingError as error:
+            log.error("the app cannot serve requests: %s", error)
+            return UnusableSettingsApi(error)
+        return cls(settings, store, static_dir)
+
+    # -- routes: every method reaches the route, which answers the ones it does not serve with a 405 --------
+
+    def usermapping(self, request: Request) -> Response:
+        return self.dispatch(request, {"POST": self.create, "GET": self.download, "DELETE": self.end})
+
+    def check(self, request: Request) -> Response:
+        return self.dispatch(request, {"POST": self.check_config})
+
+    def credentials(self, request: Request) -> Response:
+        return self.dispatch(request, {"GET": self.download_credentials})
+
+    def health(self, request: Request) -> Response:
+        return self.dispatch(request, {"GET": self.check_health})
+
+    def page(self, request: Request) -> Response:
+        return self.asset(request, "index.html")
+
+    def asset(self, request: Request, name: str) -> Response:
+        return self.dispatch(request, {"GET": lambda _request: self.asset_file(name)})
+
+    def sweep(self) -> None:
+        """The timer's work: delete every expired session (the store logs what it did)."""
+        self.store.sweep()
+
+    def dispatch(self, request: Request, handlers: Mapping[str, Handler]) -> Response:
+        """The handler for the request's method, behind the origin check for those that change state."""
+        handler = handlers.get(request.method.upper())
+        if handler is None:
+            return _method_not_allowed(request, handlers)
+        if request.method.upper() not in STATE_CHANGING_METHODS:
+            return _guarded(handler, request)
+
+        def same_origin_only(checked: Request) -> Response:
+            refuse_cross_origin(checked, self.settings.allowed_origins)
+            return handler(checked)
+
+        return _guarded(same_origin_only, request)
+
+    # -- handlers ----------------------------------------------------------------------------------------
+
+    def create(self, request: Request) -> Response:
+        started = time.perf_counter()
+        previous = _session_token(request)
+        generated = self.checked(request).generate()
+        xml = written_user_mapping(generated)
+        details, imported = generation_details(generated, xml)
+        session = self.store.save(xml, compress(generated.credentials()), generated.mapping.user_count,
+                                  generated.mapping.connection_count, summary=compress(json.dumps(details).encode()),
+                                  imported=compress(imported))
+        self.replace_previous(previous, session)
+        log.info("generated %s users, %s connections, %s bytes in %.0f ms", session.users, session.connections,
+                 session.xml_size, (time.perf_counter() - started) * 1000)
+        cookie = request.session_cookie(session.token, int(self.settings.session_lifetime.total_seconds()))
+        if prefers(request.header("accept"), XML_TYPES, over=JSON_TYPES):
+            response = xml_download(session, request)
+        else:
+            response = json_response(201, summary(session, details), ("Location", DOWNLOAD_PATH))
+        response.headers.append(("Set-Cookie", cookie))
+        return response
+
+    def check_config(self, request: Request) -> Response:
+        """Validation as the trainer types: what a POST would say of the config, with nothing made or kept.
+        A config's problems are the answer here, not an error: ``valid`` false and the very problem
+        document a POST would answer with. No storage, no cookie: it works while storage is down."""
+        config = self.config_from(request)
+        try:
+            checked = self.checked_lab(config, as_json=request.media_type == "application/json")
+        except HTTPProblem as problem:
+            return json_response(200, {"valid": False, "problem": problem_document(problem)})
+        lab = checked.lab
+        return json_response(200, {"valid": True, "users": lab.user_count, "connections": lab.connection_count,
+                                   "bytes": checked.xml_size, "warnings": [w.as_dict() for w in lab.warnings],
+                                   "lab": lab_summary(lab)})
+
+    def download(self, request: Request) -> Response:
+        """The file; or, for a client that asks for JSON (the page after a reload), what the upload said.
+        ``?format=`` asks for the same lab as Guacamole's database import or its password scripts."""
+        format_name = request.query_value("format") or USER_MAPPING.name
+        if format_name not in FORMATS:
+            raise HTTPProblem(400, "Unknown format", f"format must be one of {', '.join(FORMATS)}; "
+                                                     f"not {format_name!r}.")
+        session = self.current_session(request)
+        if format_name != USER_MAPPING.name:
+            return import_download(session, FORMATS[format_name])
+        if prefers(request.header("accept"), JSON_TYPES, over=XML_TYPES):
+            return json_response(200, summary(session, json.loads(session.summary())))
+        return xml_download(session, request)
+
+    def download_credentials(self, request: Request) -> Response:
+        return credentials_download(self.current_session(request), request)
+
+    def end(self, request: Request) -> Response:
+        """Start over: every session the request names ends, with whatever replaced it meanwhile."""
+        for token in request.session_tokens:
+            self.store.end(token)
+        return Response(204, headers=[("Set-Cookie", request.session_cookie("", 0))])
+
+    def check_health(self, request: Request) -> Response:
+        self.store.ping()
+        return json_response(200, {"status": "ok"})
+
+    def asset_file(self, name: str) -> Response:
+        """Only files that were in ``static/`` when the app started; names are never joined to paths."""
+        body = self.assets.get(name)
+        if body is None:
+            return problem_response(404, "Not found", f"There is no page asset named {name!r}.")
+        suffix = Path(name).suffix
+        kind = ASSET_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        headers = [("Content-Type", kind), ("Cache-Control", "no-cache")]
+        if suffix == ".html":
+            headers.append(("Content-Security-Policy", PAGE_POLICY))
+        return Response(200, body, headers)
+
+    # -- steps -------------------------------------------------------------------------------------------
+
+    def checked(self, request: Request) -> Checked:
+        return self.checked_lab(self.config_from(request), as_json=request.media_type == "application/json")
+
+    def config_from(self, request: Request) -> bytes:
+        """The config's bytes, from a multipart field ``config`` or the raw body, within the size limit."""
+        limit = self.settings.limits.max_config_bytes
+        if len(request.body) > limit + MULTIPART_OVERHEAD:
+            raise _too_large(len(request.body), limit)
+        if not request.body and "chunked" in request.header("transfer-encoding").lower():
+            raise HTTPProblem(411, "Length required", "The Functions host passes on a request body only when "
+                              "it has a Content-Length; this one was sent in chunks and arrived empty. Send it "
+                              "with Content-Length: curl --data-binary @lab.yaml, or curl -F config=@lab.yaml.")
+        if request.media_type == "multipart/form-data":
+            config = single_config_field(form_fields(request))
+        elif request.media_type in RAW_CONFIG_TYPES:
+            config = request.body
+        else:
+            raise HTTPProblem(415, "Unsupported media type",
+                              f"Send the config as multipart/form-data with a field named 'config' "
+                              f"(curl -F config=@lab.yaml) or as a raw body with Content-Type "
+                              f"application/yaml; {request.media_type or 'no Content-Type'} is not understood.")
+        if len(config) > limit:
+            raise _too_large(len(config), limit)
+        if not config.strip():
+            raise HTTPProblem(400, "Empty config", "The config is empty; it needs `users` and `devices`.")
+        return config
+
+    def checked_lab(self, config: bytes, as_json: bool = False) -> Checked:
+        """The lab and the exact size of its file, or the 400, 413 or 422 problem that says why not."""
+        try:
+            return check(config, self.settings.limits, as_json=as_json)
+        except ConfigError as error:
+            if error.syntax:
+                raise HTTPProblem(400, "Unreadable config", _first_sentence(error), error.problems) from None
+            raise HTTPProblem(422, "Invalid config", f"The config has {len(error.problems)} "
+                                                     f"problem{'s' if len(error.problems) > 1 else ''}; "
+                                                     f"each names its field and line.", error.problems) from None
+        except FileTooLarge as error:
+            raise HTTPProblem(413, "File too large", f"The file would be {error.size:,} bytes of XML; the web app "
+                              f"makes files of at most {error.limit:,} bytes. For a lab this big use the command "
+                              f"line: {CLI_HINT}") from None
+
+    def replace_previous(self, previous: str | None, replacement: Session) -> None:
+        """The new file replaces the one the request's cookie named. If another request from that browser
+        replaced or ended it first (two Generates, or Start over, at once), the new file is dropped: a file
+        whose cookie the browser may never keep must not live on with its passwords."""
+        if previous is None:
+            return
+        try:
+            replaced = self.store.replace(previous, replacement.token)
+        except StorageUnavailable:
+            self.drop(replacement)
+            raise
+        if not replaced:
+            self.drop(replacement)
+            raise HTTPProblem(409, "Replaced at the same time", "Another request from this browser replaced or "
+                              "ended its file while this one was being generated, so this one was dropped. "
+                              "Generate it again.")
+
+    def drop(self, session: Session) -> None:
+        try:
+            self.store.delete(session.token)
+        except StorageUnavailable:
+            log.warning("could not drop a session no cookie names; it will expire")
+
+    def current_session(self, request: Request) -> Session:
+        """The request's session, if it still holds the file the request names (see ``_require_named``)."""
+        token = _session_token(request)
+        session = self.store.load(token) if token else None
+        if session is None:
+            raise HTTPProblem(404, "No file for this session", "There is no generated file for this browser: it "
+                              "expired, was ended, or was never made. Generate it again.")
+        _require_named(request, session.xml_sha256)
+        return session
+
+
+class UnusableSettingsApi(Api):
+    """Stands in for the app when a setting is unusable: every route answers 503 naming the setting
+    (logged once, when the app was built), and the timer logs it and returns, until the setting is fixed
+    and the app restarted."""
+
+    def __init__(self, error: SettingError):
+        self.error = error
+
+    def dispatch(self, request: Request, handlers: Mapping[str, Handler]) -> Response:
+        response = problem_response(503, "The app is misconfigured", f"An app setting is unusable, so nothing "
+                                    f"can be served until its operator fixes it: {self.error}.")
+        response.headers.append(("Cache-Control", "no-store"))
+        return _secured(response)
+
+    def sweep(self) -> None:
+        log.error("the sweep cannot run: %s", self.error)
+
+
+def _session_token(request: Request) -> str | None:
+    """The session cookie's value. Two different ones (a page of another port on localhost can set a
+    second with a longer Path, which the browser sends first) are refused rather than guessed between."""
+    tokens = request.session_tokens
+    if len(tokens) > 1:
+        raise HTTPProblem(400, "Two session cookies", f"This request carries {len(tokens)} different "
+                          f"{request.cookie_name} cookies, so it is not clear which file is yours. Start over "
+                          f"ends them all; if this persists, clear this site's cookies in the browser.")
+    return tokens[0] if tokens else None
+
+
+def _guarded(handler: Handler, request: Request) -> Response:
+    """Turn every way a handler can fail into the right problem response."""
+    try:
+        response = handler(request)
+    except HTTPProblem as problem:
+        response = problem_response(problem.status, problem.title, problem.detail, problem.errors)
+    except SessionTooLarge as error:
+        response = problem_response(413, "File too large to keep", str(error))
+    except StorageUnavailable as error:
+        log.warning("storage unavailable: %s", error)
+        response = problem_response(503, "Storage unavailable", "The file store is not answering right now. "
+                                    "Nothing was lost; try again in a few seconds.")
+        response.headers.append(("Retry-After", str(error.retry_after)))
+    except Exception:
+        log.exception("unexpected failure in %s %s", request.method, urlsplit(request.url).path)
+        response = problem_response(500, "Internal error", "Something went wrong on our side; it has been logged.")
+    if not any(name == "Cache-Control" for name, _ in response.headers):
+        response.headers.append(("Cache-Control", "no-store"))
+    return _secured(response)
+
+
+def _store_from(settings: Settings) -> SessionStore:
+    """The session store; a connection string the storage SDK cannot even parse is a setting's fault."""
+    try:
+        return SessionStore.from_settings(settings)
+    except ValueError as error:
+        raise SettingError(f"the storage connection string (USERMAPPER_STORAGE or AzureWebJobsStorage) is "
+                           f"unusable: {error}") from None
+
+
+def _method_not_allowed(request: Request, handlers: Mapping[str, Handler]) -> Response:
+    allowed = ", ".join(handlers)
+    response = problem_response(405, "Method not allowed", f"{urlsplit(request.url).path} answers {allowed}; "
+                                                           f"not {request.method.upper()}.")
+    response.headers += [("Allow", allowed), ("Cache-Control", "no-store")]
+    return _secured(response)
+
+
+def _require_named(request: Request, sha256: str) -> None:
+    """The page names the file it shows, so that it never hands out another: ``If-Match`` with the file's
+    ETag (fetch), or ``?sha256=`` (a plain link). A session now holding another file (generated in
+    another tab, or swapped) is a 412 or a 409 problem that says so, never the other file."""
+    if_match = request.header("if-match").strip()
+    if if_match and if_match != "*" and f'"{sha256}"' not in [tag.strip() for tag in if_match.split(",")]:
+        raise _replaced(412)
+    named = request.query_value("sha256").strip().lower()
+    if named and named != sha256:
+        raise _replaced(409)
+
+
+def _replaced(status: int) -> HTTPProblem:
+    return HTTPProblem(status, "The file was replaced", "This browser's session now holds another file than "
+                       "the one asked for: it was generated again, probably in another tab. Show the current "
+                       "file, or generate this one again.")
+
+
+def _secured(response: Response) -> Response:
+    response.headers.append(("X-Content-Type-Options", "nosniff"))
+    return response
+
+
+def _too_large(size: int, limit: int) -> HTTPProblem:
+    return HTTPProblem(413, "Config too large", f"The config is {size:,} bytes; the largest accepted is "
+                                                f"{limit:,} bytes.")
+
+
+def _first_sentence(error: ConfigError) -> str:
+    problem = error.problems[0]
+    where = f"line {problem.line}, column {problem.column}: " if problem.line else ""
+    return f"{where}{problem.message}"
