@@ -62,8 +62,9 @@ def function_request(
 
 
 def request_headers(environ: Mapping[str, Any]) -> dict[str, str]:
-    """Headers with lower-case names, as the host sends them; repeated headers arrive joined (with ", ",
-    and several Cookie lines with "; ": `chunked.HostLikeParser`)."""
+    """Headers with lower-case names, as the host sends them. The host joins a repeated header's lines
+    with "," (Cookie lines too); waitress joins them with ", ", and a WSGI app cannot tell a join from a
+    ", " inside one line, so that space is the one difference left."""
     headers = {}
     for key, value in environ.items():
         name = _header_name(key)

@@ -7,14 +7,13 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
 import azure.functions as func
-from waitress.buffers import ReadOnlyFileBasedBuffer
 
 from .conversion import HostResponse, RequestTarget, function_request, host_response
 from .indexing import FunctionIndex, HttpFunction, TimerFunction
@@ -23,7 +22,7 @@ from .timers import fire
 logger = logging.getLogger("devhost")
 
 _NOT_FOUND = HostResponse(404, (), b"")
-RESPONSE_PIECE_BYTES = 256 * 1024
+BIG_BODY_BYTES = 256 * 1024  # sent through wsgi.file_wrapper, as a BodyReader
 _LOOPBACK_NAMES = ("localhost",)
 _OTHER_HOST = HostResponse(
     421, (("Content-Type", "text/plain; charset=utf-8"),),
@@ -73,11 +72,11 @@ class FunctionsWsgiApp:
         if not any(name.lower() == "content-length" for name, _ in headers):
             headers.append(("Content-Length", str(len(response.body))))
         start_response(_status_line(response.status), headers)
-        file_wrapper = environ.get("wsgi.file_wrapper")
-        if (file_wrapper is ReadOnlyFileBasedBuffer and len(response.body) > RESPONSE_PIECE_BYTES
-                and _has_body(environ["REQUEST_METHOD"], response.status)):
-            return file_wrapper(BodyReader(response.body))
-        return _pieces(response.body)
+        if environ["REQUEST_METHOD"] == "HEAD":
+            return []  # Kestrel sends a HEAD request the headers only; waitress sends whatever it is given
+        if len(response.body) > BIG_BODY_BYTES and response.status not in (204, 304):  # (sent even to those)
+            return environ["wsgi.file_wrapper"](BodyReader(response.body))
+        return [response.body]
 
     def _respond(self, environ: Mapping[str, Any], target: RequestTarget) -> tuple[str, HostResponse]:
         """The name of whatever answered (a function, or the host) and its response."""
@@ -120,11 +119,9 @@ class FunctionsWsgiApp:
 class BodyReader:
     """A read-only file over a body already in memory, whose reads are views of it, never copies.
 
-    Handed to waitress's ``wsgi.file_wrapper``, a big body goes to the socket straight from the
-    function's bytes: waitress sends a file wrapper as it reads it, without its output buffers. Through
-    those, every 16 MiB of body was copied into a buffer grown from nothing and freed again, which
-    with big buffers given back to the system (``usermapper.memory``) cost a page fault per 4 KiB:
-    an 80 MB download made 49 MB of fresh pages, and took a quarter longer, on top of its own buffer.
+    Given to ``wsgi.file_wrapper``, a big body goes to the socket straight from the function's bytes, not
+    copied through waitress's output buffer (up to 16 MiB at a time): devhost adds no copy of a download
+    to the app's own memory, which the benchmarks measure.
     """
 
     def __init__(self, body: bytes) -> None:
@@ -132,39 +129,17 @@ class BodyReader:
         self._position = 0
 
     def read(self, size: int = -1) -> memoryview:
-        end = len(self._view) if size is None or size < 0 else min(len(self._view), self._position + size)
+        end = len(self._view) if size < 0 else min(len(self._view), self._position + size)
         piece = self._view[self._position : end]
         self._position = max(self._position, end)
         return piece
 
     def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self._position, 2: len(self._view)}[whence]
-        self._position = max(0, base + offset)
+        self._position = max(0, offset + (0, self._position, len(self._view))[whence])
         return self._position
 
     def tell(self) -> int:
         return self._position
-
-    def seekable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self._view = memoryview(b"")
-        self._position = 0
-
-
-def _has_body(method: str, status: int) -> bool:
-    """What waitress checks before it writes an iterated body, and not before it sends a file wrapper."""
-    return method != "HEAD" and status >= 200 and status not in (204, 304)
-
-
-def _pieces(body: bytes) -> Iterator[bytes]:
-    """The body in slices, which waitress sends as it goes: handed one big body, it would copy it whole
-    into its buffer (and past 1 MB, into a temporary file on disk). Used for small bodies, and for big
-    ones under a WSGI server other than waitress (whose file wrapper may want bytes)."""
-    view = memoryview(body)
-    for start in range(0, len(body), RESPONSE_PIECE_BYTES):
-        yield bytes(view[start : start + RESPONSE_PIECE_BYTES])
 
 
 def _invoke(function: HttpFunction, request: func.HttpRequest) -> HostResponse:
