@@ -3,7 +3,7 @@
 The page sends the editor's text after each pause in typing, so a check must answer well inside the pause a
 trainer notices. Each example of ``examples/`` is checked ``--requests`` times one after another (after a
 few unmeasured ones), and each config of ``hostile_configs.py`` ``--hostile-requests`` times, through
-``python -m devhost`` on a real Azurite, over one keep-alive connection as a browser tab keeps one. Figures
+``python -m tools.devhost`` on a real Azurite, over one keep-alive connection as a browser tab keeps one. Figures
 are p50 and p99 of the answer times. Then the store is counted: a check must never leave an entity behind.
 
     .venv/bin/python bench/bench_check.py [--requests 200] [--hostile-requests 10] [--json out.json]

@@ -1,7 +1,7 @@
 """The worst configs we know, posted to the running app: is every one answered quickly, in bounded memory?
 
 Each shape of ``hostile_configs.py`` (and the largest file the limits allow, and the slowest config a
-hill-climb finds) is posted to ``python -m devhost`` on a real Azurite; a 201 is followed by a GET of the
+hill-climb finds) is posted to ``python -m tools.devhost`` on a real Azurite; a 201 is followed by a GET of the
 file as a browser without zstd would fetch it, and one with ``Accept-Encoding: zstd``. For each request:
 the time, the status, the bytes of XML, and the app's peak RSS during that request (Linux's high-water
 mark, reset before each request through ``/proc/PID/clear_refs``). Then ``--concurrent`` of the slowest

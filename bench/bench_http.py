@@ -1,4 +1,4 @@
-"""The HTTP flow through ``python -m devhost`` and a real Azurite, under concurrent clients.
+"""The HTTP flow through ``python -m tools.devhost`` and a real Azurite, under concurrent clients.
 
 A flow is what the page does: POST ``examples/classroom.yaml`` as the multipart field ``config``, then GET
 ``/api/usermapping`` with the session cookie; every GET's SHA-256 must equal the POST summary's ``sha256``.

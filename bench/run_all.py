@@ -326,8 +326,8 @@ def http_section(step: Step) -> list[str]:
     if figures is None:
         return lines + ["No figures: the script failed.", ""]
     settings, reference = figures["settings"], figures["reference"]
-    lines += [f"`python -m devhost` (waitress, 8 threads) and Azurite on 127.0.0.1, the load generator in the same "
-              f"machine. A flow: POST `examples/classroom.yaml` (multipart field `config`), then GET "
+    lines += [f"`python -m tools.devhost` (waitress, 8 threads) and Azurite on 127.0.0.1, the load generator in the "
+              f"same machine. A flow: POST `examples/classroom.yaml` (multipart field `config`), then GET "
               f"`/api/usermapping` with the session cookie, checking the file's SHA-256 against the POST summary. "
               f"Clients are threads, each a keep-alive `requests.Session`, running flows back to back. Each level: "
               f"{settings['warmup']:g} s warm-up, then flows started within {settings['seconds']:g} s (at most "
@@ -405,8 +405,8 @@ def hostile_section(step: Step) -> list[str]:
         return lines + ["No figures: the script failed.", ""]
     lines += [f"Each config of `bench/hostile_configs.py` (the worst of its kind within the limits), the largest real "
               f"lab the limits allow, and the slowest config a {figures['search']['seconds']:g} s hill-climb found, "
-              f"POSTed as `application/yaml` to `python -m devhost` on Azurite; each 201 followed by a GET without "
-              f"zstd and one with it. Peak RSS is the devhost process's high-water mark during that request "
+              f"POSTed as `application/yaml` to `python -m tools.devhost` on Azurite; each 201 followed by a GET "
+              f"without zstd and one with it. Peak RSS is the devhost process's high-water mark during that request "
               f"(reset before it). Medians of {figures['settings']['runs']} runs.", "", step.stdout.strip(), ""]
     return lines
 
@@ -415,7 +415,7 @@ def check_section(step: Step) -> list[str]:
     lines = ["## 6. Checking as you type (`bench/bench_check.py`)", "", *command_line(step)]
     if step.figures() is None:
         return lines + ["No figures: the script failed.", ""]
-    return lines + ["`POST /api/usermapping/check` through `python -m devhost` on Azurite, one request after "
+    return lines + ["`POST /api/usermapping/check` through `python -m tools.devhost` on Azurite, one request after "
                     "another over one keep-alive connection, as the page sends them.", "", step.stdout.strip(), ""]
 
 

@@ -1,4 +1,4 @@
-"""The real app, run as a user runs it (``python -m devhost``), on a loopback port of its own.
+"""The real app, run as a user runs it (``python -m tools.devhost``), on a loopback port of its own.
 
 Nothing here depends on pytest, so the benchmarks start the app the same way the tests do.
 """
@@ -51,7 +51,7 @@ class AppHost:
     def start(self) -> "AppHost":
         self._log = tempfile.NamedTemporaryFile(prefix="devhost-", suffix=".log", delete=False)
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "devhost", "--host", "127.0.0.1", "--port", str(self.port),
+            [sys.executable, "-m", "tools.devhost", "--host", "127.0.0.1", "--port", str(self.port),
              "--app-dir", str(REPO_ROOT)],
             cwd=REPO_ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL)

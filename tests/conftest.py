@@ -87,7 +87,7 @@ def store(azurite, table_name, tables, clock) -> SessionStore:
 
 @pytest.fixture(scope="session")
 def app_url(azurite):
-    """The real app, ``python -m devhost`` on a free port, backed by the run's Azurite; yields its base URL.
+    """The real app, ``python -m tools.devhost`` on a free port, backed by the run's Azurite; yields its base URL.
 
     One app for the whole run: every test that uses it makes its own sessions, as real clients do.
     """

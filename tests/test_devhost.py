@@ -1,4 +1,4 @@
-"""devhost, tested as people run it: `python -m devhost` in a subprocess, real HTTP over sockets.
+"""devhost, tested as people run it: `python -m tools.devhost` in a subprocess, real HTTP over sockets.
 
 Each app under tests/devhost_apps/ exercises behaviours of the real Functions host that devhost
 must reproduce. An app is copied to a temporary directory before it runs: its timers write files
@@ -35,7 +35,7 @@ CONTROLLED_SETTINGS = (
 
 
 def devhost_command(app_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "devhost", "--host", "127.0.0.1", "--port", "0", "--app-dir", str(app_dir)]
+    return [sys.executable, "-m", "tools.devhost", "--host", "127.0.0.1", "--port", "0", "--app-dir", str(app_dir)]
 
 
 def environment(**settings: str) -> dict[str, str]:
@@ -66,7 +66,7 @@ def line_count(path: Path) -> int:
 
 
 class Devhost:
-    """One `python -m devhost` process on a free port, its output in a log file."""
+    """One `python -m tools.devhost` process on a free port, its output in a log file."""
 
     def __init__(self, app_dir: Path, env: dict[str, str]):
         self._log_path = app_dir.parent / f"{app_dir.name}-devhost.log"
@@ -461,7 +461,7 @@ def test_startup_fails_clearly(tmp_path, app, message):
 def test_a_body_reader_serves_waitress_file_wrapper_views_of_the_body_without_copies():
     from waitress.buffers import ReadOnlyFileBasedBuffer
 
-    from devhost.wsgi import BodyReader
+    from tools.devhost.wsgi import BodyReader
 
     body = bytes(range(256)) * 5000
     wrapper = ReadOnlyFileBasedBuffer(BodyReader(body))

@@ -1,4 +1,4 @@
-"""Faults, against the real app (``python -m devhost``) and a real Azurite: storage stopped, slow, stalled
+"""Faults, against the real app (``python -m tools.devhost``) and a real Azurite: storage stopped, slow, stalled
 or cut (tcpproxy.py stands between the app and Azurite), sweeps racing each other or killed half way,
 and many clients at once.
 

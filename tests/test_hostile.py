@@ -1,4 +1,4 @@
-"""Hostile input against the real app over real HTTP (``python -m devhost`` on a real Azurite).
+"""Hostile input against the real app over real HTTP (``python -m tools.devhost`` on a real Azurite).
 
 Whatever a client sends, the answer is a 4xx problem (``application/problem+json`` with type, title,
 status and detail) or a success, within a second; never a 5xx, never a hang, never a file that is not

@@ -1,4 +1,4 @@
-"""End to end over real HTTP: ``python -m devhost`` serving function_app, backed by a real Azurite."""
+"""End to end over real HTTP: ``python -m tools.devhost`` serving function_app, backed by a real Azurite."""
 
 from __future__ import annotations
 

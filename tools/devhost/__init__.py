@@ -1,6 +1,6 @@
 """devhost: run this Azure Functions app locally, for machines without Core Tools.
 
-`python -m devhost` serves the app's HTTP functions on http://127.0.0.1:7071 and fires its timer
+`python -m tools.devhost` serves the app's HTTP functions on http://127.0.0.1:7071 and fires its timer
 functions on their schedules. Where a difference from the real host could hide a bug, it behaves
 like the real host: route order, reserved routes, request and response conversion, cookies.
 

@@ -1,4 +1,4 @@
-"""`python -m devhost`: run the function app locally, as `func start` would."""
+"""`python -m tools.devhost`: run the function app locally, as `func start` would."""
 
 import argparse
 import logging
@@ -23,7 +23,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m devhost",
+        prog="python -m tools.devhost",
         description="Serve the function app's HTTP functions and fire its timers, like `func start`.",
     )
     parser.add_argument("--host", default="127.0.0.1",
