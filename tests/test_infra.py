@@ -95,10 +95,10 @@ def settings_set_by_bicep() -> set[str]:
 
 
 def settings_read_by_code() -> set[str]:
-    """Every setting name the app reads: literal names in usermapper/ and function_app.py, ``%NAME%`` in
+    """Every setting name the app reads: literal names in usermapper/ (every subpackage) and function_app.py, ``%NAME%`` in
     bindings, and the identity-based properties of each storage setting."""
     names = set()
-    for path in [ROOT / "function_app.py", *sorted((ROOT / "usermapper").glob("*.py"))]:
+    for path in [ROOT / "function_app.py", *sorted((ROOT / "usermapper").rglob("*.py"))]:
         source = path.read_text()
         names |= set(re.findall(r"""(?:env(?:iron)?\.get\(|env(?:iron)?\[|\(env, )"([A-Za-z][A-Za-z0-9_]+)"\)?""",
                                 source))

@@ -192,8 +192,10 @@ def test_exactly_the_budget_fits_azurite_and_one_byte_more_does_not(store):
         store.save(random_bytes_compressed(xml_part), random_bytes_compressed(1001), 1, 1, summary=summary)
 
 
-def test_ping_answers_when_storage_does(store):
+def test_ping_answers_when_storage_does_and_creates_nothing(store, tables):
+    assert store.ping() is None  # it raises StorageUnavailable when storage does not answer (below)
     store.ping()
+    assert tables.names() == set()  # a read of the hour's table, even one that does not exist yet
 
 
 def test_stopped_storage_is_unavailable_within_seconds_and_recovers(private_azurite, table_name):

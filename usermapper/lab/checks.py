@@ -16,6 +16,7 @@ from ..limits import Limits
 from ..wording import quoted
 from . import pods
 from .model import DeviceType, Lab, UserType
+from .pods import instructor_label
 
 if TYPE_CHECKING:
     from .reader import LabReader
@@ -184,7 +185,7 @@ def _viewed_names(lab: Lab, device: DeviceType) -> Iterator[str]:
         username = user_type.username.name(index)
         first = device.first_index(owner, lab.pod_start)
         for i in range(device.quantity):
-            yield f"{username} {device.pod_name(owner, first + i)}"
+            yield instructor_label(username) + device.pod_name(owner, first + i)
 
 
 def _extreme_pod_hostnames(lab: Lab, device: DeviceType) -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .model import DeviceType, Lab, UserType
+from .pods import instructor_label
 
 PASSWORD_ALPHABET = string.ascii_letters + string.digits
 # Random bytes map onto the alphabet by their remainder; the bytes from 248 up are dropped, because they
@@ -83,7 +84,7 @@ class Group:
                 yield from pod_connections(part.device, self.first_owner + index, self.pod_start)
             elif part.viewed:
                 for username, owner in part.viewed:
-                    yield from pod_connections(part.device, owner, self.pod_start, f"{username} ")
+                    yield from pod_connections(part.device, owner, self.pod_start, instructor_label(username))
             else:
                 yield from part.connections
 

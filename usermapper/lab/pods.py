@@ -49,3 +49,9 @@ def malformed(prefix: str) -> bool:
 
 def has_placeholder(prefix: str) -> bool:
     return PLACEHOLDER.search(prefix) is not None
+
+
+def instructor_label(username: str) -> str:
+    """What goes before the name of an owner's pod device in the list of a ``pods: all`` user, so that
+    the name says whose it is (``student07 PC``). The one place this naming is written."""
+    return f"{username} "

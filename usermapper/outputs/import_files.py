@@ -22,6 +22,7 @@ from collections.abc import Iterable
 
 from ..lab.model import DeviceType, Lab, Problem
 from ..lab.expand import Connection, UserMapping, pod_connections
+from ..lab.pods import instructor_label
 from .mysql_names import username_collisions
 
 ROOT = "ROOT"
@@ -99,7 +100,7 @@ def entries(lab: Lab, mapping: UserMapping) -> list[dict]:
             else:
                 for offset, user in enumerate(group.users):
                     for connection in pod_connections(part.device, group.first_owner + offset, group.pod_start,
-                                                      f"{user.username} "):
+                                                      instructor_label(user.username)):
                         entry = _entry(lab, connection, part.device)
                         entry["users"] = [user.username]
                         device_of[id(entry)] = part.device.name

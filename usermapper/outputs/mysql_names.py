@@ -84,7 +84,7 @@ def _weights(text: str) -> str:
         return text.upper()
     if max(text) > "\uffff":
         text = _BEYOND_BMP.sub("\ufffd", text)
-    return text.translate(_general_ci())
+    return text.translate(_GENERAL_CI_TABLE)
 
 
 # utf8mb4_general_ci's weights that are not the character itself, as MariaDB 10.11 reports them
@@ -123,16 +123,18 @@ _GENERAL_CI = (
 )
 _DIGITS = "0123456789"
 _BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
-_GENERAL_CI_TABLE: dict[int, int] = {}
 _GENERAL_CI_RUN = re.compile(r"([0-9a-f]+)(?:\+(\d+)(/2)?)?(?:=([0-9a-f]+)|([+-][0-9a-f]+))")
 
 
-def _general_ci() -> dict[int, int]:
-    """``_GENERAL_CI`` as a ``str.translate`` table, read on first use."""
-    if not _GENERAL_CI_TABLE:
-        for run in _GENERAL_CI.split():
-            start, count, every_other, weight, offset = _GENERAL_CI_RUN.fullmatch(run).groups()
-            first, step = int(start, 16), 2 if every_other else 1
-            for code in range(first, first + int(count or 1) * step, step):
-                _GENERAL_CI_TABLE[code] = int(weight, 16) if weight else code + int(offset, 16)
-    return _GENERAL_CI_TABLE
+def _translation_table(runs: str) -> dict[int, int]:
+    """``_GENERAL_CI``'s runs as a ``str.translate`` table."""
+    table = {}
+    for run in runs.split():
+        start, count, every_other, weight, offset = _GENERAL_CI_RUN.fullmatch(run).groups()
+        first, step = int(start, 16), 2 if every_other else 1
+        for code in range(first, first + int(count or 1) * step, step):
+            table[code] = int(weight, 16) if weight else code + int(offset, 16)
+    return table
+
+
+_GENERAL_CI_TABLE = _translation_table(_GENERAL_CI)

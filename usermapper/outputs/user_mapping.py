@@ -29,6 +29,7 @@ from lxml import etree
 
 from ..lab.model import DeviceType, Lab, Numbering, UserType
 from ..lab.expand import Connection, Group, Part, User, UserMapping
+from ..lab.pods import instructor_label
 
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -196,7 +197,7 @@ def _view_size(lab: Lab, device: DeviceType, fixed: int) -> int:
     for user_type, first in lab.owners(device):
         owners = user_type.quantity
         size += _pods_size(lab, device, fixed, first, owners)
-        size += device.quantity * (owners * len(_escaped_attribute(user_type.username.prefix + " "))
+        size += device.quantity * (owners * len(_escaped_attribute(instructor_label(user_type.username.prefix)))
                                    + user_type.username.digits(owners))
     return size
 
@@ -258,7 +259,7 @@ class _Serializer:
         the same owners have."""
         key = id(owners)
         if key not in self._labelled:
-            self._labelled[key] = [(_escaped_attribute(username + " "), owner) for username, owner in owners]
+            self._labelled[key] = [(_escaped_attribute(instructor_label(username)), owner) for username, owner in owners]
         return self._labelled[key]
 
     def pod(self, device: DeviceType) -> _PodWriter:
@@ -464,6 +465,6 @@ _VERBATIM = re.compile("[%s]*" % re.escape("".join(c for c in map(chr, range(0x2
 
 
 def _verbatim(text: str) -> bool:
-    """True when lxml writes ``text`` as it is, in an attribute value and as text alike (tests/test_xmlwriter.py
+    """True when lxml writes ``text`` as it is, in an attribute value and as text alike (tests/test_user_mapping.py
     checks every printable ASCII character against lxml)."""
     return _VERBATIM.fullmatch(text) is not None

@@ -130,7 +130,7 @@ class Session:
         return decompress(self.summary_zstd)
 
     def import_entries(self) -> bytes:
-        """The lab as Guacamole's import file in JSON (``importfile.import_json``), kept with the file."""
+        """The lab as Guacamole's import file in JSON (``outputs.import_files.import_json``), kept with the file."""
         return decompress(self.import_zstd)
 
 

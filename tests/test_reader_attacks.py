@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from test_config import config, only, refused
+from test_reader import config, only, refused
 from usermapper.lab import guacamole, tokens
 from usermapper.lab import read_config
 from usermapper.lab.expand import expand
