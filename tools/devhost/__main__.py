@@ -3,25 +3,12 @@
 import argparse
 import logging
 import sys
-from typing import Optional
 
-from . import DevhostError, serve
-
-
-def main(argv: Optional[list[str]] = None) -> int:
-    arguments = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(message)s")
-    try:
-        serve(arguments.app_dir, arguments.host, arguments.port)
-    except DevhostError as error:
-        logging.getLogger("devhost").error("devhost cannot start: %s", error)
-        return 1
-    except KeyboardInterrupt:  # stopped before or after waitress's loop, which handles it itself
-        return 0
-    return 0
+from .errors import DevhostError
+from .server import serve
 
 
-def _parser() -> argparse.ArgumentParser:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.devhost",
         description="Serve the function app's HTTP functions and fire its timers, like `func start`.",
@@ -29,11 +16,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: 127.0.0.1); on a loopback address only requests "
                              "addressed to localhost, 127.0.0.1 or [::1] are served")
-    parser.add_argument(
-        "--port", type=int, default=7071, help="port to listen on, 0 for any free one (default: 7071)"
-    )
+    parser.add_argument("--port", type=int, default=7071, help="port to listen on, 0 for any free one (default: 7071)")
     parser.add_argument("--app-dir", default=".", help="the function app's directory (default: .)")
-    return parser
+    arguments = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(message)s")
+    try:
+        serve(arguments.app_dir, arguments.host, arguments.port)
+    except DevhostError as error:
+        logging.getLogger("devhost").error("devhost cannot start: %s", error)
+        return 1
+    except KeyboardInterrupt:  # stopped before or after waitress's loop, which handles it itself
+        pass
+    return 0
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ the response. Each hop changes things a function can observe; they are repeated 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Optional
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import azure.functions as func
 from azure.functions.http import HttpRequest as WorkerHttpRequest
@@ -113,11 +113,9 @@ def host_response(result: Any) -> HostResponse:
 
 
 def _origin_form(environ: Mapping[str, Any]) -> str:
-    """The request target as the client sent it (`/path?query`), decoded from WSGI's latin-1 as UTF-8."""
-    target = environ.get("REQUEST_URI")
-    if target is None:  # a WSGI server other than waitress: rebuild it from the decoded parts
-        query = environ.get("QUERY_STRING")
-        target = quote(environ.get("PATH_INFO", "/").encode("latin-1")) + (f"?{query}" if query else "")
+    """The request target as the client sent it (waitress's `REQUEST_URI`: PATH_INFO has %2F decoded), as
+    `/path?query`, decoded from WSGI's latin-1 as UTF-8."""
+    target = environ["REQUEST_URI"]
     if not target.startswith("/"):  # absolute-form, as sent to a proxy
         parts = urlsplit(target)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -129,7 +127,7 @@ def _decode_path(raw_path: str) -> str:
     return "%2F".join(unquote(part) for part in _ENCODED_SLASH.split(raw_path))
 
 
-def _header_name(environ_key: str) -> Optional[str]:
+def _header_name(environ_key: str) -> str | None:
     if environ_key.startswith("HTTP_"):
         return environ_key[5:].replace("_", "-").lower()
     if environ_key in _UNPREFIXED_HEADERS:
@@ -146,5 +144,5 @@ def _read_body(environ: Mapping[str, Any]) -> bytes:
 
 
 def _is_chunked(environ: Mapping[str, Any]) -> bool:
-    """Set by `chunked.HostLikeParser`, which puts back the header waitress removes."""
+    """Set by `server.HostLikeParser`, which puts back the header waitress removes."""
     return "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()

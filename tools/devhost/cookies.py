@@ -21,7 +21,6 @@ the worker's tests against the real host expect `foo=bar` to arrive as `foo=bar;
 
 from email.utils import formatdate
 from http.cookies import Morsel, SimpleCookie
-from typing import Optional
 from urllib.parse import quote
 
 from dateutil import parser as date_parser
@@ -29,7 +28,7 @@ from dateutil import parser as date_parser
 _SAME_SITE_VALUES = ("lax", "strict", "none")
 
 
-def host_set_cookie_headers(cookies: Optional[list[SimpleCookie]]) -> list[str]:
+def host_set_cookie_headers(cookies: list[SimpleCookie] | None) -> list[str]:
     """The Set-Cookie header values the host sends for the cookies azure.functions kept."""
     return [_host_set_cookie(name, morsel) for cookie in cookies or [] for name, morsel in cookie.items()]
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Optional, Union
+from typing import Any
 
 import azure.functions as func
 
@@ -31,7 +31,7 @@ TIMER_TRIGGER = "timerTrigger"
 class HttpFunction:
     name: str
     route: RouteTemplate
-    methods: Optional[frozenset[str]]  # None accepts every method, as in the host
+    methods: frozenset[str] | None  # None accepts every method, as in the host
     auth_level: str  # "anonymous", "function" or "admin": enforced in Azure, not locally
     call: Callable[[func.HttpRequest], Any]
 
@@ -47,7 +47,7 @@ class TimerFunction:
     call: Callable[[func.TimerRequest], Any]
 
 
-AnyFunction = Union[HttpFunction, TimerFunction]
+AnyFunction = HttpFunction | TimerFunction
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class FunctionIndex:
     http_functions: tuple[HttpFunction, ...]
     timer_functions: tuple[TimerFunction, ...]
 
-    def find(self, name: str) -> Optional[AnyFunction]:
+    def find(self, name: str) -> AnyFunction | None:
         """The function called `name`; function names are case-insensitive in the host."""
         for function in self.http_functions + self.timer_functions:
             if function.name.casefold() == name.casefold():

@@ -23,7 +23,6 @@ logger = logging.getLogger("devhost")
 
 _NOT_FOUND = HostResponse(404, (), b"")
 BIG_BODY_BYTES = 256 * 1024  # sent through wsgi.file_wrapper, as a BodyReader
-_LOOPBACK_NAMES = ("localhost",)
 _OTHER_HOST = HostResponse(
     421, (("Content-Type", "text/plain; charset=utf-8"),),
     b"devhost answers only requests addressed to localhost, 127.0.0.1 or [::1] (a page on another name "
@@ -166,7 +165,7 @@ def _homepage() -> HostResponse:
 def is_loopback(host: str) -> bool:
     """True for `localhost` and loopback addresses, with or without a port (`Host` header form)."""
     name = urlsplit(f"//{host}").hostname or ""
-    if name in _LOOPBACK_NAMES:
+    if name == "localhost":
         return True
     try:
         return ipaddress.ip_address(name).is_loopback

@@ -50,32 +50,17 @@ def api_bytes(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(req.get_body(), mimetype="application/octet-stream")
 
 
-@app.route(route="api/items/{id:int}")
-def api_item_by_id(req: func.HttpRequest) -> func.HttpResponse:
-    return _matched("api_item_by_id", req)
-
-
-@app.route(route="api/items/{name:alpha}")
-def api_item_by_name(req: func.HttpRequest) -> func.HttpResponse:
-    return _matched("api_item_by_name", req)
-
-
-@app.route(route="api/pages/{page:int?}")
+@app.route(route="api/pages/{page?}")
 def api_pages(req: func.HttpRequest) -> func.HttpResponse:
     return _matched("api_pages", req)
 
 
-@app.route(route="api/codes/{code:length(3)}")
-def api_codes(req: func.HttpRequest) -> func.HttpResponse:
-    return _matched("api_codes", req)
-
-
-@app.route(route="api/tags/{tag:minlength(2):maxlength(4)}")
+@app.route(route="api/tags/{tag:maxlength(4)}")
 def api_tags(req: func.HttpRequest) -> func.HttpResponse:
     return _matched("api_tags", req)
 
 
-@app.route(route="api/files/{*path}")
+@app.route(route="api/files/{name}")
 def aaa_files(req: func.HttpRequest) -> func.HttpResponse:
     """Sorts before files_readme, so it takes api/files/readme too, as in the real host."""
     return _matched("aaa_files", req)
@@ -86,7 +71,7 @@ def files_readme(req: func.HttpRequest) -> func.HttpResponse:
     return _matched("files_readme", req)
 
 
-@app.route(route="api/docs/{*path}")
+@app.route(route="api/docs/{name}")
 def zzz_docs(req: func.HttpRequest) -> func.HttpResponse:
     """Sorts after docs_index, so api/docs/index stays docs_index's."""
     return _matched("zzz_docs", req)
