@@ -54,7 +54,9 @@ def serve(app_dir: str | Path = ".", host: str = "127.0.0.1", port: int = 7071) 
         inbuf_overflow=body_limit + 1, outbuf_overflow=OUTPUT_BUFFER_BYTES + 1,
         outbuf_high_watermark=OUTPUT_BUFFER_BYTES, clear_untrusted_proxy_headers=False,
     )
-    server.channel_class = HostLikeChannel
+    for listener in [server, *getattr(server, "map", {}).values()]:  # one server per address `host` has
+        if hasattr(listener, "channel_class"):
+            listener.channel_class = HostLikeChannel
     base_url = _base_url(server)
     _log_functions(index, base_url)
     scheduler = TimerScheduler(index.timer_functions)
