@@ -40,7 +40,8 @@ from usermapper.web.compression import CompressingWriter, compress  # noqa: E402
 from usermapper.lab import read_config  # noqa: E402
 from usermapper.outputs.credentials import credentials_csv  # noqa: E402
 from usermapper.lab.expand import expand  # noqa: E402
-from usermapper.web.store import CLIENT_OPTIONS, LAST_HOUR, SessionStore  # noqa: E402
+from usermapper.web.storage import CLIENT_OPTIONS  # noqa: E402
+from usermapper.web.store import LAST_HOUR, SessionStore  # noqa: E402
 from usermapper.outputs.user_mapping import write_user_mapping  # noqa: E402
 
 LIFETIME = timedelta(hours=1)

@@ -14,7 +14,8 @@ from azure.data.tables import TableServiceClient
 
 from usermapper.web.compression import compress
 from usermapper.web.settings import Settings, StorageTarget
-from usermapper.web.store import CLIENT_OPTIONS, SessionStore
+from usermapper.web.storage import CLIENT_OPTIONS
+from usermapper.web.store import SessionStore
 
 SWEEP_TIME = datetime(2026, 11, 26, 15, 30, tzinfo=timezone.utc)
 XML = compress(b'<?xml version="1.0" encoding="UTF-8"?>\n<user-mapping/>\n')

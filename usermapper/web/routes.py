@@ -35,9 +35,10 @@ from .downloads import (
 from .http import Request, Response, json_response, prefers
 from .multipart import form_fields, single_config_field
 from .origin import STATE_CHANGING_METHODS, refuse_cross_origin
-from .problems import HTTPProblem, problem_document, problem_response
+from .problems import HTTPProblem, problem_document, problem_response, served_assets
 from .settings import SettingError, Settings
-from .store import CLI_HINT, Session, SessionStore, SessionTooLarge, StorageUnavailable
+from .storage import StorageUnavailable
+from .store import CLI_HINT, Session, SessionStore, SessionTooLarge
 
 log = logging.getLogger("usermapper")
 
@@ -58,7 +59,8 @@ class Api:
     def __init__(self, settings: Settings, store: SessionStore, static_dir: Path):
         self.settings = settings
         self.store = store
-        self.assets = {p.name: p.read_bytes() for p in static_dir.iterdir() if p.is_file()}
+        assets = {p.name: p.read_bytes() for p in static_dir.iterdir() if p.is_file()}
+        self.assets = assets | served_assets(assets)
 
     @classmethod
     def from_environment(cls, static_dir: Path) -> Api:
@@ -150,8 +152,8 @@ class Api:
         ``?format=`` asks for the same lab as Guacamole's database import or its password scripts."""
         format_name = request.query_value("format") or USER_MAPPING.name
         if format_name not in FORMATS:
-            raise HTTPProblem(400, "Unknown format", f"format must be one of {', '.join(FORMATS)}; "
-                                                     f"not {format_name!r}.")
+            raise HTTPProblem("unknown-format", f"format must be one of {', '.join(FORMATS)}; "
+                                                f"not {format_name!r}.")
         session = self.current_session(request)
         if format_name != USER_MAPPING.name:
             return import_download(session, FORMATS[format_name])
@@ -173,10 +175,11 @@ class Api:
         return json_response(200, {"status": "ok"})
 
     def asset_file(self, name: str) -> Response:
-        """Only files that were in ``static/`` when the app started; names are never joined to paths."""
+        """Only files that were in ``static/`` when the app started, and those made from the table of problems
+        (``problems.served_assets``); names are never joined to paths."""
         body = self.assets.get(name)
         if body is None:
-            return problem_response(404, "Not found", f"There is no page asset named {name!r}.")
+            return problem_response("not-found", f"There is no page asset named {name!r}.")
         suffix = Path(name).suffix
         kind = ASSET_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
         headers = [("Content-Type", kind), ("Cache-Control", "no-cache")]
@@ -195,7 +198,7 @@ class Api:
         if len(request.body) > limit + MULTIPART_OVERHEAD:
             raise _too_large(len(request.body), limit)
         if not request.body and "chunked" in request.header("transfer-encoding").lower():
-            raise HTTPProblem(411, "Length required", "The Functions host passes on a request body only when "
+            raise HTTPProblem("length-required", "The Functions host passes on a request body only when "
                               "it has a Content-Length; this one was sent in chunks and arrived empty. Send it "
                               "with Content-Length: curl --data-binary @lab.yaml, or curl -F config=@lab.yaml.")
         if request.media_type == "multipart/form-data":
@@ -203,14 +206,14 @@ class Api:
         elif request.media_type in RAW_CONFIG_TYPES:
             config = request.body
         else:
-            raise HTTPProblem(415, "Unsupported media type",
+            raise HTTPProblem("unsupported-media-type",
                               f"Send the config as multipart/form-data with a field named 'config' "
                               f"(curl -F config=@lab.yaml) or as a raw body with Content-Type "
                               f"application/yaml; {request.media_type or 'no Content-Type'} is not understood.")
         if len(config) > limit:
             raise _too_large(len(config), limit)
         if not config.strip():
-            raise HTTPProblem(400, "Empty config", "The config is empty; it needs `users` and `devices`.")
+            raise HTTPProblem("empty-config", "The config is empty; it needs `users` and `devices`.")
         return config
 
     def checked_lab(self, config: bytes, as_json: bool = False) -> Checked:
@@ -219,12 +222,12 @@ class Api:
             return check(config, self.settings.limits, as_json=as_json)
         except ConfigError as error:
             if error.syntax:
-                raise HTTPProblem(400, "Unreadable config", _first_sentence(error), error.problems) from None
-            raise HTTPProblem(422, "Invalid config", f"The config has {len(error.problems)} "
-                                                     f"problem{'s' if len(error.problems) > 1 else ''}; "
-                                                     f"each names its field and line.", error.problems) from None
+                raise HTTPProblem("unreadable-config", _first_sentence(error), error.problems) from None
+            raise HTTPProblem("invalid-config", f"The config has {len(error.problems)} "
+                                                f"problem{'s' if len(error.problems) > 1 else ''}; "
+                                                f"each names its field and line.", error.problems) from None
         except FileTooLarge as error:
-            raise HTTPProblem(413, "File too large", f"The file would be {error.size:,} bytes of XML; the web app "
+            raise HTTPProblem("file-too-large", f"The file would be {error.size:,} bytes of XML; the web app "
                               f"makes files of at most {error.limit:,} bytes. For a lab this big use the command "
                               f"line: {CLI_HINT}") from None
 
@@ -241,7 +244,7 @@ class Api:
             raise
         if not replaced:
             self.drop(replacement)
-            raise HTTPProblem(409, "Replaced at the same time", "Another request from this browser replaced or "
+            raise HTTPProblem("replaced-at-the-same-time", "Another request from this browser replaced or "
                               "ended its file while this one was being generated, so this one was dropped. "
                               "Generate it again.")
 
@@ -256,7 +259,7 @@ class Api:
         token = _session_token(request)
         session = self.store.load(token) if token else None
         if session is None:
-            raise HTTPProblem(404, "No file for this session", "There is no generated file for this browser: it "
+            raise HTTPProblem("no-file-for-this-session", "There is no generated file for this browser: it "
                               "expired, was ended, or was never made. Generate it again.")
         _require_named(request, session.xml_sha256)
         return session
@@ -271,7 +274,7 @@ class UnusableSettingsApi(Api):
         self.error = error
 
     def dispatch(self, request: Request, handlers: Mapping[str, Handler]) -> Response:
-        response = problem_response(503, "The app is misconfigured", f"An app setting is unusable, so nothing "
+        response = problem_response("the-app-is-misconfigured", f"An app setting is unusable, so nothing "
                                     f"can be served until its operator fixes it: {self.error}.")
         response.headers.append(("Cache-Control", "no-store"))
         return _secured(response)
@@ -285,7 +288,7 @@ def _session_token(request: Request) -> str | None:
     second with a longer Path, which the browser sends first) are refused rather than guessed between."""
     tokens = request.session_tokens
     if len(tokens) > 1:
-        raise HTTPProblem(400, "Two session cookies", f"This request carries {len(tokens)} different "
+        raise HTTPProblem("two-session-cookies", f"This request carries {len(tokens)} different "
                           f"{request.cookie_name} cookies, so it is not clear which file is yours. Start over "
                           f"ends them all; if this persists, clear this site's cookies in the browser.")
     return tokens[0] if tokens else None
@@ -296,17 +299,17 @@ def _guarded(handler: Handler, request: Request) -> Response:
     try:
         response = handler(request)
     except HTTPProblem as problem:
-        response = problem_response(problem.status, problem.title, problem.detail, problem.errors)
+        response = problem.response()
     except SessionTooLarge as error:
-        response = problem_response(413, "File too large to keep", str(error))
+        response = problem_response("file-too-large-to-keep", str(error))
     except StorageUnavailable as error:
         log.warning("storage unavailable: %s", error)
-        response = problem_response(503, "Storage unavailable", "The file store is not answering right now. "
+        response = problem_response("storage-unavailable", "The file store is not answering right now. "
                                     "Nothing was lost; try again in a few seconds.")
         response.headers.append(("Retry-After", str(error.retry_after)))
     except Exception:
         log.exception("unexpected failure in %s %s", request.method, urlsplit(request.url).path)
-        response = problem_response(500, "Internal error", "Something went wrong on our side; it has been logged.")
+        response = problem_response("internal-error", "Something went wrong on our side; it has been logged.")
     if not any(name == "Cache-Control" for name, _ in response.headers):
         response.headers.append(("Cache-Control", "no-store"))
     return _secured(response)
@@ -323,8 +326,8 @@ def _store_from(settings: Settings) -> SessionStore:
 
 def _method_not_allowed(request: Request, handlers: Mapping[str, Handler]) -> Response:
     allowed = ", ".join(handlers)
-    response = problem_response(405, "Method not allowed", f"{urlsplit(request.url).path} answers {allowed}; "
-                                                           f"not {request.method.upper()}.")
+    response = problem_response("method-not-allowed", f"{urlsplit(request.url).path} answers {allowed}; "
+                                                      f"not {request.method.upper()}.")
     response.headers += [("Allow", allowed), ("Cache-Control", "no-store")]
     return _secured(response)
 
@@ -342,9 +345,9 @@ def _require_named(request: Request, sha256: str) -> None:
 
 
 def _replaced(status: int) -> HTTPProblem:
-    return HTTPProblem(status, "The file was replaced", "This browser's session now holds another file than "
-                       "the one asked for: it was generated again, probably in another tab. Show the current "
-                       "file, or generate this one again.")
+    return HTTPProblem("the-file-was-replaced", "This browser's session now holds another file than the one "
+                       "asked for: it was generated again, probably in another tab. Show the current file, or "
+                       "generate this one again.", status=status)
 
 
 def _secured(response: Response) -> Response:
@@ -353,8 +356,8 @@ def _secured(response: Response) -> Response:
 
 
 def _too_large(size: int, limit: int) -> HTTPProblem:
-    return HTTPProblem(413, "Config too large", f"The config is {size:,} bytes; the largest accepted is "
-                                                f"{limit:,} bytes.")
+    return HTTPProblem("config-too-large", f"The config is {size:,} bytes; the largest accepted is "
+                                           f"{limit:,} bytes.")
 
 
 def _first_sentence(error: ConfigError) -> str:

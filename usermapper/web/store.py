@@ -23,29 +23,22 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import partial
 from typing import NamedTuple
 
-import requests
 from azure.core import MatchConditions
-from azure.core.credentials import TokenCredential
 from azure.core.exceptions import (
-    ClientAuthenticationError,
-    HttpResponseError,
     ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
-    ServiceRequestError,
-    ServiceResponseError,
 )
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from .compression import Compressed, decompress
-from .settings import Settings, StorageTarget
+from .settings import Settings
+from .storage import StorageUnavailable, service_client, storage_errors
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +52,6 @@ CHUNK_BYTES = 64 * 1024
 # request body, where binary is base64 (4/3 larger). 11 chunks' worth (704 KiB, 939 KiB as base64) plus
 # the other properties fits both, in at most 14 chunk properties (XML, credentials, summary, import).
 STORED_BYTES_LIMIT = 11 * CHUNK_BYTES
-DEFAULT_RETRY_AFTER = 5
-REFUSED_ACCESS = (401, 403)  # a wrong key or a missing role: storage is there but not for us
 CLI_HINT = "python -m usermapper -i lab.yaml -o user-mapping.xml"
 # 1: before SchemaVersion, Summary chunks and tombstones; 2: before Import chunks; 3: one table for all hours
 SCHEMA_VERSION = 4
@@ -69,24 +60,6 @@ TOMBSTONE_PROPERTIES = ["State", "Successor"]
 RETIRE_ATTEMPTS = 5  # conditional writes lost to a concurrent change before storage counts as unusable
 KEPT_TABLE_CLIENTS = 8  # the hours' table clients kept at once (sessions of a few hours are in use)
 MAX_SUCCESSORS = 16  # how far Start over follows sessions that replaced each other while it ran
-
-# Dead storage must answer within seconds, not the SDK's minutes: one quick retry, short timeouts.
-CLIENT_OPTIONS = {
-    "connection_timeout": 3,
-    "read_timeout": 3,
-    "retry_total": 1,
-    "retry_backoff_factor": 0.5,
-    "retry_backoff_max": 2,
-}
-
-
-class StorageUnavailable(Exception):
-    """Storage did not answer, timed out, or answered 5xx or throttled; retry after ``retry_after`` s."""
-
-    def __init__(self, message: str, retry_after: int = DEFAULT_RETRY_AFTER):
-        super().__init__(message)
-        self.retry_after = retry_after
-
 
 class SessionTooLarge(Exception):
     """The compressed file and credentials do not fit one entity; refused before any request."""
@@ -217,7 +190,7 @@ class SessionStore:
             **_chunked("Summary", summary.data),
             **_chunked("Import", import_zstd),
         }
-        with _storage_errors():
+        with storage_errors():
             self._write(self._table(where), entity)
         return session
 
@@ -255,7 +228,7 @@ class SessionStore:
         where = locate(self._prefix, token)
         if where is None:
             return
-        with _storage_errors():
+        with storage_errors():
             self._table(where).delete_entity(where.partition, where.row)  # the SDK ignores a 404
 
     def sweep(self) -> SweepReport:
@@ -269,7 +242,7 @@ class SessionStore:
         """
         current_hour = self._clock().astimezone(timezone.utc).strftime(HOUR_FORMAT)
         past, requests = [], 0
-        with _storage_errors():
+        with storage_errors():
             pages = self._service.query_tables("TableName ge @prefix and TableName le @last", parameters={
                 "prefix": self._prefix, "last": self._prefix + LAST_HOUR}).by_page()
             for page in pages:
@@ -290,7 +263,7 @@ class SessionStore:
         """Return if storage answers a point read in this hour's table (there or not: either answer is
         storage's); raise StorageUnavailable if not."""
         hour = self._clock().astimezone(timezone.utc).strftime(HOUR_FORMAT)
-        with _storage_errors():
+        with storage_errors():
             _entity(self._service.get_table_client(self._prefix + hour), "ping", "ping")
 
     def _is_past(self, name: str, current_hour: str) -> bool:
@@ -323,7 +296,7 @@ class SessionStore:
         table = self._table(where)
         tombstone = {"PartitionKey": where.partition, "RowKey": where.row, "SchemaVersion": SCHEMA_VERSION,
                      "State": state, "Successor": successor, "ExpiresAt": where.hour + HOUR}
-        with _storage_errors():
+        with storage_errors():
             for _ in range(RETIRE_ATTEMPTS):
                 entity = _entity(table, where.partition, where.row, TOMBSTONE_PROPERTIES)  # and the etag: not the file
                 if entity is not None and entity.get("State"):
@@ -343,7 +316,7 @@ class SessionStore:
         where = locate(self._prefix, token)
         if where is None:
             return None
-        with _storage_errors():
+        with storage_errors():
             entity = _entity(self._table(where), where.partition, where.row)
         expires = entity.get("ExpiresAt") if entity is not None else None
         if not isinstance(expires, datetime) or self._clock() >= expires:
@@ -370,44 +343,6 @@ class SessionStore:
             table.upsert_entity(entity, mode=UpdateMode.REPLACE)
         except ResourceNotFoundError as error:  # Azure's "being deleted", seconds after a delete
             raise StorageUnavailable(f"the table {table.table_name} is not there yet", retry_after=1) from error
-
-
-def service_client(target: StorageTarget) -> TableServiceClient:
-    """The account's table service: a connection string (``UseDevelopmentStorage=true`` only for
-    Azurite's default port), or an https endpoint reached with the app's identity. Each hour's table
-    client comes from it (``get_table_client``) and shares its pipeline: one kept-alive ``requests.Session``.
-
-    The environment's proxy and CA bundle settings (``HTTP(S)_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``)
-    are read here, once, for the table endpoint: left to requests, they are read again on every request, a
-    quarter to a third of requests' own CPU per request. ``~/.netrc`` is never read (its basic auth would
-    replace the storage signature).
-    """
-    if target.connection_string:
-        build = partial(TableServiceClient.from_connection_string, target.connection_string)
-    else:
-        build = partial(TableServiceClient, target.table_endpoint, credential=_credential(target))
-    client = build(use_env_settings=False, **CLIENT_OPTIONS)
-    environment = requests.Session().merge_environment_settings(client.url, {}, None, None, None)
-    if environment["proxies"] or environment["verify"] is not True:
-        client.close()
-        client = build(use_env_settings=False, proxies=environment["proxies"],
-                       connection_verify=environment["verify"], **CLIENT_OPTIONS)
-    return client
-
-
-def _credential(target: StorageTarget) -> TokenCredential:
-    """The identity the Functions host would use for the same settings: the managed identity (the
-    user-assigned one ``client_id`` names) with ``__credential=managedidentity``, else DefaultAzureCredential.
-    Token requests get the same short timeouts as storage requests, so a dead identity endpoint is a 503
-    within seconds."""
-    # Imported here: azure.identity costs ~100 ms at import, paid on every cold start otherwise.
-    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
-
-    timeouts = {"connection_timeout": CLIENT_OPTIONS["connection_timeout"],
-                "read_timeout": CLIENT_OPTIONS["read_timeout"], "retry_total": CLIENT_OPTIONS["retry_total"]}
-    if target.managed_identity:
-        return ManagedIdentityCredential(client_id=target.client_id, **timeouts)
-    return DefaultAzureCredential(managed_identity_client_id=target.client_id, process_timeout=10, **timeouts)
 
 
 def _session(token: str, entity: Mapping) -> Session:
@@ -473,27 +408,3 @@ def _joined(entity: Mapping, name: str) -> bytes:
     return b"".join(entity[f"{name}{index}"] for index in range(entity[f"{name}Chunks"]))
 
 
-@contextmanager
-def _storage_errors() -> Iterator[None]:
-    """Turn the SDK's ways of saying "storage is not there right now" into StorageUnavailable."""
-    try:
-        yield
-    except (ServiceRequestError, ServiceResponseError) as error:
-        raise StorageUnavailable(f"storage did not answer: {error}") from error
-    except ClientAuthenticationError as error:
-        # No token for the app's identity: the operator must fix it; users can only wait.
-        log.error("storage credentials failed (check the app's identity and its role on the account): %s", error)
-        raise StorageUnavailable(f"storage credentials failed: {error}") from error
-    except HttpResponseError as error:
-        status = error.status_code or 0
-        if status in REFUSED_ACCESS:
-            log.error("storage refused the app (%s: check the connection string's key, or the identity's role "
-                      "on the account): %s", status, error.reason)
-        elif status < 500 and status != 429:
-            raise
-        raise StorageUnavailable(f"storage answered {status}: {error.reason}", _retry_after(error)) from error
-
-
-def _retry_after(error: HttpResponseError) -> int:
-    header = error.response.headers.get("Retry-After", "") if error.response is not None else ""
-    return int(header) if header.isdigit() else DEFAULT_RETRY_AFTER
