@@ -244,6 +244,24 @@ def test_the_command_line_checks_prints_the_pods_and_writes_whose_devices_are_wh
     assert rows[7]["devices"] == "Router=10.0.7.1; Switch=10.0.7.2; PC=10.0.7.10"
 
 
+def test_the_summary_says_which_pods_hold_what_when_owners_of_different_types_own_different_pods(tmp_path):
+    lab = tmp_path / "lab.yaml"
+    lab.write_text("""
+users:
+  students: {quantity: 2, username_prefix: student, username_suffix: '1', password: random, devices: [pcs]}
+  managers: {quantity: 1, username_prefix: pm, username_suffix: '1', password: random, devices: [desktops]}
+devices:
+  pcs: {per_user: 1, name_prefix: PC, name_suffix: '', hostname_prefix: '10.0.{pod}.', hostname_suffix: '10',
+        parameters: {protocol: rdp}}
+  desktops: {per_user: 2, name_prefix: Desktop, name_suffix: '1', hostname_prefix: 'd{pod}-', hostname_suffix: '1',
+             parameters: {protocol: rdp}}
+""")
+    check = run_cli("-i", str(lab), "--check", cwd=tmp_path)
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.decode().splitlines()[-1] == (
+        "  pods: 3, numbered 1 to 3 in config order, holding pcs (1 rdp) in 2, desktops (2 rdp) in 1")
+
+
 def test_the_devices_cell_is_spreadsheet_safe():
     text = ("users:\n" + students(1) +
             "devices:\n"

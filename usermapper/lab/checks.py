@@ -68,9 +68,11 @@ def check_pods(reader: LabReader, lab: Lab) -> None:
         elif owners > 1 and (device.hostname is None or not pods.has_placeholder(device.hostname.prefix)
                              and not (device.across_owners and device.hostname.counted)):
             field = "hostname_prefix" if device.hostname else "parameters"
+            other_way = ("give hostname_suffix a start number to count on across owners" if device.across_owners
+                         else "set numbering: across_owners")
             reader.refuse(f"{path}.{field}", reader.nodes[f"{path}.{field}"],
-                        f"every one of the {owners:,} owners would reach the same hosts: put the owner's "
-                        f"number in hostname_prefix ({{pod}}), or set numbering: across_owners")
+                          f"every one of the {owners:,} owners would reach the same hosts: put the owner's "
+                          f"number in hostname_prefix ({{pod}}), or {other_way}")
     for user_type in lab.user_types:
         if user_type.all_pods and not any(d.per_user for d in lab.device_types_for(user_type)):
             path = f"users.{user_type.name}.pods"

@@ -46,9 +46,13 @@ def lab_facts(lab: Lab) -> list[str]:
         facts.append(f"shared devices: {_listed(shared)}")
     owners = _owner_total(lab)
     if owners:
-        pod_types = [_devices(d) for d in lab.device_types if d.per_user and lab.owner_count(d)]
+        pod_types = [d for d in lab.device_types if d.per_user and lab.owner_count(d)]
+        if all(lab.owner_count(d) == owners for d in pod_types):
+            held = f"each holding {_listed([_devices(d) for d in pod_types])}"
+        else:  # owners of different user types own different pod types
+            held = f"holding {_listed([f'{_devices(d)} in {lab.owner_count(d):,}' for d in pod_types])}"
         facts.append(f"pods: {owners:,}, numbered {lab.pod_start} to {lab.pod_start + owners - 1} in config order, "
-                     f"each holding {_listed(pod_types)}")
+                     f"{held}")
     return facts
 
 
