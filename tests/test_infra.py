@@ -1,7 +1,7 @@
 """What `azd up` will deploy (azure.yaml, infra/), checked as far as a machine without Azure can: every
 Bicep file parses (pycep-parser), checkov's Bicep policies pass or are justified beside the resource,
 azure.yaml follows the azd schema's rules we rely on, and the app settings the code reads are the ones the
-Bicep sets. What only a real deployment shows is listed in the README ("What is checked here")."""
+Bicep sets. What only a real deployment shows is listed in docs/deploying.md."""
 
 from __future__ import annotations
 

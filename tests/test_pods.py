@@ -1,4 +1,4 @@
-"""Pods: the five shapes of the README's config section, with their exact users, names and hostnames, read
+"""Pods: the five shapes of docs/config.md's pods section, with their exact users, names and hostnames, read
 back as Guacamole reads them; and the pod shapes that cannot work, refused with their places."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Property-based tests: arbitrary labs and arbitrary bytes either work exactly or are refused with a place.
 
 Labs are drawn as Python dicts with arbitrary Unicode in every string, written out as YAML (and as
-JSON), and compared with a small independent model of the semantics in the README's config section: the model says which
+JSON), and compared with a small independent model of the semantics in docs/config.md: the model says which
 labs must be refused and what every other lab's file must hold. Nothing else may happen: no exception
 other than ConfigError, no refusal without a place.
 

@@ -1,4 +1,4 @@
-"""The storage settings, read as the Functions host reads a connection (README, "Settings"), and the
+"""The storage settings, read as the Functions host reads a connection (docs/settings.md), and the
 identity the app then uses: each form the host accepts, and the mistakes that must not reach Azure."""
 
 from __future__ import annotations
