@@ -48,7 +48,11 @@ CONSTRUCTOR = yaml.SafeLoader("")  # YAML's own readings of a scalar (its boolea
 
 class FieldReader:
     """Reads one field at a time from the node tree, collecting problems instead of stopping at the first;
-    ``reader.LabReader`` builds on it to read the lab."""
+    ``reader.LabReader`` builds on it to read the lab.
+
+    One class of many short methods, one per kind of field, because every reader shares what one pass
+    over the config collects: the problems and warnings, the nodes by path (the lab's places), the budget
+    of "did you mean" suggestions, and what an aliased value was already found to hold."""
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []

@@ -42,7 +42,10 @@ def read_config(source: str | bytes, limits: Limits = Limits(), *, as_json: bool
 
 
 class LabReader(FieldReader):
-    """Walks the node tree once: the lab's name, its user types and its device types."""
+    """Walks the node tree once: the lab's name, its user types and its device types.
+
+    A method per field of a user type or a device type, in the order the docs list them (docs/config.md);
+    one class with ``FieldReader`` because they all record into the same pass (see its docstring)."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -131,7 +131,9 @@ def utc_now() -> datetime:
 class SessionStore:
     """Sessions in one table per expiry hour, each table created by the first save of its hour.
 
-    Safe to share between threads. ``prefix`` is the table setting (``Settings.table_name``).
+    A method per thing a route does to a session (save, load, replace, end, delete, sweep, ping) and the
+    few they share; the layout they keep to is the module's docstring. Safe to share between threads.
+    ``prefix`` is the table setting (``Settings.table_name``).
     """
 
     def __init__(self, service: TableServiceClient, prefix: str, lifetime: timedelta,
