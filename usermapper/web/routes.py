@@ -54,7 +54,10 @@ Handler = Callable[[Request], Response]
 
 
 class Api:
-    """One object per app: settings, the session store and the page's files, read once."""
+    """One object per app: settings, the session store and the page's files, read once.
+
+    A method per route, one per handler behind it, and the steps handlers share (the config from a
+    request, the lab and its size, the request's session): all of them read the settings or the store."""
 
     def __init__(self, settings: Settings, store: SessionStore, static_dir: Path):
         self.settings = settings
