@@ -158,7 +158,8 @@ def test_routes_do_not_overlap():
 
 
 BAD_SETTINGS = {"USERMAPPER_MAX_USERS": "-1", "USERMAPPER_SESSION_SECONDS": "soon", "USERMAPPER_MAX_DEVICES": "inf",
-                "USERMAPPER_ALLOWED_ORIGINS": "https://lab.example/path", "USERMAPPER_STORAGE": "not a string"}
+                "USERMAPPER_ALLOWED_ORIGINS": "https://lab.example/path", "USERMAPPER_STORAGE": "not a string",
+                "USERMAPPER_TABLE": "1bad"}
 
 
 @pytest.mark.parametrize("name, value", BAD_SETTINGS.items(), ids=list(BAD_SETTINGS))
@@ -167,6 +168,7 @@ def test_an_unusable_setting_is_a_503_naming_it_on_every_route_and_one_log_line(
     monkeypatch.setenv(name, value)
     function_app.api.cache_clear()
     routes = [(function_app.usermapping, "POST", URL), (function_app.usermapping, "GET", URL),
+              (function_app.usermapping, "DELETE", URL), (function_app.usermapping_check, "POST", URL + "/check"),
               (function_app.usermapping_credentials, "GET", URL + "/credentials"),
               (function_app.health, "GET", "http://localhost:7071/api/health"),
               (function_app.page, "GET", "http://localhost:7071/"),
@@ -177,6 +179,9 @@ def test_an_unusable_setting_is_a_503_naming_it_on_every_route_and_one_log_line(
         assert response.headers["Content-Type"].startswith("application/problem+json")
         assert name in response.get_body().decode()
     assert len([r for r in caplog.records if r.levelname == "ERROR" and "cannot serve" in r.getMessage()]) == 1
+    assert function_app.sweep_expired_sessions.build().get_user_function()(None) is None  # no AttributeError
+    swept = [r.getMessage() for r in caplog.records if "sweep cannot run" in r.getMessage()]
+    assert len(swept) == 1 and name in swept[0]
 
 
 def test_in_azure_without_a_storage_setting_every_route_is_a_503_naming_it(monkeypatch, caplog):
