@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import requests
+
+from usermapper.web.problems import PROBLEMS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CLASSROOM = (EXAMPLES / "classroom.yaml").read_bytes()
@@ -57,12 +58,13 @@ def set_cookies(response: requests.Response) -> list[str]:
     return response.raw.headers.getlist("Set-Cookie")
 
 
-PROBLEM_SECTIONS = set(re.findall(r'<section class="problem-help" id="([^"]+)"',
-                                  (EXAMPLES.parent / "static" / "problems.html").read_text()))
+# The problems page's sections: one per 4xx problem of the table (test_http checks that the served page has them).
+PROBLEM_SECTIONS = {kind.key for kind in PROBLEMS.values() if kind.has_section}
 
 
 def assert_problem(response: requests.Response, status: int) -> dict:
-    """A problem document with this status, whose type is a section of the problems page (or about:blank)."""
+    """A problem document with this status, whose type is the section of the problems page for its title (or
+    about:blank)."""
     assert response.status_code == status, response.text
     assert response.headers["Content-Type"].startswith("application/problem+json")
     problem = response.json()
@@ -73,4 +75,5 @@ def assert_problem(response: requests.Response, status: int) -> dict:
     else:
         page, _, section = problem["type"].partition("#")
         assert page == "/static/problems.html" and section in PROBLEM_SECTIONS, problem["type"]
+        assert PROBLEMS[section].title == problem["title"] and status in PROBLEMS[section].statuses
     return problem

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import html
 import json
 import re
 import threading
@@ -19,6 +21,7 @@ from lxml import etree
 from apphost import AppHost
 from httpclient import API, CLASSROOM, EXAMPLES, PROBLEM_SECTIONS, Client, assert_problem, set_cookies, with_cookie
 from sessiontables import SessionTables
+from usermapper.web.problems import PROBLEMS
 from usermapper.web.settings import Settings, StorageTarget
 from usermapper.web.store import SessionStore
 from usermapper.web.routes import Request
@@ -590,12 +593,33 @@ def test_a_download_of_a_session_whose_table_was_swept_is_a_404_generate_it_agai
         assert "Traceback" not in app.log()
 
 
+def raised_problem_keys() -> list[str | None]:
+    """The key of every problem usermapper/web raises or answers with (None where it is not written out)."""
+    calls = [node for path in (REPO / "usermapper" / "web").glob("*.py") if path.name != "problems.py"
+             for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("HTTPProblem", "problem_response")]
+    return [call.args[0].value if call.args and isinstance(call.args[0], ast.Constant) else None for call in calls]
+
+
 def test_every_problem_the_api_can_answer_has_a_section_that_explains_it(app_url):
-    """Each 4xx title written in usermapper/web names a section of /static/problems.html, and the page is served."""
-    source = "".join(path.read_text() for path in (REPO / "usermapper" / "web").glob("*.py"))
-    titles = re.findall(r'(?:HTTPProblem|problem_response)\(\s*(?:4\d\d|status), "([^"]+)"', source)
-    assert len(titles) >= 15
-    assert {"-".join(title.lower().split()) for title in titles} <= PROBLEM_SECTIONS
+    """Every problem the API answers with is raised by a key of the one table (usermapper/web/problems.py),
+    and every problem of the table is raised somewhere; the served problems page has a section for each
+    4xx of the table, titled as the API titles it; the page's module of the table is served, never a copy."""
+    keys = raised_problem_keys()
+    assert len(keys) >= 20 and None not in keys
+    assert set(keys) == set(PROBLEMS)
+
     page = requests.get(app_url + "/static/problems.html", timeout=10)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
-    assert all(f'id="{section}"' in page.text for section in PROBLEM_SECTIONS)
+    sections = re.findall(r'<section class="problem-help" id="([^"]+)" aria-labelledby="\1-title">\s*'
+                          r'<h2 id="\1-title">([^<]+)</h2>', page.text)
+    assert {key: html.unescape(title) for key, title in sections} == {
+        kind.key: kind.title for kind in PROBLEMS.values() if kind.has_section} and len(sections) >= 15
+    assert set(PROBLEM_SECTIONS) == {key for key, _ in sections}
+
+    module = requests.get(app_url + "/static/problemtable.js", timeout=10)
+    assert module.status_code == 200 and module.headers["Content-Type"].startswith("text/javascript")
+    served = json.loads(module.text[module.text.index("["):module.text.rindex("]") + 1])
+    assert [(k["key"], k["title"], tuple(k["statuses"])) for k in served] == [
+        (kind.key, kind.title, kind.statuses) for kind in PROBLEMS.values()]
+    assert not (REPO / "static" / "problemtable.js").exists()

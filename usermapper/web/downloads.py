@@ -100,7 +100,7 @@ def import_download(session: Session, format_: Format) -> Response:
         if dialect == "mysql":  # a session saved before this key has no such refusals
             refused = sorted(refused + said.get("passwords_refused_mysql", []), key=lambda p: (p["line"], p["column"]))
         if refused:
-            raise HTTPProblem(422, "Passwords cannot be set through SQL", "This lab's passwords cannot be set "
+            raise HTTPProblem("passwords-cannot-be-set-through-sql", "This lab's passwords cannot be set "
                               "through this script; each problem names its field and line.",
                               [Problem(**p) for p in refused])
         rows = csv.DictReader(io.StringIO(session.credentials().decode("utf-8")))
@@ -108,7 +108,7 @@ def import_download(session: Session, format_: Format) -> Response:
         body = passwords_sql(users, dialect)
     else:
         if said["refused"]:
-            raise HTTPProblem(422, "The lab cannot be imported", "Guacamole's connection import cannot carry "
+            raise HTTPProblem("the-lab-cannot-be-imported", "Guacamole's connection import cannot carry "
                               "this lab as it is; each problem names its field and line.",
                               [Problem(**p) for p in said["refused"]])
         stored = session.import_entries()

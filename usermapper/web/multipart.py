@@ -66,13 +66,13 @@ def _multipart_fault(state: State, boundary: str, error: ValueError) -> str:
     return f"it ends after a boundary without the part's headers, or without the closing --{shown}--"
 
 def _unreadable_upload(reason: str) -> HTTPProblem:
-    return HTTPProblem(400, "Unreadable upload", f"The multipart body could not be read: {reason}. Let the "
+    return HTTPProblem("unreadable-upload", f"The multipart body could not be read: {reason}. Let the "
                        f"client build the form: curl -F config=@lab.yaml.")
 
 def single_config_field(form: Mapping[str, list[bytes]]) -> bytes:
     values = form.get("config", [])
     if len(values) != 1:
         found = "no field" if not values else f"{len(values)} fields"
-        raise HTTPProblem(400, "No config in the upload", f"The form must hold exactly one field named 'config' "
-                                                         f"(the YAML file); it held {found} of that name.")
+        raise HTTPProblem("no-config-in-the-upload", f"The form must hold exactly one field named 'config' "
+                                                    f"(the YAML file); it held {found} of that name.")
     return values[0]

@@ -51,6 +51,6 @@ def _first_value(header: str) -> str:
 
 
 def _cross_origin(reason: str) -> HTTPProblem:
-    return HTTPProblem(403, "Cross-origin request refused", f"Only usermapper's own page may generate or delete "
+    return HTTPProblem("cross-origin-request-refused", f"Only usermapper's own page may generate or delete "
                        f"files; this request was refused because {reason}. Scripts and curl, which send "
                        f"neither Origin nor Sec-Fetch-Site, are not affected.")
