@@ -1,16 +1,15 @@
 // The usermapper page: checks the lab config as the trainer types, sends it to the API to generate the
 // file, and shows what comes back. The page is served with a strict Content-Security-Policy, so
 // everything here builds the DOM with textContent and classes: no inline scripts, no HTML strings.
-// The editor (editor.js), the checking as you type (livecheck.js), the picture (labpicture.js) and the
-// wording of problems (problems.js) are modules of their own; this one ties them to the page.
+// The editor (editor.js), the checking as you type (livecheck.js), the picture (labpicture.js), the
+// wording of problems (problems.js) and the requests (api.js) are modules of their own; this one ties
+// them to the page.
 
+import { request } from './api.js';
 import { Editor } from './editor.js';
 import { renderLabPicture } from './labpicture.js';
 import { LiveCheck } from './livecheck.js';
-import {
-  describeProblem, endedElsewhereProblem, expiredProblem, networkProblem, problemFrom, renderIssues,
-  replacedProblem, retryWhen,
-} from './problems.js';
+import { describeProblem, endedElsewhereProblem, problemOf, renderIssues, retryWhen } from './problems.js';
 import { formatBytes, plural } from './words.js';
 
 const API = '/api/usermapping';
@@ -269,20 +268,14 @@ async function loadExample() {
   const hasOwnText = ui.editor.value.trim() !== '';
   if (hasOwnText && !window.confirm('Replace the text in the editor with the example lab?')) return;
   const example = ui.exampleChoice.value;
-  let response;
-  try {
-    response = await fetch(`/static/example-${example}.yaml`, { credentials: 'same-origin' });
-  } catch {
-    showProblem(networkProblem());
-    return;
-  }
-  if (!response.ok) {
-    showProblem({ title: 'The example could not be loaded', detail: 'Reload the page and try again.' });
+  const answer = await request(`/static/example-${example}.yaml`, { read: 'text' });
+  if (!answer.ok) {
+    showProblem(answer.problem);
     return;
   }
   forgetFile();
   hideProblem();
-  setEditorText(await response.text());
+  setEditorText(answer.body);
   ui.editor.focus();
   // Focusing scrolls to the caret; keep the top of the example in view.
   ui.editor.scrollTop = 0;
@@ -297,21 +290,21 @@ const liveCheck = new LiveCheck({ body: configBlob, answered: showCheck });
 /** Shows what the server said of the text in the editor: its problems, marked and listed, or its lab. */
 function showCheck(answer) {
   if (ui.liveNote.dataset.reason === 'unreachable') hideNote();
-  if (answer.kind === 'empty') {
+  if (answer === null) {
     showVerdict('', [], []);
     ui.liveSummary.textContent = '';
     return;
   }
-  if (answer.kind === 'unreachable') {
+  if (!answer.ok && answer.problem.key === 'unreachable') {
     showNote('unreachable', 'The server cannot be reached, so the config is not being checked. Your text is '
       + 'kept in this tab; checking starts again when the connection is back.');
     return;
   }
-  if (answer.kind === 'refused') {
-    problemFrom(answer.response).then((problem) => showVerdict(problem.title, [problem], []));
+  if (!answer.ok) { // refused before it was checked: a config too big to send, another origin
+    showVerdict(answer.problem.title, [answer.problem], []);
     return;
   }
-  const { result } = answer;
+  const result = answer.body;
   if (!result.valid) {
     const problem = describeProblem(result.problem.status, result.problem);
     showVerdict(problem.title, [problem], problem.errors || []);
@@ -380,24 +373,22 @@ function showLab(data) {
 }
 
 /** Storage is down: checking goes on (it needs no storage); generating waits, and the page says when. */
-function waitForStorage(response) {
+function waitForStorage(retryAfter) {
   showNote('storage', `Storage is unavailable, so generating has to wait; checking goes on. Try Generate again `
-    + `${retryWhen(response.headers.get('Retry-After'))}.`);
+    + `${retryWhen(retryAfter)}.`);
   window.clearTimeout(state.healthTimer);
-  const seconds = Number(response.headers.get('Retry-After')) || 5;
+  const seconds = Number(retryAfter) || 5;
   state.healthTimer = window.setTimeout(probeStorage, Math.min(Math.max(seconds, 2), 60) * 1000);
 }
 
 async function probeStorage() {
-  try {
-    const response = await fetch('/api/health', { credentials: 'same-origin' });
-    if (response.ok) {
-      hideNote();
-      announce('Storage is back: Generate works again.');
-      return;
-    }
-    waitForStorage(response);
-  } catch {
+  const answer = await request('/api/health', { read: 'nothing' });
+  if (answer.ok) {
+    hideNote();
+    announce('Storage is back: Generate works again.');
+  } else if (answer.problem.status) {
+    waitForStorage(answer.problem.retryAfter);
+  } else {
     state.healthTimer = window.setTimeout(probeStorage, 30000);
   }
 }
@@ -435,27 +426,19 @@ async function generate() {
   const sentText = state.file && ui.editor.value === '' ? null : ui.editor.value;
   setBusy(true);
   try {
-    const response = await fetch(API, {
-      method: 'POST',
-      body: form,
-      credentials: 'same-origin',
-      headers: { Accept: 'application/json' },
-    });
-    if (response.status === 201) {
-      const result = await response.json();
+    const answer = await request(API, { method: 'POST', body: form });
+    if (answer.ok) {
       rememberResultConfig(sentText);
-      showResult(result);
+      showResult(answer.body);
       rememberShown(true);
       bringResultIntoView();
-      tabs?.postMessage({ kind: 'generated', sha256: result.sha256 });
-    } else {
-      if (response.status === 503) waitForStorage(response);
-      const problem = await problemFrom(response);
-      if (response.status === 400 || response.status === 422) showConfigProblem(problem);
-      else showProblem(problem);
+      tabs?.postMessage({ kind: 'generated', sha256: answer.body.sha256 });
+      return;
     }
-  } catch {
-    showProblem(networkProblem());
+    const { problem } = answer;
+    if (problem.key === 'storage-unavailable') waitForStorage(problem.retryAfter);
+    if (problem.status === 400 || problem.status === 422) showConfigProblem(problem);
+    else showProblem(problem);
   } finally {
     setBusy(false);
     markStale();
@@ -583,7 +566,7 @@ function isExpired() {
 }
 
 function markExpired({ moveFocus }) {
-  markGone(expiredProblem(), { moveFocus });
+  markGone(problemOf('no-file-for-this-session'), { moveFocus });
 }
 
 function markGone(problem, { moveFocus }) {
@@ -599,17 +582,10 @@ function shownFile() {
   return { 'If-Match': `"${state.result.sha256}"` };
 }
 
-/** A 404, 409 or 412 about the shown file becomes the sentence for it; true when it was one of those. */
-function explainedGone(response) {
-  if (response.status === 404) {
-    markExpired({ moveFocus: true });
-    return true;
-  }
-  if (response.status === 409 || response.status === 412) {
-    showResultProblem(replacedProblem(), { offerCurrent: true });
-    return true;
-  }
-  return false;
+/** What went wrong in fetching the shown file: gone, it is marked so; replaced, the current one is offered. */
+function showFileProblem(problem) {
+  if (problem.key === 'no-file-for-this-session') markExpired({ moveFocus: true });
+  else showResultProblem(problem, { offerCurrent: problem.key === 'the-file-was-replaced' });
 }
 
 /** Downloads by fetch, so that a replaced or expired file is a sentence, not a failed browser download. */
@@ -621,19 +597,9 @@ async function onDownloadClick(event) {
   }
   const link = event.currentTarget;
   const name = link === ui.download ? link.download : 'credentials.csv';
-  let response;
-  try {
-    response = await fetch(link.href, { credentials: 'same-origin', headers: shownFile() });
-  } catch {
-    showResultProblem(networkProblem());
-    return;
-  }
-  if (explainedGone(response)) return;
-  if (!response.ok) {
-    showResultProblem(await problemFrom(response));
-    return;
-  }
-  saveBlob(await response.blob(), name);
+  const answer = await request(link.href, { read: 'blob', headers: shownFile() });
+  if (answer.ok) saveBlob(answer.body, name);
+  else showFileProblem(answer.problem);
 }
 
 function saveBlob(blob, name) {
@@ -654,7 +620,7 @@ async function showCurrentFile() {
 function onOtherTab(event) {
   if (state.result === null) return;
   if (event.data?.kind === 'generated' && event.data.sha256 !== state.result.sha256) {
-    showResultProblem(replacedProblem(), { moveFocus: false, offerCurrent: true });
+    showResultProblem(problemOf('the-file-was-replaced'), { moveFocus: false, offerCurrent: true });
   } else if (event.data?.kind === 'ended') {
     markGone(endedElsewhereProblem(), { moveFocus: false });
   }
@@ -674,23 +640,10 @@ function resetCredentials(passwords) {
 }
 
 async function fetchCredentials() {
-  let response;
-  try {
-    response = await fetch(CREDENTIALS_API, {
-      credentials: 'same-origin',
-      headers: { Accept: 'application/json', ...shownFile() },
-    });
-  } catch {
-    showResultProblem(networkProblem());
-    return null;
-  }
-  if (explainedGone(response)) return null;
-  if (!response.ok) {
-    showResultProblem(await problemFrom(response));
-    return null;
-  }
-  const body = await response.json();
-  return body.credentials || [];
+  const answer = await request(CREDENTIALS_API, { headers: shownFile() });
+  if (answer.ok) return answer.body.credentials || [];
+  showFileProblem(answer.problem);
+  return null;
 }
 
 async function togglePasswords() {
@@ -783,18 +736,11 @@ async function copyCredentials() {
 async function startOver() {
   if (ui.startOver.disabled) return;
   setChanging(true);
-  let response;
-  try {
-    response = await fetch(API, { method: 'DELETE', credentials: 'same-origin' });
-  } catch {
-    showResultProblem(networkProblem());
-    return;
-  } finally {
-    setChanging(false);
-  }
+  const answer = await request(API, { method: 'DELETE', read: 'nothing' });
+  setChanging(false);
   // 404: the file is already gone, which is what the trainer asked for.
-  if (!response.ok && response.status !== 404) {
-    showResultProblem(await problemFrom(response));
+  if (!answer.ok && answer.problem.status !== 404) {
+    showResultProblem(answer.problem);
     return;
   }
   clearPage();
@@ -838,17 +784,14 @@ function remembersShown() {
 // Only a tab that showed a file asks for it again, so a first visit never provokes a 404.
 async function restoreResult({ always = false } = {}) {
   if (!always && !remembersShown()) return false;
-  try {
-    const response = await fetch(API, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
-    if (response.ok) {
-      showResult(await response.json());
-      rememberShown(true);
-      return true;
-    }
-    rememberShown(false);
-  } catch {
-    // Unreachable now: the page starts empty; generating again will say what is wrong.
+  const answer = await request(API);
+  if (answer.ok) {
+    showResult(answer.body);
+    rememberShown(true);
+    return true;
   }
+  // Unreachable now (no status): the page starts empty; generating again will say what is wrong.
+  if (answer.problem.status) rememberShown(false);
   return false;
 }
 

@@ -5,13 +5,16 @@
 // answer carries the number of the request that asked; one that is not the newest is dropped, so a slow
 // answer can never land on top of a newer one.
 
+import { request } from './api.js';
+
 const CHECK_API = '/api/usermapping/check';
 
 export class LiveCheck {
   /**
    * `body()` gives what to send (a Blob), or null when there is nothing to check; `answered(answer)` gets
-   * {kind: 'checked', result} for the server's verdict, {kind: 'refused', response} for an HTTP error
-   * (a config too big to send, another origin), or {kind: 'unreachable'} when the request failed.
+   * null for nothing to check, else what `request` (api.js) resolved to: {ok: true, body} with the
+   * server's verdict, or {ok: false, problem} when it could not give one (a config too big to send,
+   * another origin, the server unreachable).
    */
   constructor({ body, answered, delayMs = 350 }) {
     this.body = body;
@@ -43,7 +46,7 @@ export class LiveCheck {
     const number = this.asked;
     if (!blob) {
       this.inFlight = null;
-      this.answered({ kind: 'empty' });
+      this.answered(null);
       return;
     }
     const controller = new AbortController();
@@ -52,14 +55,10 @@ export class LiveCheck {
     form.append('config', blob, 'lab.yaml');
     let answer;
     try {
-      const response = await fetch(CHECK_API, {
-        method: 'POST', body: form, credentials: 'same-origin', signal: controller.signal,
-        headers: { Accept: 'application/json' },
-      });
-      answer = response.ok ? { kind: 'checked', result: await response.json() } : { kind: 'refused', response };
+      answer = await request(CHECK_API, { method: 'POST', body: form, signal: controller.signal });
     } catch (error) {
-      if (error.name === 'AbortError') return;
-      answer = { kind: 'unreachable' };
+      if (error.name === 'AbortError') return; // a newer text's check replaced this one
+      throw error;
     }
     if (number !== this.asked) return; // a newer text was sent meanwhile: its answer is the one to show
     this.inFlight = null;

@@ -1,8 +1,14 @@
 // What the page says when something is wrong: the server's problem documents turned into sentences a
 // trainer can act on (never the raw body), and lists of located errors and warnings, each a button that
 // goes to its line. Generating and checking as you type both use these, so they say the same thing.
+// The words for each of the API's problems are in its table (usermapper/web/problems.py), which the app
+// serves as problemtable.js; only failures the API never answers with are worded here.
 
+import PROBLEMS from './problemtable.js';
 import { plural } from './words.js';
+
+const byKey = new Map(PROBLEMS.map((kind) => [kind.key, kind]));
+const byTitle = new Map(PROBLEMS.map((kind) => [kind.title, kind]));
 
 /** One list item per error or warning; those with a line become buttons that call `choose(issue)`. */
 export function renderIssues(list, issues, choose) {
@@ -42,85 +48,60 @@ function issueLabel(text) {
   return label;
 }
 
-async function readJson(response) {
-  try {
-    return await response.json();
-  } catch {
-    return null;
-  }
-}
-
-/** Turns a failed response into a sentence a trainer can act on. */
-export async function problemFrom(response) {
-  return describeProblem(response.status, await readJson(response), response.headers.get('Retry-After'));
-}
-
-/** The same, from a problem document's status and body (the check route sends them inside its answer). */
+/**
+ * A failed answer as the page says it: the problem of the table (served by the app as problemtable.js)
+ * whose title the answer names, or, for an answer that is not one of the API's problem documents (a
+ * proxy's, the host's own), the first problem of its status; any other status is an internal error.
+ * Gives {key, status, title, detail, errors, retryAfter}.
+ */
 export function describeProblem(status, body, retryAfter = null) {
+  const kind = byTitle.get(body?.title)
+    ?? PROBLEMS.find((candidate) => candidate.statuses.includes(status)) ?? byKey.get('internal-error');
+  return worded(kind, status, body, retryAfter);
+}
+
+/** The table's words for a problem the page learns of without asking (the file expired, another tab replaced it). */
+export function problemOf(key) {
+  const kind = byKey.get(key);
+  return worded(kind, kind.statuses[0], null, null);
+}
+
+function worded(kind, status, body, retryAfter) {
   const errors = Array.isArray(body?.errors) ? body.errors : [];
   const detail = typeof body?.detail === 'string' ? body.detail : '';
-  switch (status) {
-    case 400:
-      return {
-        title: 'The config could not be read',
-        detail: errors.length ? 'Check the YAML at the line shown.' : detail || 'Check that it is YAML text.',
-        errors,
-      };
-    case 404:
-      return expiredProblem();
-    case 413:
-      return {
-        title: 'The config or the lab is too large for the web page',
-        detail: detail || 'Make the lab smaller, or use the usermapper command line for big labs.',
-      };
-    case 415:
-      return { title: 'The server did not accept the upload', detail: 'Reload the page and try again.' };
-    case 422:
-      return {
-        title: `The config has ${plural(errors.length || 1, 'problem', 'problems')}`,
-        detail: errors.length ? 'Choose one to go to its line in the editor.' : detail,
-        errors,
-      };
-    case 503:
-      return {
-        title: 'Storage is unavailable right now',
-        detail: `Nothing was lost: your config is still here. Try again ${retryWhen(retryAfter)}.`,
-      };
-    default:
-      return {
-        title: 'Something went wrong on the server',
-        detail: `It answered with status ${status}. Try again in a moment.`,
-      };
-  }
-}
-
-export function expiredProblem() {
+  // Only the table's own words are filled in: a server's detail may quote what the trainer wrote.
+  const fill = (text) => text
+    .replace('{problems}', plural(errors.length || 1, 'problem', 'problems'))
+    .replace('{retry}', retryWhen(retryAfter))
+    .replace('{status}', String(status));
   return {
-    title: 'This file is no longer available',
-    detail: 'It expired or was deleted. Generate it again from your config.',
+    key: kind.key,
+    status,
+    title: fill(kind.page.title),
+    detail: kind.page.detail ? fill(kind.page.detail) : detail || fill(kind.page.hint),
+    errors,
+    retryAfter,
   };
 }
 
-export function replacedProblem() {
-  return {
-    title: 'This file was replaced in another tab',
-    detail: 'Another tab of this browser generated a new file, and the server keeps one per browser. '
-      + 'Show the current file, or generate this one again.',
-  };
-}
+// What the page says of failures that are not the API's problems: each has a key of its own, none of the table's.
 
 export function endedElsewhereProblem() {
-  return {
-    title: 'This file is no longer available',
-    detail: 'It was deleted with Start over in another tab. Generate it again from your config.',
-  };
+  return notice('ended-elsewhere', 0, 'This file is no longer available',
+    'It was deleted with Start over in another tab. Generate it again from your config.');
 }
 
 export function networkProblem() {
-  return {
-    title: 'The server could not be reached',
-    detail: 'Check your network connection, then try again.',
-  };
+  return notice('unreachable', 0, 'The server could not be reached', 'Check your network connection, then try again.');
+}
+
+export function unreadableAnswer(status) {
+  return notice('unreadable-answer', status, 'The server sent an answer the page cannot read',
+    'Try again in a moment; if it happens again, reload the page.');
+}
+
+function notice(key, status, title, detail) {
+  return { key, status, title, detail, errors: [], retryAfter: null };
 }
 
 /** Retry-After (seconds or an HTTP date) as a phrase such as "in about 30 seconds". */

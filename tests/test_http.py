@@ -604,7 +604,8 @@ def raised_problem_keys() -> list[str | None]:
 def test_every_problem_the_api_can_answer_has_a_section_that_explains_it(app_url):
     """Every problem the API answers with is raised by a key of the one table (usermapper/web/problems.py),
     and every problem of the table is raised somewhere; the served problems page has a section for each
-    4xx of the table, titled as the API titles it; the page's module of the table is served, never a copy."""
+    4xx of the table, titled as the API titles it; the page's scripts read the table from the app, never a
+    copy, and name only problems it has."""
     keys = raised_problem_keys()
     assert len(keys) >= 20 and None not in keys
     assert set(keys) == set(PROBLEMS)
@@ -623,3 +624,8 @@ def test_every_problem_the_api_can_answer_has_a_section_that_explains_it(app_url
     assert [(k["key"], k["title"], tuple(k["statuses"])) for k in served] == [
         (kind.key, kind.title, kind.statuses) for kind in PROBLEMS.values()]
     assert not (REPO / "static" / "problemtable.js").exists()
+    scripts = {path.name: path.read_text() for path in (REPO / "static").glob("*.js")}
+    assert "from './problemtable.js'" in scripts["problems.js"]
+    named = set(re.findall(r"(?:problemOf\(|key === )'([a-z-]+)'", "".join(scripts.values())))
+    page_only = set(re.findall(r"notice\('([a-z-]+)'", scripts["problems.js"]))
+    assert len(named) >= 4 and named <= set(PROBLEMS) | page_only and not page_only & set(PROBLEMS)
