@@ -298,7 +298,7 @@ class Page:
 def guacamole_db():
     """A PostgreSQL with Guacamole's user tables in ``guacamole_db``; the environment that reaches it."""
     from databases import PostgreSQL
-    from test_passwords_sql import POSTGRESQL_SCHEMA
+    from test_password_scripts import POSTGRESQL_SCHEMA
 
     with PostgreSQL() as server:
         server.psql("CREATE DATABASE guacamole_db")

@@ -73,7 +73,7 @@ def _folded_key(numbering) -> str:
 def mysql_name_key(name: str) -> str:
     """What MySQL and MariaDB compare of a name in ``utf8mb4_general_ci`` (and ``utf8mb3_general_ci``,
     the same for every character it holds): each character's weight, trailing spaces ignored (PAD SPACE).
-    Checked against MariaDB 10.11's ``WEIGHT_STRING`` for every code point (tests/test_passwords_sql.py)."""
+    Checked against MariaDB 10.11's ``WEIGHT_STRING`` for every code point (tests/test_password_scripts.py)."""
     return _weights(name).rstrip(" ")
 
 
