@@ -92,8 +92,8 @@ PROBLEMS: Mapping[str, ProblemKind] = {kind.key: kind for kind in (
         "wrong kind, a number is out of range, two types would generate the same username or connection name, "
         "or a limit is passed.",
         "Each entry of `errors` names the field (`users.students.quantity`), its line and column, and what to "
-        "change. Every problem is listed at once, in line order; fix them all and send it again. The README's "
-        "\"The config format\" section describes every field."),
+        "change. Every problem is listed at once, in line order; fix them all and send it again. "
+        "The project's docs/config.md describes every field."),
     ProblemKind(
         "empty-config", (400,), "Empty config", READ_AGAIN,
         "The request held no config, or only white space.",
