@@ -16,7 +16,7 @@ import yaml
 
 import guacamole_reader
 from whole_tree import whole_tree
-from usermapper.outputs import user_mapping as xmlwriter
+from usermapper.outputs import user_mapping
 from usermapper.lab import ConfigError, read_config
 from usermapper.outputs.credentials import credentials_csv, unprotected_cell
 from usermapper.lab.expand import expand
@@ -125,11 +125,11 @@ MARKUP_LAB = yaml.safe_dump({
     allow_unicode=True, sort_keys=False)
 
 
-@pytest.mark.parametrize("kept", [xmlwriter.VIEW_KEPT_BYTES, 0])
+@pytest.mark.parametrize("kept", [user_mapping.VIEW_KEPT_BYTES, 0])
 def test_pods_with_markup_in_every_name_are_written_as_lxml_writes_the_whole_tree(monkeypatch, kept):
     """Names, hostnames, usernames and parameters holding ``<>&"'`` and non-ASCII; three instructors,
     so the view of every pod is kept for the next ones, or (kept 0) made again for each."""
-    monkeypatch.setattr(xmlwriter, "VIEW_KEPT_BYTES", kept)
+    monkeypatch.setattr(user_mapping, "VIEW_KEPT_BYTES", kept)
     lab = read_config(MARKUP_LAB)
     mapping = expand(lab)
     xml = user_mapping_bytes(mapping)
