@@ -23,6 +23,7 @@ from usermapper.lab.expand import Connection, Group, User, UserMapping, expand
 from usermapper.outputs.import_files import (ImportRefused, entries, group_paths, import_csv, import_file, import_json,
                                              import_yaml)
 from usermapper.outputs.mysql_names import username_collisions
+from usermapper.outputs.password_scripts import check_passwords
 from usermapper.outputs.user_mapping import user_mapping_bytes
 
 TESTS = Path(__file__).resolve().parent
@@ -154,6 +155,79 @@ def test_device_types_differing_only_in_case_are_refused_at_the_second():
     assert "case" in problem.message
 
 
+def test_a_type_named_like_another_types_field_is_placed_where_each_is_written():
+    """The device type ``A.name_prefix`` and the field ``name_prefix`` of ``A`` have one dotted path: a
+    problem of the type's name points at its name, one of the field at the field."""
+    source = """\
+users:
+  s: {quantity: 1, username_prefix: s, username_suffix: '1', password: x}
+devices:
+  A: {quantity: 2, name_prefix: PC, name_suffix: '1', parameters: {protocol: ssh, hostname: h}}
+  a.name_prefix: {quantity: 1, name_prefix: B, name_suffix: '1', parameters: {protocol: ssh, hostname: h}}
+  A.name_prefix: {quantity: 1, name_prefix: C, name_suffix: '1', parameters: {protocol: ssh, hostname: h}}
+"""
+    lab = read_config(source)
+    with pytest.raises(ImportRefused) as refused:
+        entries(lab, expand(lab))
+    [problem] = refused.value.problems
+    assert (problem.path, problem.line, problem.column) == ("devices.A.name_prefix", *at(source, "A.name_prefix:"))
+    assert "case" in problem.message
+    device = DeviceType("A", 2, Numbering("PC", 1, 1), None, "ssh", (("hostname", "h"),))
+    twins = (Connection("pc", "ssh", (("hostname", "h"),)), Connection("PC", "ssh", (("hostname", "h"),)))
+    user_type = UserType("s", 1, Numbering("s", 1, 1), "x", 12, "plain", None)
+    mapping = UserMapping((Group((User("s", "s1", "x", "plain", "x"),), twins),))
+    with pytest.raises(ImportRefused) as refused:
+        entries(Lab((user_type,), (device,), places=lab.places, name_places=lab.name_places), mapping)
+    [problem] = refused.value.problems
+    assert (problem.path, problem.line, problem.column) == ("devices.A.name_prefix", *at(source, "PC,"))
+
+
+def test_a_field_given_through_a_merge_is_placed_where_its_value_is_written():
+    """``<<: *a`` gives the type c the username_prefix and the password_encoding written under a: the
+    problems of c point there, at the value, not at c."""
+    source = """\
+users:
+  a: &a {quantity: 1, username_prefix: stu, username_suffix: '1', password: x, password_encoding: md5}
+  b: {quantity: 1, username_prefix: Stu, username_suffix: '2', password: x}
+  c:
+    <<: *a
+    username_suffix: '2'
+devices:
+  d: {quantity: 1, name_prefix: PC, name_suffix: '1', parameters: {protocol: ssh, hostname: h}}
+"""
+    lab = read_config(source)
+    with pytest.raises(ImportRefused) as refused:
+        entries(lab, expand(lab))
+    [problem] = refused.value.problems
+    assert (problem.path, problem.line, problem.column) == ("users.c.username_prefix", *at(source, "stu,"))
+    with pytest.raises(ImportRefused) as refused:
+        check_passwords(lab, "mysql")
+    assert [(p.path, p.line, p.column) for p in refused.value.problems] == [
+        ("users.c.username_prefix", *at(source, "stu,")), ("users.a.password_encoding", *at(source, "md5")),
+        ("users.c.password_encoding", *at(source, "md5"))]
+
+
+def test_a_json_config_with_an_escaped_pair_is_refused_at_its_places():
+    """JSON writes a character beyond U+FFFF as two escaped halves, which YAML cannot read: the places come
+    from the config as the reader read it, never from reading the text again as YAML."""
+    source = json.dumps({
+        "users": {"a": {"quantity": 1, "username_prefix": "\U0001f600a", "username_suffix": "1", "password": "x"},
+                  "b": {"quantity": 1, "username_prefix": "\U0001f600A", "username_suffix": "1", "password": "x"}},
+        "devices": {"x/y": {"quantity": 1, "name_prefix": "P", "name_suffix": "1",
+                            "parameters": {"protocol": "ssh", "hostname": "h"}}}}, indent=1)
+    assert "\\ud83d\\ude00" in source
+    lab = read_config(source, as_json=True)
+    with pytest.raises(ImportRefused) as refused:
+        entries(lab, expand(lab))
+    placed = [(p.path, p.line, p.column) for p in refused.value.problems]
+    assert placed == [("devices.x/y", *at(source, '"x/y"')),
+                      ("users.b.username_prefix", *at(source, '"\\ud83d\\ude00A"'))]
+
+
+def at(source: str, fragment: str) -> tuple[int, int]:
+    """The 1-based line and column of the first ``fragment`` in ``source``."""
+    before = source[:source.index(fragment)]
+    return before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
 
 
 def test_usernames_of_two_types_differing_only_in_case_are_refused_at_the_second_naming_both():

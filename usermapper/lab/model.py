@@ -127,13 +127,16 @@ class Lab:
     warnings: tuple[Problem, ...] = ()
     pod_start: int = 1  # the first owner's number
     name: str = DEFAULT_LAB_NAME  # the top-level ``lab:``, the connection group of a database import
-    # Where each field was written, by its dotted path (``users.students.username_prefix``); a type's own
-    # path (``devices.PC``) is where its name is written.
+    # Where each field was written, by its dotted path (``users.students.username_prefix``), and where each
+    # type's name was written (``devices.PC``). Apart, because a type's name may hold dots: the device type
+    # ``PC.name_prefix`` and the field ``name_prefix`` of the device type ``PC`` have one path.
     places: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
+    name_places: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
 
-    def problem(self, path: str, message: str) -> Problem:
-        """A problem at the place of the field ``path`` (line 0 when the config did not write it)."""
-        line, column = self.places.get(path, (0, 0))
+    def problem(self, path: str, message: str, *, at_name: bool = False) -> Problem:
+        """A problem at the place of the field ``path``, or with ``at_name`` of the name of the type ``path``
+        (line 0 when the config did not write it)."""
+        line, column = (self.name_places if at_name else self.places).get(path, (0, 0))
         return Problem(path, line, column, message)
 
     def device_types_for(self, user_type: UserType) -> tuple[DeviceType, ...]:

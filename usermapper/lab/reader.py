@@ -37,8 +37,12 @@ def read_config(source: str | bytes, limits: Limits = Limits(), *, as_json: bool
     lab = reader.lab(root, limits)
     if reader.problems:
         raise ConfigError(reported(reader.problems, "problems"))
-    places = {path: (node.start_mark.line + 1, node.start_mark.column + 1) for path, node in reader.nodes.items()}
-    return replace(lab, warnings=tuple(reported(reader.warnings, "warnings")), places=places)
+    return replace(lab, warnings=tuple(reported(reader.warnings, "warnings")), places=_places(reader.nodes),
+                   name_places=_places(reader.type_names))
+
+
+def _places(nodes: dict[str, yaml.Node]) -> dict[str, tuple[int, int]]:
+    return {path: (node.start_mark.line + 1, node.start_mark.column + 1) for path, node in nodes.items()}
 
 
 class LabReader(FieldReader):
@@ -51,6 +55,7 @@ class LabReader(FieldReader):
         super().__init__()
         self.device_lists: dict[int, tuple[str, ...] | None] = {}  # by node: an aliased list is read once
         self.declared: dict[str, set[str]] = {}  # the names of the user and device types, read or not
+        self.type_names: dict[str, yaml.Node] = {}  # each type's name by the type's path (``devices.PC``)
         # What guacd makes of a value, by (protocol, name, value), and what Guacamole's tokens make of it,
         # by value: worked out once however often an alias repeats it.
         self.guacd_problems: dict[tuple[str, str, str], str | None] = {}
@@ -97,7 +102,7 @@ class LabReader(FieldReader):
         if entries is not None and not node.value:
             self.refuse(path, node, f"needs at least one {path[:-1]} type")
         for key, _ in entries or ():
-            self.nodes[f"{path}.{key.value}"] = key
+            self.type_names[f"{path}.{key.value}"] = key
         self.declared[path] = {key.value for key, _ in entries or ()}
         return [t for key, value in entries or ()
                 if (t := read_one(f"{path}.{key.value}", key, value, limits))]

@@ -227,14 +227,14 @@ def _problems(lab: Lab, mapping: UserMapping, entries_: list[dict]) -> list[Prob
     for device in lab.device_types:
         if "/" in device.name:
             problems.append(lab.problem(f"devices.{device.name}", "names a connection group of the import, "
-                                        "where '/' separates groups: rename the device type"))
+                                        "where '/' separates groups: rename the device type", at_name=True))
         earlier = folded.setdefault(device.name.casefold(), device.name)
         if earlier != device.name:
             problems.append(lab.problem(f"devices.{device.name}", f"differs from the device type {earlier} "
                                         f"only in case; their connection groups would collide in MySQL and "
-                                        f"MariaDB, which compare names regardless of case"))
+                                        f"MariaDB, which compare names regardless of case", at_name=True))
         if len(device.name) > LONGEST_NAME:
-            problems.append(lab.problem(f"devices.{device.name}", _too_long("a connection group's")))
+            problems.append(lab.problem(f"devices.{device.name}", _too_long("a connection group's"), at_name=True))
     seen: dict[tuple[str, str], str] = {}
     for entry in entries_:
         device = entry["group"].rsplit("/", 1)[1]
