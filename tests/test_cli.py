@@ -158,6 +158,15 @@ def test_a_summary_into_a_closed_pipe_ends_quietly(tmp_path):
     assert process.wait(timeout=60) == 1
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_summary_that_cannot_be_written_is_said_so(tmp_path):
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run([sys.executable, "-m", "usermapper", "-i", str(CLASSROOM), "--check"], cwd=tmp_path,
+                                stdout=full, stderr=subprocess.PIPE, env=ENV, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr == b"usermapper: cannot write standard output: No space left on device\n"
+
+
 def mode_of(path: Path) -> int:
     return path.stat().st_mode & 0o777
 

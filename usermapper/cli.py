@@ -240,6 +240,9 @@ def _print_summary(source: str, lab: Lab) -> int:
     except BrokenPipeError:
         _discard_stdout()
         return 1
+    except OSError as error:  # a full disk under `usermapper --check > summary.txt`
+        print(f"usermapper: cannot write standard output: {error.strerror}", file=sys.stderr)
+        return 1
     return 0
 
 
