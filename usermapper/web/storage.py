@@ -16,7 +16,6 @@ import requests
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError, ServiceResponseError
 from azure.data.tables import TableServiceClient
-from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
 from .settings import StorageTarget
 
@@ -71,6 +70,10 @@ def _credential(target: StorageTarget) -> TokenCredential:
     user-assigned one ``client_id`` names) with ``__credential=managedidentity``, else DefaultAzureCredential.
     Token requests get the same short timeouts as storage requests, so a dead identity endpoint is a 503
     within seconds."""
+    # Imported here, where it is needed: only an identity-based connection uses azure.identity, which brings
+    # msal and cryptography (bench/bench_coldstart.py: 70 ms of every cold start with a connection string).
+    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
     timeouts = {"connection_timeout": CLIENT_OPTIONS["connection_timeout"],
                 "read_timeout": CLIENT_OPTIONS["read_timeout"], "retry_total": CLIENT_OPTIONS["retry_total"]}
     if target.managed_identity:
