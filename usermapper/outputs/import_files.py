@@ -19,9 +19,8 @@ import json
 import re
 from collections.abc import Iterable
 
-
-from ..lab.model import DeviceType, Lab, Problem
 from ..lab.expand import Connection, UserMapping, pod_connections
+from ..lab.model import DeviceType, Lab, Problem
 from ..lab.pods import instructor_label
 from .mysql_names import username_collisions
 
@@ -30,16 +29,15 @@ ROOT = "ROOT"
 # default collation compares them case-insensitively, so two names differing only in case collide there
 # (for usernames, see username_collisions).
 LONGEST_NAME = 128
-RESERVED_COLUMNS = ("name", "protocol", "group", "parentIdentifier", "users", "groups")
 CSV_HEAD = ("name", "protocol", "group", "users")
 # Every parameter column is marked as one: the importer then never takes it for an attribute, nor refuses a
 # parameter it does not know for that protocol (the config keeps unknown parameters, with a warning).
 PARAMETER_COLUMN = "{} (parameter)"
 _PLAIN_YAML = re.compile(r"[A-Za-z][A-Za-z0-9_./-]*")
-# Words YAML 1.1 or 1.2 reads as a boolean or null (in any case: 1.1 knows Yes, YES, ...).
 # YAML folds these as line breaks even inside double quotes, where JSON leaves them as they are.
 _YAML_BREAK = re.compile("[\u0085\u2028\u2029\ufeff]")
 _YAML_BREAKS = {ord(c): f"\\u{ord(c):04x}" for c in "\u0085\u2028\u2029\ufeff"}
+# Words YAML 1.1 or 1.2 reads as a boolean or null (in any case: 1.1 knows Yes, YES, ...).
 _YAML_WORDS = ("y", "n", "yes", "no", "on", "off", "true", "false", "null")
 
 
