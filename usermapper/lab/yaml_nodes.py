@@ -99,7 +99,7 @@ def compose(text: str, max_nodes: int) -> yaml.Node | None:
                                                      f"#x{error.character:04x}: {error.reason}")],
                           syntax=True) from None
     except yaml.MarkedYAMLError as error:
-        raise ConfigError([_syntaxproblem_at(error, text)], syntax=True) from None
+        raise ConfigError([_syntax_problem(error, text)], syntax=True) from None
     except yaml.YAMLError as error:
         raise ConfigError([Problem("", 0, 0, f"not valid YAML: {error}")], syntax=True) from None
 
@@ -161,7 +161,7 @@ def check_json(text: str) -> None:
                                              f"a lab config needs about 5")], syntax=True) from None
 
 
-def _syntaxproblem_at(error: yaml.MarkedYAMLError, text: str) -> Problem:
+def _syntax_problem(error: yaml.MarkedYAMLError, text: str) -> Problem:
     """libyaml's complaint in words a trainer knows, at the place that helps most to fix it."""
     problem, context = error.problem or "", error.context or ""
     at, opened = error.problem_mark, error.context_mark
@@ -302,6 +302,3 @@ def _identity(key: yaml.Node) -> object:
 
 def merge_sources(value: yaml.Node) -> list[yaml.Node]:
     return list(value.value) if isinstance(value, yaml.SequenceNode) else [value]
-
-
-
