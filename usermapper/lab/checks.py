@@ -51,7 +51,8 @@ def check_references(reader: LabReader, lab: Lab) -> None:
             path = f"users.{user_type.name}.devices[{indexes[0]}]"
             again = f" (listed {len(indexes):,} times)" if len(indexes) > 1 else ""
             reader.refuse(path, reader.nodes[path], f"{quoted(name)} is not a device type{again}"
-                                                f"{reader.suggest(name, known)}{listed}")
+                                                    f"{reader.suggest(name, known)}{listed}")
+
 
 def check_pods(reader: LabReader, lab: Lab) -> None:
     """Pod shapes that cannot work: a pod type nobody owns, owners all on one host, an instructor with
@@ -63,8 +64,8 @@ def check_pods(reader: LabReader, lab: Lab) -> None:
         owners = lab.owner_count(device)
         if owners == 0:
             reader.refuse(f"{path}.per_user", reader.nodes[f"{path}.per_user"],
-                        "no user owns these devices: list the type in a user type's devices (a user type "
-                        "with pods: all only views pods)")
+                          "no user owns these devices: list the type in a user type's devices (a user type "
+                          "with pods: all only views pods)")
         elif owners > 1 and (device.hostname is None or not pods.has_placeholder(device.hostname.prefix)
                              and not (device.across_owners and device.hostname.counted)):
             field = "hostname_prefix" if device.hostname else "parameters"
@@ -77,7 +78,8 @@ def check_pods(reader: LabReader, lab: Lab) -> None:
         if user_type.all_pods and not any(d.per_user for d in lab.device_types_for(user_type)):
             path = f"users.{user_type.name}.pods"
             reader.refuse(path, reader.nodes[path], "this user type reaches no per_user device type, so there "
-                                                "are no pods to see")
+                                                    "are no pods to see")
+
 
 def check_limits(reader: LabReader, lab: Lab, fields: dict[str, yaml.Node], limits: Limits) -> bool:
     """True when the lab is within the limits."""
@@ -89,14 +91,15 @@ def check_limits(reader: LabReader, lab: Lab, fields: dict[str, yaml.Node], limi
         if count > limit:
             within = False
             reader.refuse(field, fields[field],
-                        f"the lab has {count:,} {what}; the most one file may hold is {limit:,}")
+                          f"the lab has {count:,} {what}; the most one file may hold is {limit:,}")
     if lab.random_characters > limits.max_random_characters:
         within = False
         reader.refuse("users", fields["users"],
-                    f"the random passwords would take {lab.random_characters:,} characters; the most one "
-                    f"file may ask for is {limits.max_random_characters:,} (fewer users or a shorter "
-                    f"password_length)")
+                      f"the random passwords would take {lab.random_characters:,} characters; the most one "
+                      f"file may ask for is {limits.max_random_characters:,} (fewer users or a shorter "
+                      f"password_length)")
     return within
+
 
 def check_unique_names(reader: LabReader, lab: Lab) -> None:
     """Guacamole silently keeps only the last of two equal usernames or connection names. A pod type's
@@ -109,6 +112,7 @@ def check_unique_names(reader: LabReader, lab: Lab) -> None:
         if reached is not None and reached not in checked:
             checked.add(reached)
             check_instructor_names(reader, lab, user_type)
+
 
 def check_instructor_names(reader: LabReader, lab: Lab, user_type: UserType) -> None:
     """Without a space in an owner's username or a shared name, every name is its owner's username, a
@@ -123,9 +127,10 @@ def check_instructor_names(reader: LabReader, lab: Lab, user_type: UserType) -> 
             if name in seen:
                 path = f"users.{user_type.name}.pods"
                 reader.refuse(path, reader.nodes[path], f"this user type's list would hold {quoted(name)} "
-                                                    f"twice; Guacamole would keep only one of them")
+                                                        f"twice; Guacamole would keep only one of them")
                 return
             seen.add(name)
+
 
 def check_unique(reader: LabReader, section: str, field: str, names_by_type: Iterator[tuple[str, list[str]]]) -> None:
     owner: dict[str, str] = {}
@@ -135,9 +140,10 @@ def check_unique(reader: LabReader, section: str, field: str, names_by_type: Ite
             shown = ", ".join(clashes[:3]) + (", ..." if len(clashes) > 3 else "")
             path = f"{section}.{type_name}.{field}_prefix"
             reader.refuse(path, reader.nodes[path],
-                        f"{section} {owner[clashes[0]]!r} and {type_name!r} both generate {shown}; "
-                        f"Guacamole would keep only one of them")
+                          f"{section} {owner[clashes[0]]!r} and {type_name!r} both generate {shown}; "
+                          f"Guacamole would keep only one of them")
         owner.update((n, type_name) for n in names)
+
 
 def check_hostnames(reader: LabReader, lab: Lab) -> None:
     """The first and the last hostname (of the first and the last owner) are the extremes."""
@@ -154,9 +160,9 @@ def check_hostnames(reader: LabReader, lab: Lab) -> None:
             if DOTTED_NUMBERS.match(host) and any(int(octet) > 255 for octet in host.split(".")):
                 path = f"devices.{device.name}.{field}"
                 reader.refuse(path, reader.nodes[path],
-                            f"generates {host}{owner}, which is not an IPv4 address (each part goes up "
-                            f"to 255); lower the {'pod start' if field == 'hostname_prefix' else 'suffix'}"
-                            f" or the quantity")
+                              f"generates {host}{owner}, which is not an IPv4 address (each part goes up "
+                              f"to 255); lower the {'pod start' if field == 'hostname_prefix' else 'suffix'}"
+                              f" or the quantity")
                 break
 
 
