@@ -72,7 +72,6 @@ class FieldReader:
     def warn(self, path: str, node: yaml.Node, message: str) -> None:
         self.warnings.append(problem_at(path, node, message))
 
-
     def entries(self, path: str, node: yaml.Node) -> list[tuple[yaml.Node, yaml.Node]] | None:
         """The key/value pairs of a mapping, merge keys applied, refusing duplicate and non-text keys."""
         if not isinstance(node, yaml.MappingNode):

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from ..lab.model import Lab, Problem
 
+
 def username_collisions(lab: Lab) -> list[Problem]:
     """Usernames of two user types that are one account in Guacamole's MySQL or MariaDB database: its
     tables (``CHARSET=utf8``) compare names in the charset's default collation, ``utf8mb3_general_ci``

@@ -51,6 +51,7 @@ def form_fields(request: Request) -> dict[str, list[bytes]]:
         raise _unreadable_upload(f"it holds more than {MAX_PARTS} parts; the form needs one, config") from None
     return fields
 
+
 def _multipart_fault(state: State, boundary: str, error: ValueError) -> str:
     shown = boundary if len(boundary) <= 40 else boundary[:40] + "..."
     if state == State.PREAMBLE:
@@ -65,9 +66,11 @@ def _multipart_fault(state: State, boundary: str, error: ValueError) -> str:
         return "a part has no Content-Disposition header, so it has no name"
     return f"it ends after a boundary without the part's headers, or without the closing --{shown}--"
 
+
 def _unreadable_upload(reason: str) -> HTTPProblem:
     return HTTPProblem("unreadable-upload", f"The multipart body could not be read: {reason}. Let the "
                        f"client build the form: curl -F config=@lab.yaml.")
+
 
 def single_config_field(form: Mapping[str, list[bytes]]) -> bytes:
     values = form.get("config", [])

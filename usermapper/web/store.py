@@ -61,6 +61,7 @@ RETIRE_ATTEMPTS = 5  # conditional writes lost to a concurrent change before sto
 KEPT_TABLE_CLIENTS = 8  # the hours' table clients kept at once (sessions of a few hours are in use)
 MAX_SUCCESSORS = 16  # how far Start over follows sessions that replaced each other while it ran
 
+
 class SessionTooLarge(Exception):
     """The compressed file and credentials do not fit one entity; refused before any request."""
 
@@ -408,5 +409,3 @@ def _chunked(name: str, data: bytes) -> dict:
 
 def _joined(entity: Mapping, name: str) -> bytes:
     return b"".join(entity[f"{name}{index}"] for index in range(entity[f"{name}Chunks"]))
-
-
