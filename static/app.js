@@ -76,6 +76,9 @@ const ui = {
   importGroups: $('import-groups'),
   importGroupsList: $('import-groups-list'),
   downloadCredentials: $('download-credentials'),
+  downloadCredentialsJson: $('download-credentials-json'),
+  credentialsWarning: $('credentials-warning'),
+  credentialsWarningText: $('credentials-warning-text'),
   startOver: $('start-over'),
   resultStale: $('result-stale'),
   resultProblem: $('result-problem'),
@@ -511,6 +514,7 @@ function renderLinks(data) {
   const named = `?sha256=${encodeURIComponent(data.sha256)}`;
   renderDownload(data);
   enableLink(ui.downloadCredentials, (links.credentials || CREDENTIALS_API) + named);
+  enableLink(ui.downloadCredentialsJson, `${links.credentials || CREDENTIALS_API}${named}&format=json`);
   ui.downloadCredentials.hidden = !(data.passwords?.generated || data.passwords?.hashed);
 }
 
@@ -573,6 +577,7 @@ function markGone(problem, { moveFocus }) {
   rememberShown(false);
   disableLink(ui.download);
   disableLink(ui.downloadCredentials);
+  disableLink(ui.downloadCredentialsJson);
   ui.showPasswords.disabled = true;
   ui.copyCredentials.disabled = true;
   showResultProblem(problem, { moveFocus });
@@ -596,7 +601,7 @@ async function onDownloadClick(event) {
     return;
   }
   const link = event.currentTarget;
-  const name = link === ui.download ? link.download : 'credentials.csv';
+  const name = link.download;
   const answer = await request(link.href, { read: 'blob', headers: shownFile() });
   if (answer.ok) saveBlob(answer.body, name);
   else showFileProblem(answer.problem);
@@ -630,6 +635,10 @@ function onOtherTab(event) {
 
 function resetCredentials(passwords) {
   ui.credentials.hidden = !(passwords.generated || passwords.hashed);
+  // A cell a spreadsheet would run as a formula is written exactly; the summary says which to open as text.
+  ui.credentialsWarning.hidden = !passwords.spreadsheet_warning;
+  ui.credentialsWarningText.textContent = passwords.spreadsheet_warning
+    ? `${passwords.spreadsheet_warning[0].toUpperCase()}${passwords.spreadsheet_warning.slice(1)}.` : '';
   ui.credentialsPanel.hidden = true;
   ui.credentialsBody.replaceChildren();
   ui.showPasswords.disabled = false;
@@ -837,6 +846,7 @@ function start() {
     if (state.result !== null && !ui.download.hasAttribute('aria-disabled')) renderDownload(state.result);
   });
   ui.downloadCredentials.addEventListener('click', onDownloadClick);
+  ui.downloadCredentialsJson.addEventListener('click', onDownloadClick);
   ui.startOver.addEventListener('click', startOver);
   ui.showCurrent.addEventListener('click', showCurrentFile);
   tabs?.addEventListener('message', onOtherTab);

@@ -206,6 +206,17 @@ def test_quiet_prints_nothing_on_success(tmp_path):
     assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
 
 
+def test_a_sheet_holding_formula_cells_is_exact_and_a_warning_names_them_even_when_quiet(tmp_path):
+    config = CLASSROOM.read_text().replace("password: Lab-Trainer-2026", "password: '@Lab-Trainer'")
+    result = usermapper("-i", "-", "-o", "out.xml", "--credentials", "sheet.csv", "-q", cwd=tmp_path,
+                        stdin=config.encode())
+    assert result.returncode == 0
+    assert result.stderr.decode() == ("usermapper: warning: sheet.csv: a spreadsheet would run 1 cell of the "
+                                      "credentials sheet as formulas (row 2 password); they are written exactly, so "
+                                      "open the sheet with every column as text\n")
+    assert (tmp_path / "sheet.csv").read_text().splitlines()[1] == "trainers,trainer1,@Lab-Trainer"
+
+
 def test_the_summary_line_says_where_the_passwords_went(tmp_path):
     result = usermapper("-i", str(CLASSROOM), "-o", "-", "--credentials", "people.csv", cwd=tmp_path)
     assert result.returncode == 0 and result.stdout.startswith(b"<?xml")

@@ -127,6 +127,21 @@ def test_credentials_as_csv_and_json(client):
     assert len({row["password"] for row in credentials[1:]}) == 12
 
 
+
+def test_a_sheet_holding_formula_cells_is_exact_named_in_the_summary_and_offered_as_a_json_file(client):
+    config = CLASSROOM.replace(b"password: Lab-Trainer-2026", b"password: '=Lab+Trainer'")
+    summary = client.post_file(config).json()
+    assert summary["passwords"]["spreadsheet_warning"] == (
+        "a spreadsheet would run 1 cell of the credentials sheet as formulas (row 2 password); they are written "
+        "exactly, so open the sheet with every column as text, or download its JSON form "
+        "(/api/usermapping/credentials?format=json)")
+    assert client.get(API + "/credentials").text.splitlines()[1] == "trainers,trainer1,=Lab+Trainer"
+    as_file = client.get(API + "/credentials?format=json")
+    assert as_file.headers["Content-Disposition"] == 'attachment; filename="credentials.json"'
+    assert as_file.json()["credentials"][0]["password"] == "=Lab+Trainer"
+    assert client.post_file().json()["passwords"]["spreadsheet_warning"] is None
+
+
 def test_delete_ends_the_session_at_once_and_is_idempotent(client):
     client.post_file()
     token = client.token

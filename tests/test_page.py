@@ -589,3 +589,20 @@ def test_each_format_downloads_the_shown_labs_file(open_page):
         page.get_by_role("link", name="Download user-mapping.xml").click()
     assert Path(download.value.path()).read_bytes().startswith(b"<?xml")
     watch.assert_clean()
+
+
+def test_a_sheet_with_formula_cells_says_which_and_downloads_exactly_as_json(open_page):
+    page, watch = open_page(viewport=DESKTOP)
+    generate_in(page, CLASSROOM.read_text().replace("password: Lab-Trainer-2026", "password: '=Lab+Trainer'"))
+    warning = page.locator("#credentials-warning")
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("A spreadsheet would run 1 cell of the credentials sheet as formulas "
+                                    "(row 2 password)")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download as JSON").click()
+    assert download.value.suggested_filename == "credentials.json"
+    rows = json.loads(Path(download.value.path()).read_bytes())["credentials"]
+    assert rows[0] == {"type": "trainers", "username": "trainer1", "password": "=Lab+Trainer"}
+    generate_in(page, CLASSROOM.read_text())
+    expect(warning).to_be_hidden()
+    watch.assert_clean()

@@ -18,7 +18,7 @@ import guacamole_reader
 from whole_tree import whole_tree
 from usermapper.outputs import user_mapping
 from usermapper.lab import ConfigError, read_config
-from usermapper.outputs.credentials import credentials_csv, unprotected_cell
+from usermapper.outputs.credentials import credentials_csv, formula_cells
 from usermapper.lab.expand import expand
 from usermapper.outputs.summary import lab_summary
 from usermapper.outputs.user_mapping import file_size, user_mapping_bytes
@@ -239,7 +239,7 @@ def test_the_command_line_checks_prints_the_pods_and_writes_whose_devices_are_wh
     users = guacamole_reader.read((tmp_path / "out.xml").read_bytes())
     rows = list(csv.DictReader(io.StringIO((tmp_path / "sheet.csv").read_text())))
     assert [r["username"] for r in rows] == list(users)
-    assert all(guacamole_reader.authenticates(users, r["username"], unprotected_cell(r["password"])) for r in rows)
+    assert all(guacamole_reader.authenticates(users, r["username"], r["password"]) for r in rows)
     assert rows[0]["devices"] == ""  # the instructor owns none
     assert rows[7]["devices"] == "Router=10.0.7.1; Switch=10.0.7.2; PC=10.0.7.10"
 
@@ -262,15 +262,15 @@ devices:
         "  pods: 3, numbered 1 to 3 in config order, holding pcs (1 rdp) in 2, desktops (2 rdp) in 1")
 
 
-def test_the_devices_cell_is_spreadsheet_safe():
+def test_the_devices_cell_is_exact_and_named_when_a_spreadsheet_would_run_it():
     text = ("users:\n" + students(1) +
             "devices:\n"
             "    pcs: {per_user: 1, name_prefix: '=PC', name_suffix: '', hostname_prefix: 'pc{pod}',\n"
             "          hostname_suffix: '',\n"
             "          parameters: {protocol: rdp}}\n")
-    sheet = credentials_csv(expand(read_config(text))).decode()
-    (row,) = csv.DictReader(io.StringIO(sheet))
-    assert row["devices"] == "'=PC=pc1" and unprotected_cell(row["devices"]) == "=PC=pc1"
+    mapping = expand(read_config(text))
+    (row,) = csv.DictReader(io.StringIO(credentials_csv(mapping).decode()))
+    assert row["devices"] == "=PC=pc1" and formula_cells(mapping) == ["row 2 devices"]
 
 
 def test_the_api_summary_describes_the_lab_and_its_pods(app_url):
@@ -295,7 +295,7 @@ def test_the_api_summary_describes_the_lab_and_its_pods(app_url):
         {"type": "pcs", "name": "PC", "hostname": "10.0.2.10"}], "more_devices": 0}
     users = guacamole_reader.read(client.get().content)
     sheet = list(csv.DictReader(io.StringIO(client.get("/api/usermapping/credentials").text)))
-    assert all(guacamole_reader.authenticates(users, r["username"], unprotected_cell(r["password"])) for r in sheet)
+    assert all(guacamole_reader.authenticates(users, r["username"], r["password"]) for r in sheet)
     assert sheet[2]["devices"] == "Router=10.0.2.1; Switch=10.0.2.2; PC=10.0.2.10"
     classroom = client.post_file().json()["lab"]
     assert classroom["pods"] == {"start": 1, "owners": 0, "shown": [], "more": 0}

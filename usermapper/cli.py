@@ -21,6 +21,7 @@ from .generate import Generated, check
 from .lab import ConfigError, Lab, Problem
 from .limits import Limits
 from .outputs import IMPORT_FORMATS, SQL_DIALECTS, USER_MAPPING
+from .outputs.credentials import formula_warning
 from .outputs.import_files import ImportRefused
 from .outputs.password_scripts import check_passwords
 from .outputs.summary import lab_facts
@@ -100,6 +101,9 @@ def _write(args: argparse.Namespace, generated: Generated, imported: bytes | Non
     except OSError as error:
         print(f"usermapper: cannot write {error.filename or args.output}: {error.strerror}", file=sys.stderr)
         return 1
+    sheet_warning = formula_warning(generated.mapping) if args.credentials else None
+    if sheet_warning:
+        print(f"usermapper: warning: {_where(args.credentials)}: {sheet_warning}", file=sys.stderr)
     if not args.quiet:
         print(_done(args, generated, size), file=sys.stderr)
         if imported is not None:

@@ -2,47 +2,70 @@
 
 Written as CSV (type, username, password), and for a lab with pods a fourth column, ``devices``: the
 devices each user owns, as ``name=hostname`` separated by ``; `` (``Router=10.0.7.1; PC=10.0.7.10``), so a
-trainer can hand out "your machine is 10.0.7.10". The password as the user types it, even when the XML holds only
-its hash: that is the point of the sheet. A spreadsheet runs a cell that starts with ``=``, ``+``, ``-``,
-``@``, a tab or a carriage return as a formula, so such a cell gets a leading ``'`` (OWASP's advice on CSV
-injection), which spreadsheets show as nothing; a cell that already starts with ``'`` gets one too, so
-that ``unprotected_cell`` gives back every value exactly.
+trainer can hand out "your machine is 10.0.7.10". Every cell holds exactly what the user types, even when
+the XML holds only the password's hash: that is the point of the sheet.
+
+A spreadsheet that opens the file runs a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return as a formula (OWASP, "CSV injection"). Such a cell is still written exactly, since a changed password
+would not log in; ``formula_cells`` names them, so the command line and the page can say which cells to
+open as text (docs/guacamole.md, "The credentials sheet").
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 
-from ..lab.expand import UserMapping
+from ..lab.expand import Connection, UserMapping
 
 HEADER = ("type", "username", "password")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+DEVICES = "devices"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+SHOWN_FORMULA_CELLS = 5  # a warning names this many cells, then counts the rest
 
 
 def credentials_csv(mapping: UserMapping) -> bytes:
     text = io.StringIO(newline="")
     writer = csv.writer(text, lineterminator="\r\n")
-    if not any(g.parts for g in mapping.groups):
-        writer.writerow(HEADER)
-        writer.writerows((protected_cell(u.user_type), protected_cell(u.username), protected_cell(u.password))
-                         for u in mapping.users)
-        return text.getvalue().encode("utf-8")
-    writer.writerow(HEADER + ("devices",))
-    writer.writerows((protected_cell(u.user_type), protected_cell(u.username), protected_cell(u.password),
-                      protected_cell(owned(connections))) for u, connections in mapping.own_devices())
+    writer.writerow(_header(mapping))
+    writer.writerows(_rows(mapping))
     return text.getvalue().encode("utf-8")
 
 
-def owned(connections) -> str:
+def formula_cells(mapping: UserMapping) -> list[str]:
+    """The cells a spreadsheet would run as formulas, as ``row 3 password`` (row 1 is the header), in order."""
+    columns = _header(mapping)
+    return [f"row {number} {column}" for number, row in enumerate(_rows(mapping), start=2)
+            for column, cell in zip(columns, row) if cell.startswith(FORMULA_STARTS)]
+
+
+def formula_warning(mapping: UserMapping) -> str | None:
+    """One sentence naming the first few formula cells and counting the rest, or None when there are none."""
+    cells = formula_cells(mapping)
+    if not cells:
+        return None
+    named = ", ".join(cells[:SHOWN_FORMULA_CELLS])
+    more = f" and {len(cells) - SHOWN_FORMULA_CELLS:,} more" if len(cells) > SHOWN_FORMULA_CELLS else ""
+    return (f"a spreadsheet would run {len(cells):,} cell{'s' if len(cells) > 1 else ''} of the credentials sheet "
+            f"as formulas ({named}{more}); they are written exactly, so open the sheet with every column as text")
+
+
+def _header(mapping: UserMapping) -> tuple[str, ...]:
+    return HEADER + (DEVICES,) if _has_pods(mapping) else HEADER
+
+
+def _rows(mapping: UserMapping) -> Iterator[tuple[str, ...]]:
+    if not _has_pods(mapping):
+        return ((u.user_type, u.username, u.password) for u in mapping.users)
+    return ((u.user_type, u.username, u.password, owned(connections)) for u, connections in mapping.own_devices())
+
+
+def _has_pods(mapping: UserMapping) -> bool:
+    return any(g.parts for g in mapping.groups)
+
+
+def owned(connections: list[Connection]) -> str:
     """``name=hostname; ...`` for a user's own devices."""
     return "; ".join(f"{c.name}={dict(c.parameters).get('hostname', '')}" for c in connections)
 
-
-def protected_cell(value: str) -> str:
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
-
-
-def unprotected_cell(value: str) -> str:
-    """The value a cell of the sheet stands for."""
-    return value[1:] if value.startswith("'") else value

@@ -15,7 +15,7 @@ from datetime import timezone
 from ..generate import Generated
 from ..lab import Problem
 from ..outputs import FORMATS, IMPORT_FORMATS, PASSWORD_SCRIPTS, USER_MAPPING, Format
-from ..outputs.credentials import unprotected_cell
+from ..outputs.credentials import formula_warning
 from ..outputs.import_files import import_file, import_json
 from ..outputs.password_scripts import passwords_sql
 from ..outputs.summary import lab_summary
@@ -49,7 +49,8 @@ def generation_details(generated: Generated, xml: Compressed) -> tuple[dict, byt
         "preview": preview.decode("utf-8"),
         "preview_truncated": len(preview) < xml.size,
         "passwords": {"generated": any(u.password is None for u in lab.user_types),
-                      "hashed": any(u.password_encoding != "plain" for u in lab.user_types)},
+                      "hashed": any(u.password_encoding != "plain" for u in lab.user_types),
+                      "spreadsheet_warning": _with_json_form(formula_warning(generated.mapping))},
         "lab": lab_summary(lab),
         "import": {"groups": route.groups,
                    "refused": [p.as_dict() for p in route.refused],
@@ -57,6 +58,10 @@ def generation_details(generated: Generated, xml: Compressed) -> tuple[dict, byt
                    "passwords_refused_mysql": [p.as_dict() for p in route.passwords_refused_mysql]},
     }
     return details, import_json(route.entries) if not route.refused else b""
+
+
+def _with_json_form(warning: str | None) -> str | None:
+    return f"{warning}, or download its JSON form ({CREDENTIALS_PATH}?format=json)" if warning else None
 
 
 def summary(session: Session, details: dict) -> dict:
@@ -83,11 +88,15 @@ def xml_download(session: Session, request: Request) -> Response:
 
 
 def credentials_download(session: Session, request: Request) -> Response:
+    """The sheet as CSV; as JSON for a client that asks for it, or as a JSON file with ``?format=json``."""
     sheet = session.credentials()
-    if accepts(request.header("accept"), "application/json"):
-        rows = [{name: unprotected_cell(value) for name, value in row.items()}
-                for row in csv.DictReader(io.StringIO(sheet.decode("utf-8")))]
-        return json_response(200, {"credentials": rows})
+    as_file = request.query_value("format") == "json"
+    if as_file or accepts(request.header("accept"), "application/json"):
+        rows = list(csv.DictReader(io.StringIO(sheet.decode("utf-8"))))
+        response = json_response(200, {"credentials": rows})
+        if as_file:
+            response.headers.append(_attachment("credentials.json"))
+        return response
     return Response(200, sheet, [("Content-Type", "text/csv; charset=utf-8"), _attachment("credentials.csv")])
 
 
@@ -104,7 +113,7 @@ def import_download(session: Session, format_: Format) -> Response:
                               "through this script; each problem names its field and line.",
                               [Problem(**p) for p in refused])
         rows = csv.DictReader(io.StringIO(session.credentials().decode("utf-8")))
-        users = [(unprotected_cell(row["username"]), unprotected_cell(row["password"])) for row in rows]
+        users = [(row["username"], row["password"]) for row in rows]
         body = passwords_sql(users, dialect)
     else:
         if said["refused"]:

@@ -53,8 +53,9 @@ CHUNK_BYTES = 64 * 1024
 # the other properties fits both, in at most 14 chunk properties (XML, credentials, summary, import).
 STORED_BYTES_LIMIT = 11 * CHUNK_BYTES
 CLI_HINT = "python -m usermapper -i lab.yaml -o user-mapping.xml"
-# 1: before SchemaVersion, Summary chunks and tombstones; 2: before Import chunks; 3: one table for all hours
-SCHEMA_VERSION = 4
+# 1: before SchemaVersion, Summary chunks and tombstones; 2: before Import chunks; 3: one table for all hours;
+# 4: credentials cells a spreadsheet would run were written with a leading '
+SCHEMA_VERSION = 5
 ENDED, REPLACED = "ended", "replaced"
 TOMBSTONE_PROPERTIES = ["State", "Successor"]
 RETIRE_ATTEMPTS = 5  # conditional writes lost to a concurrent change before storage counts as unusable
