@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
 
-from .generate import Generated, check
+from .generate import Generated, ImportFile, check
 from .lab import ConfigError, Lab, Problem
 from .limits import Limits
 from .outputs import IMPORT_FORMATS, SQL_DIALECTS, USER_MAPPING
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     return _write(args, generated, imported)
 
 
-def _write(args: argparse.Namespace, generated: Generated, imported: bytes | None) -> int:
+def _write(args: argparse.Namespace, generated: Generated, imported: ImportFile | None) -> int:
     """Write every file asked for: the credentials sheet first, then the password script, then the output."""
     try:
         if args.credentials:  # first: a file of random passwords nobody can read is worse than none
@@ -94,7 +94,7 @@ def _write(args: argparse.Namespace, generated: Generated, imported: bytes | Non
                 generated.write_user_mapping(out)
                 size = generated.xml_size
             else:
-                size = out.write(imported)
+                size = out.write(imported.data)
     except BrokenPipeError:  # whoever read standard output has gone, as in `usermapper -o - | head`
         _discard_stdout()
         return 1
@@ -108,7 +108,7 @@ def _write(args: argparse.Namespace, generated: Generated, imported: bytes | Non
         print(_done(args, generated, size), file=sys.stderr)
         if imported is not None:
             print("usermapper: Guacamole 1.6.0 imports only into connection groups that exist; create these "
-                  "first: " + ", ".join(generated.database_route().groups), file=sys.stderr)
+                  "first: " + ", ".join(imported.groups), file=sys.stderr)
     return 0
 
 

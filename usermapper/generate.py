@@ -45,6 +45,14 @@ class DatabaseRoute:
 
 
 @dataclass(frozen=True)
+class ImportFile:
+    """Guacamole's connection import in one format, and the connection groups to create before importing it."""
+
+    data: bytes
+    groups: list[str]
+
+
+@dataclass(frozen=True)
 class Generated:
     """One generation: the lab expanded into users with their passwords, and every output written from it."""
 
@@ -58,9 +66,10 @@ class Generated:
     def credentials(self) -> bytes:
         return credentials_csv(self.mapping)
 
-    def import_file(self, format_name: str) -> bytes:
+    def import_file(self, format_name: str) -> ImportFile:
         """Guacamole's connection import in one of ``outputs.IMPORT_FORMATS``; raises ``ImportRefused``."""
-        return import_file(entries(self.lab, self.mapping), format_name)
+        found = entries(self.lab, self.mapping)
+        return ImportFile(import_file(found, format_name), group_paths(self.lab, found))
 
     def password_script(self, dialect: str) -> bytes:
         """The SQL that sets every user's password; raises ``ImportRefused`` when it cannot."""
