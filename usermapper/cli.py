@@ -163,9 +163,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="the lab config (default: config.yaml; - for standard input)")
     parser.add_argument("-o", "--output", default="user-mapping.xml",
                         help="where to write the XML (default: user-mapping.xml; - for standard output)")
-    parser.add_argument("--format", choices=[f.name for f in (USER_MAPPING, *IMPORT_FORMATS)], default=USER_MAPPING.name,
-                        help="user-mapping (the XML, default), or Guacamole 1.6's connection import as "
-                             "import-json, import-yaml or import-csv")
+    imports = [f.name for f in IMPORT_FORMATS]
+    parser.add_argument("--format", choices=[USER_MAPPING.name, *imports], default=USER_MAPPING.name,
+                        help=f"{USER_MAPPING.name} (the XML, default), or Guacamole 1.6's connection import as "
+                             f"{', '.join(imports[:-1])} or {imports[-1]}")
     parser.add_argument("--passwords-sql", nargs=2, metavar=("DIALECT", "FILE"), type=str,
                         help=f"also write the SQL that sets every user's password in Guacamole's database "
                              f"after the import; DIALECT is {' or '.join(SQL_DIALECTS)}")
