@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from itertools import islice
 
-from ..lab.model import DeviceType, Lab, UserType
 from ..lab.expand import pod_connections
+from ..lab.model import DeviceType, Lab, UserType
 from ..wording import counted
 
 SHOWN_OWNERS = 5  # the picture draws the first few pods, then "and N more"

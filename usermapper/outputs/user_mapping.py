@@ -27,10 +27,9 @@ from typing import BinaryIO
 
 from lxml import etree
 
-from ..lab.model import DeviceType, Lab, Numbering, UserType
 from ..lab.expand import Connection, Group, Part, User, UserMapping
+from ..lab.model import DeviceType, Lab, Numbering, UserType
 from ..lab.pods import instructor_label
-
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 ROOT_START = b"<user-mapping>\n"
@@ -259,7 +258,8 @@ class _Serializer:
         the same owners have."""
         key = id(owners)
         if key not in self._labelled:
-            self._labelled[key] = [(_escaped_attribute(instructor_label(username)), owner) for username, owner in owners]
+            self._labelled[key] = [(_escaped_attribute(instructor_label(username)), owner)
+                                   for username, owner in owners]
         return self._labelled[key]
 
     def pod(self, device: DeviceType) -> _PodWriter:
