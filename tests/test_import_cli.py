@@ -59,6 +59,23 @@ def test_the_command_line_offers_every_import_format_and_dialect_the_outputs_wri
         assert result.returncode == 0 and (tmp_path / f"{dialect}.sql").read_bytes().count(b"INSERT") == 26
 
 
+def test_check_with_passwords_sql_refuses_what_the_script_cannot_set_and_writes_nothing(tmp_path):
+    """--check weighs the password script it is given (md5, and for mysql the usernames MySQL takes for one),
+    but not the import: --format asks for a file, which --check never writes."""
+    (tmp_path / "lab.yaml").write_text(CASE_LAB)
+    md5 = CASE_LAB.replace("password: random", "password: random, password_encoding: md5", 1)
+    assert md5 != CASE_LAB
+    (tmp_path / "md5.yaml").write_text(md5)
+    for config, dialect, refused in (("lab.yaml", "mysql", "users.b.username_prefix: makes the username"),
+                                     ("md5.yaml", "postgresql", "users.a.password_encoding: md5 cannot")):
+        result = usermapper("-i", config, "--check", "--passwords-sql", dialect, "p.sql", cwd=tmp_path)
+        assert (result.returncode, result.stdout) == (2, b""), result.stderr
+        assert refused in result.stderr.decode()
+    for args in (["--passwords-sql", "postgresql", "p.sql"], ["--format", "import-json", "-o", "i.json"]):
+        result = usermapper("-i", "lab.yaml", "--check", *args, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(b"lab.yaml: valid: ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lab.yaml", "md5.yaml"]
 
 
 def test_usernames_mysql_takes_for_one_refuse_the_database_route_and_nothing_is_written(tmp_path):
