@@ -42,7 +42,7 @@ def test_upload_then_download_gives_the_file_the_upload_built(client):
     assert created.status_code == 201, created.text
     summary = created.json()
     assert (summary["users"], summary["connections"]) == (13, 65)
-    assert summary["passwords"] == {"generated": True, "hashed": False}
+    assert summary["passwords"] == {"generated": True, "hashed": False, "spreadsheet_warning": None}
     assert created.headers["Location"] == API
 
     downloaded = client.get()
