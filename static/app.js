@@ -528,7 +528,10 @@ function renderDownload(data) {
   ui.download.textContent = `Download ${file}`;
   const groups = data.import?.groups || [];
   ui.importGroups.hidden = !format.startsWith('import-') || groups.length === 0;
-  ui.importGroupsList.textContent = groups.join(', ');
+  // Each group its own code element: a name holding ", " still reads as one name.
+  ui.importGroupsList.replaceChildren(...groups.flatMap((group, index) => [
+    ...(index ? [', '] : []), Object.assign(document.createElement('code'), { textContent: group }),
+  ]));
 }
 
 function enableLink(link, href) {

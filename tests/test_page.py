@@ -565,6 +565,8 @@ def test_each_format_downloads_the_shown_labs_file(open_page):
     page.get_by_label("Download format", exact=True).select_option("import-json")
     expect(page.locator("#import-groups")).to_contain_text(
         "ROOT/usermapper, ROOT/usermapper/desktops, ROOT/usermapper/routers")
+    expect(page.locator("#import-groups-list code")).to_have_text(  # one element each: a name may hold ", "
+        ["ROOT/usermapper", "ROOT/usermapper/desktops", "ROOT/usermapper/routers"])
     with page.expect_download() as download:
         page.get_by_role("link", name="Download guacamole-import.json").click()
     assert download.value.suggested_filename == "guacamole-import.json"
