@@ -182,6 +182,28 @@ devices:
     assert (problem.path, problem.line, problem.column) == ("devices.A.name_prefix", *at(source, "PC,"))
 
 
+def test_a_field_is_placed_at_its_value_whatever_other_paths_read_alike():
+    """``devices.A.parameters.name_prefix`` is the field name_prefix of the device type ``A.parameters`` and,
+    read as a path, the parameter name_prefix of ``A`` (unknown to guacd, so kept with a warning): a problem
+    of the field points at the field, whichever type comes first."""
+    long_name, suffix = "P" * 64, "1" + "0" * 69
+    source = f"""\
+users:
+  s: {{quantity: 1, username_prefix: s, username_suffix: '1', password: x}}
+devices:
+  A.parameters: {{quantity: 1, name_prefix: {long_name}, name_suffix: '{suffix}',
+                 parameters: {{protocol: ssh, hostname: h}}}}
+  A: {{quantity: 1, name_prefix: B, name_suffix: '1', parameters: {{protocol: ssh, hostname: h, name_prefix: x}}}}
+"""
+    lab = read_config(source)
+    assert [w.path for w in lab.warnings] == ["devices.A.parameters.name_prefix"]
+    with pytest.raises(ImportRefused) as refused:
+        entries(lab, expand(lab))
+    [problem] = refused.value.problems
+    assert (problem.path, problem.line, problem.column) == ("devices.A.parameters.name_prefix", *at(source, long_name))
+    assert "longer than the 128 characters" in problem.message
+
+
 def test_a_field_given_through_a_merge_is_placed_where_its_value_is_written():
     """``<<: *a`` gives the type c the username_prefix and the password_encoding written under a: the
     problems of c point there, at the value, not at c."""
