@@ -28,6 +28,150 @@ devices:
 """
 
 
+# Guacamole 1.6.0's user tables, written here from reading its schema files (guacamole-auth-jdbc-mysql and
+# -postgresql, schema/001-create-schema.sql and 002-create-admin-user.sql): guacamole_entity, guacamole_user
+# and the two permission tables its initial account needs, with the same columns, types, keys, engine and
+# character set (MySQL: CHARSET=utf8, that is utf8mb3, whose default collation utf8mb3_general_ci compares
+# names regardless of case, many accents and trailing spaces; PostgreSQL: plain varchar, compared exactly),
+# then that initial account: guacadmin, password guacadmin, with every system permission but AUDIT and
+# READ, UPDATE and ADMINISTER on itself.
+GUACADMIN_HASH = "CA458A7D494E3BE824F5E1E175A1556C0F8EEF2C2D7DF3633BEC4A29C4411960"
+GUACADMIN_SALT = "FE24ADC5E11E2B25288D1704ABE67A79E342ECC26064CE69C5B3177795A82264"
+_ADMIN_SYSTEM_PERMISSIONS = ("CREATE_CONNECTION", "CREATE_CONNECTION_GROUP", "CREATE_SHARING_PROFILE", "CREATE_USER",
+                             "CREATE_USER_GROUP", "ADMINISTER")
+_ADMIN_USER_PERMISSIONS = ("READ", "UPDATE", "ADMINISTER")
+
+
+def _one_column(values: tuple[str, ...]) -> str:
+    return " UNION ALL ".join(f"SELECT '{value}' AS permission" for value in values)
+
+
+MYSQL_SCHEMA = f"""
+CREATE TABLE guacamole_entity (
+    entity_id int(11) NOT NULL AUTO_INCREMENT,
+    name varchar(128) NOT NULL,
+    type enum('USER', 'USER_GROUP') NOT NULL,
+    PRIMARY KEY (entity_id),
+    UNIQUE KEY guacamole_entity_name_scope (type, name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+CREATE TABLE guacamole_user (
+    user_id int(11) NOT NULL AUTO_INCREMENT,
+    entity_id int(11) NOT NULL,
+    password_hash binary(32) NOT NULL,
+    password_salt binary(32),
+    password_date datetime NOT NULL,
+    disabled boolean NOT NULL DEFAULT 0,
+    expired boolean NOT NULL DEFAULT 0,
+    access_window_start TIME,
+    access_window_end TIME,
+    valid_from DATE,
+    valid_until DATE,
+    timezone VARCHAR(64),
+    full_name VARCHAR(256),
+    email_address VARCHAR(256),
+    organization VARCHAR(256),
+    organizational_role VARCHAR(256),
+    PRIMARY KEY (user_id),
+    UNIQUE KEY guacamole_user_single_entity (entity_id),
+    CONSTRAINT guacamole_user_entity FOREIGN KEY (entity_id) REFERENCES guacamole_entity (entity_id)
+        ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+CREATE TABLE guacamole_system_permission (
+    entity_id int(11) NOT NULL,
+    permission enum('CREATE_CONNECTION', 'CREATE_CONNECTION_GROUP', 'CREATE_SHARING_PROFILE', 'CREATE_USER',
+                    'CREATE_USER_GROUP', 'AUDIT', 'ADMINISTER') NOT NULL,
+    PRIMARY KEY (entity_id, permission),
+    CONSTRAINT guacamole_system_permission_entity FOREIGN KEY (entity_id) REFERENCES guacamole_entity (entity_id)
+        ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+CREATE TABLE guacamole_user_permission (
+    entity_id int(11) NOT NULL,
+    affected_user_id int(11) NOT NULL,
+    permission enum('READ', 'UPDATE', 'DELETE', 'ADMINISTER') NOT NULL,
+    PRIMARY KEY (entity_id, affected_user_id, permission),
+    CONSTRAINT guacamole_user_permission_ibfk_1 FOREIGN KEY (affected_user_id) REFERENCES guacamole_user (user_id)
+        ON DELETE CASCADE,
+    CONSTRAINT guacamole_user_permission_entity FOREIGN KEY (entity_id) REFERENCES guacamole_entity (entity_id)
+        ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+INSERT INTO guacamole_entity (name, type) VALUES ('guacadmin', 'USER');
+INSERT INTO guacamole_user (entity_id, password_hash, password_salt, password_date)
+    SELECT entity_id, x'{GUACADMIN_HASH}', x'{GUACADMIN_SALT}', NOW()
+    FROM guacamole_entity WHERE name = 'guacadmin' AND type = 'USER';
+INSERT INTO guacamole_system_permission (entity_id, permission)
+    SELECT entity_id, permission FROM guacamole_entity, ({_one_column(_ADMIN_SYSTEM_PERMISSIONS)}) AS granted
+    WHERE name = 'guacadmin' AND type = 'USER';
+INSERT INTO guacamole_user_permission (entity_id, affected_user_id, permission)
+    SELECT entity_id, user_id, permission FROM guacamole_entity JOIN guacamole_user USING (entity_id),
+        ({_one_column(_ADMIN_USER_PERMISSIONS)}) AS granted
+    WHERE name = 'guacadmin' AND type = 'USER';
+"""
+
+POSTGRESQL_SCHEMA = f"""
+CREATE TYPE guacamole_entity_type AS ENUM ('USER', 'USER_GROUP');
+CREATE TYPE guacamole_object_permission_type AS ENUM ('READ', 'UPDATE', 'DELETE', 'ADMINISTER');
+CREATE TYPE guacamole_system_permission_type AS ENUM ('CREATE_CONNECTION', 'CREATE_CONNECTION_GROUP',
+    'CREATE_SHARING_PROFILE', 'CREATE_USER', 'CREATE_USER_GROUP', 'AUDIT', 'ADMINISTER');
+CREATE TABLE guacamole_entity (
+    entity_id serial NOT NULL,
+    name varchar(128) NOT NULL,
+    type guacamole_entity_type NOT NULL,
+    PRIMARY KEY (entity_id),
+    CONSTRAINT guacamole_entity_name_scope UNIQUE (type, name));
+CREATE TABLE guacamole_user (
+    user_id serial NOT NULL,
+    entity_id integer NOT NULL,
+    password_hash bytea NOT NULL,
+    password_salt bytea,
+    password_date timestamptz NOT NULL,
+    disabled boolean NOT NULL DEFAULT FALSE,
+    expired boolean NOT NULL DEFAULT FALSE,
+    access_window_start time,
+    access_window_end time,
+    valid_from date,
+    valid_until date,
+    timezone varchar(64),
+    full_name varchar(256),
+    email_address varchar(256),
+    organization varchar(256),
+    organizational_role varchar(256),
+    PRIMARY KEY (user_id),
+    CONSTRAINT guacamole_user_single_entity UNIQUE (entity_id),
+    CONSTRAINT guacamole_user_entity FOREIGN KEY (entity_id) REFERENCES guacamole_entity (entity_id)
+        ON DELETE CASCADE);
+CREATE TABLE guacamole_system_permission (
+    entity_id integer NOT NULL,
+    permission guacamole_system_permission_type NOT NULL,
+    PRIMARY KEY (entity_id, permission),
+    CONSTRAINT guacamole_system_permission_entity FOREIGN KEY (entity_id) REFERENCES guacamole_entity (entity_id)
+        ON DELETE CASCADE);
+CREATE INDEX guacamole_system_permission_entity_id ON guacamole_system_permission (entity_id);
+CREATE TABLE guacamole_user_permission (
+    entity_id integer NOT NULL,
+    affected_user_id integer NOT NULL,
+    permission guacamole_object_permission_type NOT NULL,
+    PRIMARY KEY (entity_id, affected_user_id, permission),
+    CONSTRAINT guacamole_user_permission_ibfk_1 FOREIGN KEY (affected_user_id) REFERENCES guacamole_user (user_id)
+        ON DELETE CASCADE,
+    CONSTRAINT guacamole_user_permission_entity FOREIGN KEY (entity_id) REFERENCES guacamole_entity (entity_id)
+        ON DELETE CASCADE);
+CREATE INDEX guacamole_user_permission_affected_user_id ON guacamole_user_permission (affected_user_id);
+CREATE INDEX guacamole_user_permission_entity_id ON guacamole_user_permission (entity_id);
+INSERT INTO guacamole_entity (name, type) VALUES ('guacadmin', 'USER');
+INSERT INTO guacamole_user (entity_id, password_hash, password_salt, password_date)
+    SELECT entity_id, decode('{GUACADMIN_HASH}', 'hex'), decode('{GUACADMIN_SALT}', 'hex'), CURRENT_TIMESTAMP
+    FROM guacamole_entity WHERE name = 'guacadmin' AND type = 'USER';
+INSERT INTO guacamole_system_permission (entity_id, permission)
+    SELECT entity_id, permission::guacamole_system_permission_type
+    FROM guacamole_entity, ({_one_column(_ADMIN_SYSTEM_PERMISSIONS)}) AS granted
+    WHERE name = 'guacadmin' AND type = 'USER';
+INSERT INTO guacamole_user_permission (entity_id, affected_user_id, permission)
+    SELECT entity_id, user_id, permission::guacamole_object_permission_type
+    FROM guacamole_entity JOIN guacamole_user USING (entity_id), ({_one_column(_ADMIN_USER_PERMISSIONS)}) AS granted
+    WHERE name = 'guacadmin' AND type = 'USER';
+"""
+
+
 class DatabaseError(RuntimeError):
     """A server did not start, or a statement failed; the message carries what it printed."""
 
@@ -80,9 +224,16 @@ class PostgreSQL(_TemporaryServer):
             raise DatabaseError(f"postgres {failure}")
         return self
 
-    def psql(self, sql: str) -> str:
-        return _client(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.port),
-                        "-U", "postgres", "-d", "postgres"], sql)
+    def psql(self, sql: str, *, settings: dict[str, str] | None = None, one_message: bool = False) -> str:
+        """``settings``: the session's, as a server's configuration would set them (``PGOPTIONS``).
+        ``one_message``: send ``sql`` as one query message (``psql -c``), as a client that runs a whole
+        file at once does; the server then reads all of it before running any of it."""
+        command = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.port),
+                   "-U", "postgres", "-d", "postgres"]
+        env = {"PGOPTIONS": " ".join(f"-c {name}={value}" for name, value in settings.items())} if settings else {}
+        if one_message:
+            return _client([*command, "-c", sql], "", env)
+        return _client(command, sql, env)
 
     def _ready(self) -> bool:
         return subprocess.run([str(self.bin / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)],
@@ -127,8 +278,16 @@ class MariaDB(_TemporaryServer):
         return self
 
     def sql(self, statements: str, database: str = "guacamole_db") -> str:
-        return _client(["mariadb", "--no-defaults", f"--socket={self.socket}", "-u", "root", "--batch",
-                        "--skip-column-names", database], statements)
+        return _client(self._command(database), statements)
+
+    def run(self, statements: str, *options: str, database: str = "guacamole_db") -> subprocess.CompletedProcess:
+        """The client run as ``mariadb [options] database < file``, whatever it exits with; its output as text."""
+        return subprocess.run([*self._command(database), *options], input=statements, capture_output=True,
+                              text=True, encoding="utf-8")
+
+    def _command(self, database: str) -> list[str]:
+        return ["mariadb", "--no-defaults", f"--socket={self.socket}", "-u", "root", "--batch", "--skip-column-names",
+                database]
 
     def _ready(self) -> bool:
         return self.socket.exists() and subprocess.run(
@@ -136,8 +295,9 @@ class MariaDB(_TemporaryServer):
             capture_output=True, stdin=subprocess.DEVNULL).returncode == 0
 
 
-def _client(command: list[str], sql: str) -> str:
-    done = subprocess.run(command, input=sql.encode("utf-8"), capture_output=True)
+def _client(command: list[str], sql: str, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(command, input=sql.encode("utf-8"), capture_output=True,
+                          env={**os.environ, **env} if env else None)
     if done.returncode:
         raise DatabaseError(f"{command[0]} failed ({done.returncode}): {done.stderr.decode()}")
     return done.stdout.decode("utf-8")

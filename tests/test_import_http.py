@@ -48,7 +48,7 @@ def test_password_scripts_hold_the_hash_of_each_generated_password(client):
         # each user's salt and hash, as written, belong to that user's password
         for line in (l for l in text.splitlines() if l.startswith("INSERT INTO guacamole_user")):
             hexes = [part.split("'")[0] for part in line.split("x'")[1:]] if format_.endswith("mysql") else \
-                [part.split("'")[0] for part in line.split("'\\x")[1:]]
+                [part.split("'")[0] for part in line.split("decode('")[1:]]
             hashed, salt = bytes.fromhex(hexes[0]), bytes.fromhex(hexes[1])
             assert any(password_hash(row["password"], salt) == hashed for row in sheet["credentials"])
 

@@ -16,7 +16,7 @@ from .lab import Lab, Problem, UserMapping, expand, read_config
 from .limits import Limits
 from .outputs.credentials import credentials_csv
 from .outputs.import_files import ImportRefused, entries, group_paths, import_file
-from .outputs.mysql_names import username_collisions
+from .outputs.mysql_names import mysql_problems
 from .outputs.password_scripts import check_passwords, passwords_sql
 from .outputs.user_mapping import check_file_size, write_user_mapping
 
@@ -83,7 +83,7 @@ class Generated:
             passwords_refused = []
         except ImportRefused as error:
             passwords_refused = error.problems
-        mysql_only = username_collisions(self.lab)  # PostgreSQL compares usernames exactly
+        mysql_only = mysql_problems(self.lab)  # PostgreSQL compares names exactly, stores any character
         try:
             found = entries(self.lab, self.mapping)
         except ImportRefused as error:

@@ -1,8 +1,10 @@
-"""Which usernames Guacamole's MySQL or MariaDB database takes for one account.
+"""Which usernames Guacamole's MySQL or MariaDB database takes for one account, and which it cannot hold.
 
 Its tables compare names in a case- and accent-insensitive collation, so two user types of one lab can
 make usernames that are distinct in ``user-mapping.xml`` and one account in the database. The database
 route (``import_files``, ``password_scripts``) refuses such labs, at the later type's ``username_prefix``.
+Its tables store 3-byte UTF-8 (``CHARSET=utf8``), so a username with a character beyond U+FFFF cannot be
+written at all: the MySQL password script refuses it, at the type's ``username_prefix``.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ def username_collisions(lab: Lab) -> list[Problem]:
     """Usernames of two user types that are one account in Guacamole's MySQL or MariaDB database: its
     tables (``CHARSET=utf8``) compare names in the charset's default collation, ``utf8mb3_general_ci``
     (``utf8mb4_general_ci`` for tables converted to utf8mb4), for which ``Student1``, ``student1``,
-    ``STUDENT1 `` and ``stüdent1`` are equal; so the import would merge their grants and the password
-    script give both the password of the last. Also names equal under ``str.casefold`` (``ß`` and ``ss``,
-    newer case pairs the 2005 tables of general_ci do not know), which the UCA collations of newer
-    servers and PostgreSQL with ``postgresql-case-sensitive-usernames: false`` equate. One problem per
-    pair of user types, at the later type's ``username_prefix``, naming the first such pair of names.
+    ``STUDENT1 `` and ``stüdent1`` are equal; so the import would merge their grants, and the password
+    script could give the one account only one of their passwords. Also names equal under
+    ``str.casefold`` (``ß`` and ``ss``, newer case pairs the 2005 tables of general_ci do not know), which
+    the UCA collations of newer servers and PostgreSQL with ``postgresql-case-sensitive-usernames: false``
+    equate. One problem per pair of user types, at the later type's ``username_prefix``, naming the first
+    such pair of names.
     (``user-mapping.xml`` compares usernames exactly; ``lab/checks.py`` refuses equal ones there.)"""
     order = {u.name: i for i, u in enumerate(lab.user_types)}
     clashing: dict[tuple[str, str], tuple[str, str]] = {}  # (earlier type, type): the first two usernames
@@ -47,6 +50,33 @@ def username_collisions(lab: Lab) -> list[Problem]:
             f"and trailing spaces, so the two would be one account; make the user types' usernames differ "
             f"in more than that"))
     return problems
+
+
+def unstorable_usernames(lab: Lab) -> list[Problem]:
+    """Usernames Guacamole's MySQL or MariaDB schema cannot store: its tables are ``CHARSET=utf8``
+    (utf8mb3, at most 3 bytes a character), which holds no character beyond U+FFFF (an emoji, ``𝄞``): a
+    statement with one fails (``ERROR 1366`` inserting it, 1267 comparing it), so the whole script would
+    stop and nobody get a password.
+    Only the prefix can hold one (the rest of a username is ASCII digits). One problem per user type, at
+    its ``username_prefix``, naming the first such character."""
+    problems = []
+    for user_type in lab.user_types:
+        beyond = _BEYOND_BMP.search(user_type.username.prefix)
+        if beyond:
+            char = beyond.group()
+            problems.append(lab.problem(
+                f"users.{user_type.name}.username_prefix",
+                f"holds {char!r} (U+{ord(char):04X}, character {beyond.start() + 1} of the prefix), beyond "
+                f"U+FFFF: Guacamole's MySQL and MariaDB tables (CHARSET=utf8, 3 bytes a character) cannot "
+                f"store it, so the MySQL password script would stop there and set no password; use "
+                f"characters up to U+FFFF, or the PostgreSQL script"))
+    return problems
+
+
+def mysql_problems(lab: Lab) -> list[Problem]:
+    """What refuses the MySQL password script and not the PostgreSQL one: usernames MySQL takes for one,
+    usernames it cannot store; in the order of their places."""
+    return sorted(username_collisions(lab) + unstorable_usernames(lab), key=lambda p: (p.line, p.column))
 
 
 def _find_equal_usernames(user_types: list, key_of: Callable, clashing: dict[tuple[str, str], tuple[str, str]]) -> None:

@@ -13,8 +13,20 @@ that do not exist yet (``guacamole_entity`` type ``USER``, then ``guacamole_user
 those that do; it touches no other row. It needs every password in the clear, so it exists only for users
 whose password is known when the lab is generated (literal or random ones, with ``plain`` or ``sha256``):
 an md5 digest cannot become the database's hash, and the lab is refused with the place of its
-``password_encoding``. The MySQL script is refused too for usernames MySQL and MariaDB would take for one
-(``Student1`` and ``student1``): the second would find the first's row and set its password.
+``password_encoding``.
+
+Never an account outside the lab. PostgreSQL compares names exactly; its script is ASCII without a
+backslash (names that are not, and every hash and salt, in hex through ``decode``), so it reads the same
+whatever the server's ``standard_conforming_strings`` and the client's encoding, and it sets
+``standard_conforming_strings`` inside its transaction besides. MySQL and MariaDB compare names in the
+tables' case- and accent-insensitive collation: the MySQL script first looks up every lab user in that
+collation and, if one finds an existing account whose name differs byte for byte (``STUDENT01``,
+``stüdent01`` or ``student01 `` for ``student01``; ``guacadmin`` for ``GuacAdmin``), stops with an error
+naming both names before any change; every change also requires that check to have passed, and selects
+the account byte for byte. The MySQL script is refused at generation (``mysql_names.mysql_problems``) for
+usernames MySQL and MariaDB would take for one (``Student1`` and ``student1``: one account for two users,
+with one password) and for usernames with a character beyond U+FFFF, which Guacamole's
+``CHARSET=utf8`` tables cannot store.
 """
 
 from __future__ import annotations
@@ -25,7 +37,7 @@ from collections.abc import Callable, Iterable
 
 from ..lab.model import Lab
 from .import_files import ImportRefused
-from .mysql_names import username_collisions
+from .mysql_names import mysql_problems
 
 SALT_BYTES = 32
 
@@ -33,15 +45,15 @@ SALT_BYTES = 32
 def check_passwords(lab: Lab, dialect: str | None = None) -> None:
     """Raise ``ImportRefused`` when a user type's passwords cannot be set through SQL (md5), or, for MySQL
     (``dialect`` ``mysql``, or None: either script), when two user types' usernames would be one account
-    there (``mysql_names.username_collisions``). PostgreSQL compares names exactly (its schema's unique key
-    on ``guacamole_entity (type, name)`` is a plain one), so its script keeps usernames differing in case
-    apart."""
+    there or a username holds a character its tables cannot store (``mysql_names.mysql_problems``).
+    PostgreSQL compares names exactly (its schema's unique key on ``guacamole_entity (type, name)`` is a
+    plain one) and stores every character, so its script keeps usernames differing in case apart."""
     problems = [lab.problem(f"users.{u.name}.password_encoding",
                             "md5 cannot be set in Guacamole's database, which checks salted SHA-256 "
                             "hashes of the password: use sha256 or plain for the SQL route")
                 for u in lab.user_types if u.password_encoding == "md5"]
     if dialect != "postgresql":
-        problems += username_collisions(lab)
+        problems += mysql_problems(lab)
     if problems:
         raise ImportRefused(sorted(problems, key=lambda p: (p.line, p.column)))
 
@@ -66,13 +78,16 @@ def passwords_sql(users: Iterable[tuple[str, str]], dialect: str,
 def _postgresql(rows: list[tuple[str, bytes, bytes]]) -> str:
     lines = ["-- Passwords for the users of a usermapper lab, for Guacamole's PostgreSQL database.",
              "-- Safe to run again; touches only these users. psql -v ON_ERROR_STOP=1 -f this-file.sql",
-             "BEGIN;"]
+             "-- ASCII only, without backslashes: it reads the same in every client encoding and with",
+             "-- standard_conforming_strings on or off. The tables are found through search_path.",
+             "BEGIN;",
+             "SET LOCAL standard_conforming_strings = on;"]
     for username, hashed, salt in rows:
         name = _pg_text(username)
         lines += [
             f"INSERT INTO guacamole_entity (name, type) VALUES ({name}, 'USER') ON CONFLICT (type, name) DO NOTHING;",
             f"INSERT INTO guacamole_user (entity_id, password_hash, password_salt, password_date) "
-            f"SELECT entity_id, '\\x{hashed.hex()}'::bytea, '\\x{salt.hex()}'::bytea, CURRENT_TIMESTAMP "
+            f"SELECT entity_id, {_pg_bytes(hashed)}, {_pg_bytes(salt)}, CURRENT_TIMESTAMP "
             f"FROM guacamole_entity WHERE type = 'USER' AND name = {name} "
             f"ON CONFLICT (entity_id) DO UPDATE SET password_hash = EXCLUDED.password_hash, "
             f"password_salt = EXCLUDED.password_salt, password_date = EXCLUDED.password_date;",
@@ -81,31 +96,77 @@ def _postgresql(rows: list[tuple[str, bytes, bytes]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# The MySQL script's check, before any change: every lab user's name that the tables' own collation takes
+# for an existing account's (case, accents, trailing spaces) without being that name byte for byte. Each
+# name is a literal (``_mysql_text``), coercible, so it is compared in guacamole_entity.name's collation,
+# whatever the server's default for utf8mb4.
+_MYSQL_CLASH = ("SELECT {n} AS n, CONCAT(QUOTE({name}), ' is ', QUOTE(name)) AS clash "
+                "FROM guacamole_entity WHERE type = 'USER' AND name = {name} AND CAST(name AS BINARY) <> {bytes}")
+_MYSQL_STOP = "usermapper_stopped"  # the table whose column names the stop in MySQL's message
+_MYSQL_STOP_COLUMN = "lab_users_are_existing_accounts_nothing_changed"
+
+
 def _mysql(rows: list[tuple[str, bytes, bytes]]) -> str:
+    clashes = " UNION ALL ".join(
+        _MYSQL_CLASH.format(n=n, name=_mysql_text(username), bytes=_mysql_bytes(username.encode("utf-8")))
+        for n, (username, _, _) in enumerate(rows, 1))
     lines = ["-- Passwords for the users of a usermapper lab, for Guacamole's MySQL or MariaDB database.",
              "-- Safe to run again; touches only these users. mysql guacamole_db < this-file.sql",
-             "START TRANSACTION;"]
+             "-- It stops before any change, with ERROR 1366 naming both names, when a lab user's name is an",
+             "-- existing account's for the tables' collation (case, accents, trailing spaces) but not byte for",
+             "-- byte; and then every change below does nothing, even for a client that goes on after errors.",
+             "SET @usermapper_sql_mode = @@SESSION.sql_mode;",
+             "SET SESSION sql_mode = 'STRICT_ALL_TABLES';",
+             "SET @usermapper_clashes = 'not checked';"]
+    if rows:
+        lines.append(f"SET @usermapper_clashes = (SELECT GROUP_CONCAT(clash ORDER BY n SEPARATOR '; ') "
+                     f"FROM ({clashes}) AS clashes);")
+    else:
+        lines.append("SET @usermapper_clashes = NULL;")
+    lines += [f"DROP TEMPORARY TABLE IF EXISTS {_MYSQL_STOP};",
+              f"CREATE TEMPORARY TABLE {_MYSQL_STOP} ({_MYSQL_STOP_COLUMN} INT) "
+              f"SELECT @usermapper_clashes AS {_MYSQL_STOP_COLUMN} FROM DUAL WHERE @usermapper_clashes IS NOT NULL;",
+              f"DROP TEMPORARY TABLE {_MYSQL_STOP};",
+              "START TRANSACTION;"]
     for username, hashed, salt in rows:
-        name = _mysql_text(username)
+        name, exact = _mysql_text(username), _mysql_bytes(username.encode("utf-8"))
         lines += [
-            f"INSERT INTO guacamole_entity (name, type) SELECT {name}, 'USER' FROM DUAL WHERE NOT EXISTS "
+            f"INSERT INTO guacamole_entity (name, type) SELECT {name}, 'USER' FROM DUAL "
+            f"WHERE @usermapper_clashes IS NULL AND NOT EXISTS "
             f"(SELECT 1 FROM guacamole_entity WHERE type = 'USER' AND name = {name});",
             f"INSERT INTO guacamole_user (entity_id, password_hash, password_salt, password_date) "
-            f"SELECT entity_id, x'{hashed.hex()}', x'{salt.hex()}', NOW() "
-            f"FROM guacamole_entity WHERE type = 'USER' AND name = {name} "
-            f"ON DUPLICATE KEY UPDATE password_hash = x'{hashed.hex()}', password_salt = x'{salt.hex()}', "
+            f"SELECT entity_id, {_mysql_bytes(hashed)}, {_mysql_bytes(salt)}, NOW() FROM guacamole_entity "
+            f"WHERE @usermapper_clashes IS NULL AND type = 'USER' AND name = {name} AND CAST(name AS BINARY) = {exact} "
+            f"ON DUPLICATE KEY UPDATE password_hash = {_mysql_bytes(hashed)}, password_salt = {_mysql_bytes(salt)}, "
             f"password_date = NOW();",
         ]
-    lines.append("COMMIT;")
+    lines += ["COMMIT;", "SET SESSION sql_mode = @usermapper_sql_mode;"]
     return "\n".join(lines) + "\n"
 
 
 def _pg_text(value: str) -> str:
-    """A PostgreSQL string literal (standard_conforming_strings, on since 9.1)."""
-    return "'" + value.replace("'", "''") + "'"
+    """A PostgreSQL string that reads the same whatever the session's settings: quoted when it is printable
+    ASCII without a backslash (read alike with standard_conforming_strings on and off), else its UTF-8
+    bytes in hex, converted (ASCII, so no client encoding changes it)."""
+    if value.isascii() and value.isprintable() and "\\" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    return f"pg_catalog.convert_from({_pg_bytes(value.encode('utf-8'))}, 'UTF8')"
+
+
+def _pg_bytes(value: bytes) -> str:
+    """A bytea from hex: ``decode`` reads the same with every setting (``'\\x..'::bytea`` does not when
+    standard_conforming_strings is off: the string's backslash is then an escape)."""
+    return f"pg_catalog.decode('{value.hex()}', 'hex')"
 
 
 def _mysql_text(value: str) -> str:
-    """A MySQL string: as hex, converted to utf8mb4. A quoted literal would read differently with and without
-    the NO_BACKSLASH_ESCAPES SQL mode; hex reads the same in every mode and character set."""
-    return f"CONVERT(x'{value.encode('utf-8').hex()}' USING utf8mb4)"
+    """A MySQL string literal, as hex with a character set: it reads the same in every SQL mode
+    (NO_BACKSLASH_ESCAPES, ANSI_QUOTES) and client character set, and, being a literal (coercible), it is
+    compared in the collation of the column it meets, the one of the tables' unique keys. (``CONVERT(x'..'
+    USING utf8mb4)`` is not: it is compared in the server's default utf8mb4 collation, which on MySQL 8
+    (utf8mb4_0900_ai_ci) and MariaDB 11.5 (utf8mb4_uca1400_ai_ci) is not the tables'.)"""
+    return f"_utf8mb4 {_mysql_bytes(value.encode('utf-8'))}"
+
+
+def _mysql_bytes(value: bytes) -> str:
+    return f"x'{value.hex()}'"
