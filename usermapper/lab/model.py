@@ -132,12 +132,23 @@ class Lab:
     # ``PC.name_prefix`` and the field ``name_prefix`` of the device type ``PC`` have one path.
     places: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
     name_places: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
+    # Where each parameter's name and value were written, by device type and parameter name: apart again,
+    # since ``devices.A.parameters.name_prefix`` is also the field name_prefix of the device type A.parameters.
+    parameter_places: dict[tuple[str, str], tuple[tuple[int, int], tuple[int, int]]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def problem(self, path: str, message: str, *, at_name: bool = False) -> Problem:
         """A problem at the place of the field ``path``, or with ``at_name`` of the name of the type ``path``
         (line 0 when the config did not write it)."""
         line, column = (self.name_places if at_name else self.places).get(path, (0, 0))
         return Problem(path, line, column, message)
+
+    def parameter_problem(self, device: str, name: str, message: str, *, at_name: bool = False) -> Problem:
+        """A problem of the parameter ``name`` of the device type ``device``, at its value or with ``at_name``
+        at its name (line 0 when the config did not write it)."""
+        name_place, value_place = self.parameter_places.get((device, name), ((0, 0), (0, 0)))
+        line, column = name_place if at_name else value_place
+        return Problem(f"devices.{device}.parameters.{name}", line, column, message)
 
     def device_types_for(self, user_type: UserType) -> tuple[DeviceType, ...]:
         """The device types a user type reaches, in config order."""

@@ -38,11 +38,17 @@ def read_config(source: str | bytes, limits: Limits = Limits(), *, as_json: bool
     if reader.problems:
         raise ConfigError(reported(reader.problems, "problems"))
     return replace(lab, warnings=tuple(reported(reader.warnings, "warnings")), places=_places(reader.nodes),
-                   name_places=_places(reader.type_names))
+                   name_places=_places(reader.type_names),
+                   parameter_places={device_and_name: (_place(key), _place(value))
+                                     for device_and_name, (key, value) in reader.parameter_nodes.items()})
 
 
 def _places(nodes: dict[str, yaml.Node]) -> dict[str, tuple[int, int]]:
-    return {path: (node.start_mark.line + 1, node.start_mark.column + 1) for path, node in nodes.items()}
+    return {path: _place(node) for path, node in nodes.items()}
+
+
+def _place(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
 
 
 class LabReader(FieldReader):
@@ -56,6 +62,9 @@ class LabReader(FieldReader):
         self.device_lists: dict[int, tuple[str, ...] | None] = {}  # by node: an aliased list is read once
         self.declared: dict[str, set[str]] = {}  # the names of the user and device types, read or not
         self.type_names: dict[str, yaml.Node] = {}  # each type's name by the type's path (``devices.PC``)
+        # each parameter's name and value by its device type and name: apart from the fields' paths, which
+        # a parameter's path can read like (the parameter name_prefix of A, the field of A.parameters)
+        self.parameter_nodes: dict[tuple[str, str], tuple[yaml.Node, yaml.Node]] = {}
         # What guacd makes of a value, by (protocol, name, value), and what Guacamole's tokens make of it,
         # by value: worked out once however often an alias repeats it.
         self.guacd_problems: dict[tuple[str, str, str], str | None] = {}
@@ -182,7 +191,7 @@ class LabReader(FieldReader):
         for field in ("name_prefix", "hostname_prefix"):
             self.check_placeholders(f"{path}.{field}", fields.get(field), per_user)
         connection_name = self.numbering(path, "name", fields, quantity)
-        parameters = self.parameters(f"{path}.parameters", fields.get("parameters"))
+        parameters = self.parameters(f"{path}.parameters", fields.get("parameters"), key.value)
         if parameters is None:
             return None
         protocol, params = parameters
@@ -232,7 +241,7 @@ class LabReader(FieldReader):
             params = (("hostname", None),) + params
         return numbering, params
 
-    def parameters(self, path: str, node: yaml.Node | None) -> tuple[str, tuple] | None:
+    def parameters(self, path: str, node: yaml.Node | None, device: str) -> tuple[str, tuple] | None:
         entries = self.entries(path, node) if node is not None else None
         if entries is None:
             return None
@@ -255,6 +264,7 @@ class LabReader(FieldReader):
             if not name:
                 self.refuse(path, key, "a parameter name cannot be empty")
                 continue
+            self.parameter_nodes[device, name] = (key, value)
             if protocol and name not in known:
                 self.warn(f"{path}.{name}", key, f"is not a parameter guacd {guacamole.GUACD_RELEASE} {protocol} "
                                                  f"connections know; it is written as given"
