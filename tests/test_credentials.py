@@ -9,7 +9,7 @@ import json
 import pytest
 
 from usermapper.lab import read_config
-from usermapper.outputs.credentials import credentials_csv, formula_cells, formula_warning
+from usermapper.outputs.credentials import credentials_sheet
 from usermapper.lab.expand import expand
 
 LAB = """
@@ -33,7 +33,7 @@ devices:
 def sheet(kind: str = "students", name: str = "student", password: str = "secret-1") -> list[dict]:
     text = LAB.format(kind=json.dumps(kind), name=json.dumps(name), password=json.dumps(password))
     mapping = expand(read_config(text))
-    return list(csv.DictReader(io.StringIO(credentials_csv(mapping).decode("utf-8"))))
+    return list(csv.DictReader(io.StringIO(credentials_sheet(mapping).csv.decode("utf-8"))))
 
 
 def mapping_of(kind: str = "students", name: str = "student", password: str = "secret-1"):
@@ -47,16 +47,17 @@ def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_written_exactly_and_name
     kind, password = (formula, "secret-1") if start == "\r" else ("students", formula)
     row, = sheet(kind=kind, password=password)
     assert (row["type"], row["password"]) == (kind, password)  # what the user types, or the type as written
-    assert formula_cells(mapping_of(kind=kind, password=password)) == ["row 2 type" if start == "\r" else "row 2 password"]
+    cells = credentials_sheet(mapping_of(kind=kind, password=password)).formula_cells
+    assert cells == ("row 2 type",) if start == "\r" else ("row 2 password",)
 
 
 def test_usernames_and_types_are_named_too_and_the_warning_counts_past_five():
     row, = sheet(kind="=cmd", name="@user")
     assert (row["type"], row["username"]) == ("=cmd", "@user1")
-    assert formula_cells(mapping_of(kind="=cmd", name="@user")) == ["row 2 type", "row 2 username"]
+    assert list(credentials_sheet(mapping_of(kind="=cmd", name="@user")).formula_cells) == ["row 2 type", "row 2 username"]
     many = expand(read_config(LAB.format(kind="students", name='"-u"', password='"+pw"').replace(
         "quantity: 1\n        username_prefix", "quantity: 4\n        username_prefix")))
-    assert formula_warning(many) == (
+    assert credentials_sheet(many).warning() == (
         "a spreadsheet would run 8 cells of the credentials sheet as formulas (row 2 username, row 2 password, "
         "row 3 username, row 3 password, row 4 username and 3 more); they are written exactly, so open the sheet "
         "with every column as text")
@@ -64,7 +65,7 @@ def test_usernames_and_types_are_named_too_and_the_warning_counts_past_five():
 
 def test_a_quote_is_written_as_it_is_and_is_no_formula():
     row, = sheet(password="'quoted")
-    assert row["password"] == "'quoted" and formula_warning(mapping_of(password="'quoted")) is None
+    assert row["password"] == "'quoted" and credentials_sheet(mapping_of(password="'quoted")).warning() is None
 
 
 def test_ordinary_cells_are_written_as_they_are():

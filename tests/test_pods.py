@@ -18,7 +18,7 @@ import guacamole_reader
 from whole_tree import whole_tree
 from usermapper.outputs import user_mapping
 from usermapper.lab import ConfigError, read_config
-from usermapper.outputs.credentials import credentials_csv, formula_cells
+from usermapper.outputs.credentials import credentials_sheet
 from usermapper.lab.expand import expand
 from usermapper.outputs.summary import lab_summary
 from usermapper.outputs.user_mapping import file_size, user_mapping_bytes
@@ -269,8 +269,8 @@ def test_the_devices_cell_is_exact_and_named_when_a_spreadsheet_would_run_it():
             "          hostname_suffix: '',\n"
             "          parameters: {protocol: rdp}}\n")
     mapping = expand(read_config(text))
-    (row,) = csv.DictReader(io.StringIO(credentials_csv(mapping).decode()))
-    assert row["devices"] == "=PC=pc1" and formula_cells(mapping) == ["row 2 devices"]
+    (row,) = csv.DictReader(io.StringIO(credentials_sheet(mapping).csv.decode()))
+    assert row["devices"] == "=PC=pc1" and list(credentials_sheet(mapping).formula_cells) == ["row 2 devices"]
 
 
 def test_the_api_summary_describes_the_lab_and_its_pods(app_url):

@@ -15,7 +15,7 @@ from lxml import etree
 import guacamole_reader
 from whole_tree import whole_tree
 from usermapper.lab import Numbering, read_config
-from usermapper.outputs.credentials import credentials_csv
+from usermapper.outputs.credentials import credentials_sheet
 from usermapper.lab.expand import Connection, Group, User, UserMapping, expand
 from usermapper.outputs.user_mapping import (FileTooLarge, check_file_size, file_size, user_mapping_bytes,
                                   write_user_mapping)
@@ -126,7 +126,7 @@ def test_guacamole_reads_back_exactly_the_expanded_lab(name, encoding):
 def test_every_generated_password_logs_in(encoding):
     mapping = expand(read_config(with_encoding(encoding)((EXAMPLES / "classroom.yaml").read_text())))
     users = guacamole_reader.read(user_mapping_bytes(mapping))
-    rows = list(csv.DictReader(io.StringIO(credentials_csv(mapping).decode("utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(credentials_sheet(mapping).csv.decode("utf-8"))))
     assert len(rows) == 13
     for row in rows:
         assert guacamole_reader.authenticates(users, row["username"], row["password"])
@@ -201,7 +201,7 @@ def test_the_reader_keeps_the_last_of_duplicates_and_takes_values_verbatim():
 
 def test_the_credentials_sheet_lists_every_user_in_order():
     mapping = expand_example("escaping.yaml")
-    rows = list(csv.reader(io.StringIO(credentials_csv(mapping).decode("utf-8"), newline="")))
+    rows = list(csv.reader(io.StringIO(credentials_sheet(mapping).csv.decode("utf-8"), newline="")))
     assert rows == [["type", "username", "password"], ["instructors", "o'brien&1", "p<a>ss\"&'word"],
                     ["élèves", "élève-1", "Pwxxxxxxxxxx"], ["élèves", "élève-2", "Pwxxxxxxxxxx"]]
 

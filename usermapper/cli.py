@@ -21,7 +21,6 @@ from .generate import Generated, ImportFile, check
 from .lab import ConfigError, Lab, Problem
 from .limits import Limits
 from .outputs import IMPORT_FORMATS, SQL_DIALECTS, USER_MAPPING
-from .outputs.credentials import formula_warning
 from .outputs.import_files import ImportRefused
 from .outputs.password_scripts import check_passwords
 from .outputs.summary import lab_facts
@@ -84,7 +83,7 @@ def _write(args: argparse.Namespace, generated: Generated, imported: ImportFile 
     try:
         if args.credentials:  # first: a file of random passwords nobody can read is worse than none
             with _output(args.credentials, mode=SECRET_MODE) as out:
-                out.write(generated.credentials())
+                out.write(generated.credentials.csv)
         if args.passwords_sql:
             dialect, path = args.passwords_sql
             with _output(path, mode=SECRET_MODE) as out:
@@ -101,7 +100,7 @@ def _write(args: argparse.Namespace, generated: Generated, imported: ImportFile 
     except OSError as error:
         print(f"usermapper: cannot write {error.filename or args.output}: {error.strerror}", file=sys.stderr)
         return 1
-    sheet_warning = formula_warning(generated.mapping) if args.credentials else None
+    sheet_warning = generated.credentials.warning() if args.credentials else None
     if sheet_warning:
         print(f"usermapper: warning: {_where(args.credentials)}: {sheet_warning}", file=sys.stderr)
     if not args.quiet:

@@ -10,11 +10,12 @@ generation always agree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import BinaryIO
 
 from .lab import Lab, Problem, UserMapping, expand, read_config
 from .limits import Limits
-from .outputs.credentials import credentials_csv
+from .outputs.credentials import Sheet, credentials_sheet
 from .outputs.import_files import ImportRefused, entries, group_paths, import_file
 from .outputs.mysql_names import mysql_problems
 from .outputs.password_scripts import check_passwords, passwords_sql
@@ -63,8 +64,10 @@ class Generated:
     def write_user_mapping(self, out: BinaryIO) -> None:
         write_user_mapping(self.mapping, out)
 
-    def credentials(self) -> bytes:
-        return credentials_csv(self.mapping)
+    @cached_property
+    def credentials(self) -> Sheet:
+        """The credentials sheet, made once: the CSV and the cells a spreadsheet would run."""
+        return credentials_sheet(self.mapping)
 
     def import_file(self, format_name: str) -> ImportFile:
         """Guacamole's connection import in one of ``outputs.IMPORT_FORMATS``; raises ``ImportRefused``."""

@@ -7,7 +7,7 @@ the XML holds only the password's hash: that is the point of the sheet.
 
 A spreadsheet that opens the file runs a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
 return as a formula (OWASP, "CSV injection"). Such a cell is still written exactly, since a changed password
-would not log in; ``formula_cells`` names them, so the command line and the page can say which cells to
+would not log in; ``Sheet.formula_cells`` names them, so the command line and the page can say which cells to
 open as text (docs/guacamole.md, "The credentials sheet").
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from ..lab.expand import Connection, UserMapping
 
@@ -25,30 +26,36 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SHOWN_FORMULA_CELLS = 5  # a warning names this many cells, then counts the rest
 
 
-def credentials_csv(mapping: UserMapping) -> bytes:
+@dataclass(frozen=True)
+class Sheet:
+    """The sheet as CSV bytes, and the cells in it a spreadsheet would run (``row 3 password``; row 1 is
+    the header), found as it is written."""
+
+    csv: bytes
+    formula_cells: tuple[str, ...]
+
+    def warning(self) -> str | None:
+        """One sentence naming the first few formula cells and counting the rest, or None when there are none."""
+        cells = self.formula_cells
+        if not cells:
+            return None
+        named = ", ".join(cells[:SHOWN_FORMULA_CELLS])
+        more = f" and {len(cells) - SHOWN_FORMULA_CELLS:,} more" if len(cells) > SHOWN_FORMULA_CELLS else ""
+        return (f"a spreadsheet would run {len(cells):,} cell{'s' if len(cells) > 1 else ''} of the credentials "
+                f"sheet as formulas ({named}{more}); they are written exactly, so open the sheet with every column "
+                f"as text")
+
+
+def credentials_sheet(mapping: UserMapping) -> Sheet:
     text = io.StringIO(newline="")
     writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow(_header(mapping))
-    writer.writerows(_rows(mapping))
-    return text.getvalue().encode("utf-8")
-
-
-def formula_cells(mapping: UserMapping) -> list[str]:
-    """The cells a spreadsheet would run as formulas, as ``row 3 password`` (row 1 is the header), in order."""
     columns = _header(mapping)
-    return [f"row {number} {column}" for number, row in enumerate(_rows(mapping), start=2)
-            for column, cell in zip(columns, row) if cell.startswith(FORMULA_STARTS)]
-
-
-def formula_warning(mapping: UserMapping) -> str | None:
-    """One sentence naming the first few formula cells and counting the rest, or None when there are none."""
-    cells = formula_cells(mapping)
-    if not cells:
-        return None
-    named = ", ".join(cells[:SHOWN_FORMULA_CELLS])
-    more = f" and {len(cells) - SHOWN_FORMULA_CELLS:,} more" if len(cells) > SHOWN_FORMULA_CELLS else ""
-    return (f"a spreadsheet would run {len(cells):,} cell{'s' if len(cells) > 1 else ''} of the credentials sheet "
-            f"as formulas ({named}{more}); they are written exactly, so open the sheet with every column as text")
+    writer.writerow(columns)
+    formulas = []
+    for number, row in enumerate(_rows(mapping), start=2):
+        writer.writerow(row)
+        formulas += (f"row {number} {column}" for column, cell in zip(columns, row) if cell.startswith(FORMULA_STARTS))
+    return Sheet(text.getvalue().encode("utf-8"), tuple(formulas))
 
 
 def _header(mapping: UserMapping) -> tuple[str, ...]:

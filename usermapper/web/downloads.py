@@ -15,7 +15,6 @@ from datetime import timezone
 from ..generate import Generated
 from ..lab import Problem
 from ..outputs import FORMATS, IMPORT_FORMATS, PASSWORD_SCRIPTS, USER_MAPPING, Format
-from ..outputs.credentials import formula_warning
 from ..outputs.import_files import import_file, import_json
 from ..outputs.password_scripts import passwords_sql
 from ..outputs.summary import lab_summary
@@ -50,7 +49,7 @@ def generation_details(generated: Generated, xml: Compressed) -> tuple[dict, byt
         "preview_truncated": len(preview) < xml.size,
         "passwords": {"generated": any(u.password is None for u in lab.user_types),
                       "hashed": any(u.password_encoding != "plain" for u in lab.user_types),
-                      "spreadsheet_warning": _with_json_form(formula_warning(generated.mapping))},
+                      "spreadsheet_warning": _with_json_form(generated.credentials.warning())},
         "lab": lab_summary(lab),
         "import": {"groups": route.groups,
                    "refused": [p.as_dict() for p in route.refused],

@@ -122,7 +122,7 @@ class Api:
         generated = self.checked(request).generate()
         xml = written_user_mapping(generated)
         details, imported = generation_details(generated, xml)
-        session = self.store.save(xml, compress(generated.credentials()), generated.mapping.user_count,
+        session = self.store.save(xml, compress(generated.credentials.csv), generated.mapping.user_count,
                                   generated.mapping.connection_count, summary=compress(json.dumps(details).encode()),
                                   imported=compress(imported))
         self.replace_previous(previous, session)
