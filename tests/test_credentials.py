@@ -48,7 +48,7 @@ def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_written_exactly_and_name
     row, = sheet(kind=kind, password=password)
     assert (row["type"], row["password"]) == (kind, password)  # what the user types, or the type as written
     cells = credentials_sheet(mapping_of(kind=kind, password=password)).formula_cells
-    assert cells == ("row 2 type",) if start == "\r" else ("row 2 password",)
+    assert cells == (("row 2 type",) if start == "\r" else ("row 2 password",))
 
 
 def test_usernames_and_types_are_named_too_and_the_warning_counts_past_five():
