@@ -17,11 +17,19 @@ def test_import_file_and_password_script_with_the_groups_to_create(tmp_path):
         "usermapper: wrote 2,619 bytes of import-json to import.json: 13 users, 65 connections; "
         "mysql password script in passwords.sql",
         "usermapper: Guacamole 1.6.0 imports only into connection groups that exist; create these first: "
-        "ROOT/usermapper, ROOT/usermapper/desktops, ROOT/usermapper/routers"]
+        '"ROOT/usermapper", "ROOT/usermapper/desktops", "ROOT/usermapper/routers"']
     assert (tmp_path / "import.json").read_bytes() == (EXAMPLES.parent / "tests/golden/classroom.json").read_bytes()
     script = tmp_path / "passwords.sql"
     assert stat.S_IMODE(os.stat(script).st_mode) == 0o600
     assert script.read_text().count("INSERT INTO guacamole_user") == 13
+
+
+def test_the_groups_to_create_read_as_one_name_each_whatever_they_hold(tmp_path):
+    config = CLASSROOM.read_text().replace("    desktops:", '    \'desk, "tops"\':').replace("[desktops]", "['desk, \"tops\"']")
+    result = usermapper("-i", "-", "-o", "import.json", "--format", "import-json", cwd=tmp_path, stdin=config.encode())
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.decode().splitlines()[-1].endswith(
+        'create these first: "ROOT/usermapper", "ROOT/usermapper/desk, \\"tops\\"", "ROOT/usermapper/routers"')
 
 
 def test_csv_to_standard_output(tmp_path):

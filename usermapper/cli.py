@@ -9,6 +9,7 @@ credentials sheet and the password script, which hold passwords, are always 0600
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import stat
 import sys
@@ -107,7 +108,7 @@ def _write(args: argparse.Namespace, generated: Generated, imported: ImportFile 
         print(_done(args, generated, size), file=sys.stderr)
         if imported is not None:
             print("usermapper: Guacamole 1.6.0 imports only into connection groups that exist; create these "
-                  "first: " + ", ".join(imported.groups), file=sys.stderr)
+                  "first: " + _quoted_list(imported.groups), file=sys.stderr)
     return 0
 
 
@@ -148,6 +149,11 @@ def _done(args: argparse.Namespace, generated: Generated, size: int) -> str:
     mapping = generated.mapping
     return (f"usermapper: wrote {size:,} bytes{kind} to {_where(args.output)}: {counted(mapping.user_count, 'user')}, "
             f"{counted(mapping.connection_count, 'connection')}{sheet}")
+
+
+def _quoted_list(names: list[str]) -> str:
+    """Names as JSON strings: a name holding ", ", a quote or a line break still reads as one name."""
+    return ", ".join(json.dumps(name, ensure_ascii=False) for name in names)
 
 
 def _where(path: str) -> str:
