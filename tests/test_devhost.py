@@ -289,22 +289,112 @@ def test_a_head_request_is_answered_with_headers_only(site):
     assert json.loads(get.partition(b"\r\n\r\n")[2])["FROM_FILE"] == "from the file"
 
 
-def test_a_body_over_100_mib_is_413(site):
-    host, port = site.base_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as connection:
-        connection.sendall(b"POST /api/bytes HTTP/1.1\r\nHost: x\r\nContent-Length: 104857601\r\n\r\n")
-        assert connection.recv(64).startswith(b"HTTP/1.1 413 ")
+def raw_exchange(host: Devhost, *sends: bytes, timeout: float = 1.0) -> tuple[bytes, bool]:
+    """Send each piece over one connection, reading whatever comes back after each; returns all that was
+    received and whether devhost closed the connection, both within `timeout` seconds of the first send."""
+    address, port = host.base_url.removeprefix("http://").split(":")
+    deadline = time.monotonic() + timeout
+    received = b""
+    with socket.create_connection((address, int(port)), timeout=timeout) as connection:
+        for index, piece in enumerate(sends):
+            connection.sendall(piece)
+            last = index == len(sends) - 1
+            while (remaining := deadline - time.monotonic()) > 0:
+                connection.settimeout(remaining if last else min(remaining, 0.3))
+                try:
+                    data = connection.recv(65536)
+                except TimeoutError:
+                    break
+                except ConnectionResetError:
+                    return received, True
+                if not data:
+                    return received, True
+                received += data
+                if not last:
+                    break
+    return received, False
 
 
-def test_the_body_limit_is_the_hosts_setting_when_set(tmp_path):
-    """FUNCTIONS_REQUEST_BODY_SIZE_LIMIT in local.settings.json: a body of the limit is read, one byte more is 413."""
-    host = Devhost(copy_app("site", tmp_path, {"FUNCTIONS_REQUEST_BODY_SIZE_LIMIT": "1000"}),
-                   environment(TICK_SCHEDULE="0 0 0 1 1 *"))
+def post_head(length: int, expect_continue: bool = False, path: str = "/api/bytes") -> bytes:
+    expect = b"Expect: 100-continue\r\n" if expect_continue else b""
+    return b"POST %s HTTP/1.1\r\nHost: localhost\r\n%sContent-Length: %d\r\n\r\n" % (path.encode(), expect, length)
+
+
+def assert_the_hosts_413(received: bytes, closed: bool) -> None:
+    """Kestrel's refusal of a body over MaxRequestBodySize: 413, no body, the connection closed after it."""
+    assert received.startswith(b"HTTP/1.1 413 "), received
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert b"\r\nContent-Length: 0\r\n" in head + b"\r\n" and b"\r\nConnection: close\r\n" in head + b"\r\n"
+    assert body == b""
+    assert closed, "the connection stays open after the 413"
+
+
+def test_a_body_over_100_mib_is_the_hosts_413_before_any_of_it_is_sent(site):
+    assert_the_hosts_413(*raw_exchange(site, post_head(100 * 1024 * 1024 + 1)))
+
+
+@pytest.mark.parametrize("length", [100 * 1024 * 1024 + 1, 999_999_999])
+def test_expect_100_continue_over_the_limit_is_413_and_never_100_continue(site, length):
+    """Kestrel checks the announced length before it would send 100 Continue; waitress invited the body and
+    read it, up to the limit, into memory."""
+    started = time.monotonic()
+    received, closed = raw_exchange(site, post_head(length, expect_continue=True))
+    assert b"100 Continue" not in received
+    assert_the_hosts_413(received, closed)
+    assert time.monotonic() - started < 1.0
+
+
+def test_expect_100_continue_within_the_limit_gets_100_continue_then_the_answer(site):
+    body = bytes(range(256)) * 4
+    received, closed = raw_exchange(site, post_head(len(body), expect_continue=True), body)
+    continued, _, answer = received.partition(b"\r\n\r\n")
+    assert continued == b"HTTP/1.1 100 Continue"
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"\r\n\r\n" + body)
+    assert not closed
+
+
+def test_half_sent_bodies_leave_everyone_else_served(site):
+    """20 connections that announce a body, send a little of it and wait: each holds a connection (waitress
+    serves 100 sockets at once, see docs/development.md), no thread, and the rest are served at once."""
+    address, port = site.base_url.removeprefix("http://").split(":")
+    stalled = []
     try:
-        assert requests.post(host.url("/api/bytes"), data=b"x" * 1000, timeout=10).content == b"x" * 1000
-        assert requests.post(host.url("/api/bytes"), data=b"x" * 1001, timeout=10).status_code == 413
+        for index in range(20):
+            connection = socket.create_connection((address, int(port)), timeout=1)
+            stalled.append(connection)
+            connection.sendall(post_head(1_000_000, expect_continue=index % 2 == 0) + b"x" * 1000)
+        for _ in range(3):
+            started = time.monotonic()
+            response = requests.get(site.url("/api/echo"), timeout=1)
+            assert response.status_code == 200 and time.monotonic() - started < 1.0
     finally:
-        host.stop()
+        for connection in stalled:
+            connection.close()
+
+
+@pytest.fixture(scope="module")
+def small_limit(tmp_path_factory):
+    """The site app with FUNCTIONS_REQUEST_BODY_SIZE_LIMIT=1000 in local.settings.json."""
+    workspace = tmp_path_factory.mktemp("small-limit")
+    host = Devhost(copy_app("site", workspace, {"FUNCTIONS_REQUEST_BODY_SIZE_LIMIT": "1000"}),
+                   environment(TICK_SCHEDULE="0 0 0 1 1 *"))
+    yield host
+    host.stop()
+
+
+def test_the_body_limit_is_the_hosts_setting_when_set(small_limit):
+    """FUNCTIONS_REQUEST_BODY_SIZE_LIMIT in local.settings.json: a body of the limit is read, one byte more is 413."""
+    assert requests.post(small_limit.url("/api/bytes"), data=b"x" * 1000, timeout=10).content == b"x" * 1000
+    assert requests.post(small_limit.url("/api/bytes"), data=b"x" * 1001, timeout=10).status_code == 413
+
+
+def test_expect_100_continue_is_answered_against_the_hosts_setting(small_limit):
+    received, closed = raw_exchange(small_limit, post_head(1001, expect_continue=True))
+    assert b"100 Continue" not in received
+    assert_the_hosts_413(received, closed)
+    received, _ = raw_exchange(small_limit, post_head(1000, expect_continue=True), b"x" * 1000)
+    assert received.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ")
+    assert received.endswith(b"\r\n\r\n" + b"x" * 1000)
 
 
 # Failures

@@ -1,10 +1,14 @@
 """The app loaded as the host loads it, served by waitress set up as the host's front end, timers started.
 
-Chunked request bodies: the host passes a body on to the worker only when it has a `Content-Length`
-above 0, so a body sent with `Transfer-Encoding: chunked` (`curl -T`, streaming clients) reaches the
-function empty, with that header still there. waitress de-chunks such a body, removes the header and
-tells a WSGI app nothing of it: `HostLikeParser`, devhost's one hook into waitress's internals, puts the
-header back, and `conversion` drops the body as the host does.
+`HostLikeParser` is devhost's one hook into waitress's internals (its request parser), for two things a
+WSGI app cannot see or change:
+
+- Chunked request bodies: the host passes a body on to the worker only when it has a `Content-Length`
+  above 0, so a body sent with `Transfer-Encoding: chunked` (`curl -T`, streaming clients) reaches the
+  function empty, with that header still there. waitress de-chunks such a body, removes the header and
+  tells a WSGI app nothing of it: the parser puts the header back, and `conversion` drops the body as the
+  host does.
+- Bodies over the limit: see `HostLikeParser.received`.
 """
 
 import logging
@@ -18,6 +22,7 @@ from typing import Any
 import waitress
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
+from waitress.utilities import RequestEntityTooLarge
 
 from .indexing import FunctionIndex, index_app
 from .settings import load_local_settings, read_function_timeout, read_request_body_limit, read_route_prefix
@@ -26,6 +31,13 @@ from .wsgi import FunctionsWsgiApp, is_loopback
 
 logger = logging.getLogger("devhost")
 OUTPUT_BUFFER_BYTES = 16 * 1024 * 1024
+# waitress's own defaults, named so that docs/development.md's numbers are these: at most this many
+# sockets open at once (the listening socket and waitress's internal trigger count among them), beyond
+# which waitress accepts nobody until one closes; and a connection that has had no traffic for this many
+# seconds, and no request being served, is closed (checked every 30 s), even halfway through a body.
+# Nothing bounds a slow sender, which the host's Kestrel does (MinRequestBodyDataRate).
+CONNECTION_LIMIT = 100
+CHANNEL_TIMEOUT_SECONDS = 120
 
 
 def serve(app_dir: str | Path = ".", host: str = "127.0.0.1", port: int = 7071) -> None:
@@ -53,6 +65,7 @@ def serve(app_dir: str | Path = ".", host: str = "127.0.0.1", port: int = 7071) 
         wsgi_app, host=host, port=port, threads=8, max_request_body_size=body_limit + 1,
         inbuf_overflow=body_limit + 1, outbuf_overflow=OUTPUT_BUFFER_BYTES + 1,
         outbuf_high_watermark=OUTPUT_BUFFER_BYTES, clear_untrusted_proxy_headers=False,
+        connection_limit=CONNECTION_LIMIT, channel_timeout=CHANNEL_TIMEOUT_SECONDS,
     )
     for listener in [server, *getattr(server, "map", {}).values()]:  # one server per address `host` has
         if hasattr(listener, "channel_class"):
@@ -76,6 +89,47 @@ class HostLikeParser(HTTPRequestParser):
         super().parse_header(header_plus)
         if self.chunked:
             self.headers["TRANSFER_ENCODING"] = "chunked"
+
+    def received(self, data: bytes) -> int:
+        """Parse as waitress does; a request it refuses is never invited to send its body, and a body over
+        the limit gets the host's 413.
+
+        The Functions host (azure-functions-host `HttpRequestBodySizeMiddleware`) sets Kestrel's
+        `MaxRequestBodySize` to FUNCTIONS_REQUEST_BODY_SIZE_LIMIT (100 MiB, `ScriptConstants`, when
+        unset), and reads the body of every function invocation with a `Content-Length` above 0
+        (`GrpcMessageConversionExtensions.ToRpcHttp`). On that first read Kestrel (aspnetcore
+        `MessageBody.TryStartAsync`, `Http1ContentLengthMessageBody.OnReadStarting`) checks the
+        announced `Content-Length` before anything else: over the limit, keep-alive is turned off and
+        the request is rejected, so the client gets `413` with an empty body (`Content-Length: 0`,
+        `Connection: close`, from `HttpProtocol.SetErrorResponseHeaders`) and no body is read.
+        `100 Continue` is written only after that check, by a read that finds no body bytes waiting
+        (`MessageBody.StartTimingReadAsync`), so a request over the limit never gets one.
+
+        waitress refuses such a request as soon as its headers are parsed (its `max_request_body_size`,
+        the limit + 1 here), but its channel still sends `100 Continue` to a request that asked for it,
+        refused or not, and then reads the body it invited (up to the limit, into memory). Here a
+        refused request no longer expects a `100 Continue`, so none is sent, and a refusal for size has
+        an empty body, as the host's. waitress closes the connection after any refusal and reads no
+        more from it, so a body the client sends anyway is never taken in (what arrived with the
+        headers is dropped).
+
+        A difference left: waitress sends `100 Continue` to a request within the limit as soon as its
+        headers arrive, where Kestrel waits for the host to read the body (which it does for every
+        function; a request no function takes gets its answer without one).
+        """
+        consumed = super().received(data)
+        if self.error is not None:
+            self.expect_continue = False
+            if isinstance(self.error, RequestEntityTooLarge):
+                self.error = HostRequestEntityTooLarge(self.error.body)
+        return consumed
+
+
+class HostRequestEntityTooLarge(RequestEntityTooLarge):
+    """The host's 413: no body (waitress's names its `max_request_body_size`, one more than the limit)."""
+
+    def to_response(self, ident: str | None = None) -> tuple[str, list[tuple[str, str]], bytes]:
+        return f"{self.code} {self.reason}", [], b""
 
 
 class HostLikeChannel(HTTPChannel):
