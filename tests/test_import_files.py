@@ -615,7 +615,7 @@ def special_labs(draw) -> str:
     return json.dumps({**({"lab": lab} if lab else {}), "users": users, "devices": devices})
 
 
-@settings(max_examples=int(os.environ.get("USERMAPPER_FUZZ_EXAMPLES", "150")), deadline=None,
+@settings(max_examples=int(os.environ.get("USERMAPPER_FUZZ_EXAMPLES", "200")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(special_labs())
 def test_every_lab_the_import_takes_is_exact_through_the_importer(source):
