@@ -7,8 +7,12 @@ import io
 import os
 import re
 import shutil
+import signal
+import stat
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -183,6 +187,22 @@ def test_a_replaced_file_keeps_its_mode_and_the_credentials_sheet_is_private(tmp
     assert mode_of(tmp_path / "passwords.csv") == 0o600
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root, to give files to another user")
+def test_a_replaced_file_keeps_its_owner_and_group(tmp_path):
+    """A Tomcat install's user-mapping.xml is 0640 of group tomcat: root's run gave it root's group, and
+    Guacamole could read it no more."""
+    for name in ("user-mapping.xml", "passwords.csv"):
+        (tmp_path / name).write_text("old")
+        os.chown(tmp_path / name, 65534, 65533)
+    os.chmod(tmp_path / "user-mapping.xml", 0o640)
+    result = usermapper("-i", str(CLASSROOM), "--credentials", "passwords.csv", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for name, mode in (("user-mapping.xml", 0o640), ("passwords.csv", 0o600)):
+        info = (tmp_path / name).stat()
+        assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (65534, 65533, mode)
+    assert (tmp_path / "passwords.csv").read_text().startswith("type,username,password")
+
+
 @pytest.mark.parametrize("umask, expected", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
 def test_a_new_file_gets_the_umasks_mode(tmp_path, umask, expected):
     result = subprocess.run(f"umask {umask:03o} && exec {sys.executable} -m usermapper -i {CLASSROOM} "
@@ -267,3 +287,294 @@ def test_no_run_of_the_command_line_loads_the_web_app(tmp_path):
         loaded = modules_loaded_by(*args, cwd=tmp_path)
         assert "usermapper.generate" in loaded
         assert loaded.isdisjoint(WEB_MODULES), (args, sorted(loaded.intersection(WEB_MODULES)))
+
+# Where each file goes: a regular file is replaced; a device, a FIFO or a terminal is written into, never
+# replaced; a link's target is written, the link kept; a directory, a disk or a socket is refused.
+
+BIG_LAB = EXAMPLES / "big-lab.yaml"  # 50,000 connections: 17 MB of XML
+
+
+def listing(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+def temporaries(*directories: Path) -> list[Path]:
+    return [p for d in directories for p in d.iterdir() if p.name.startswith(".usermapper-")]
+
+
+def device_node(path: Path, major: int, minor: int, kind: int = stat.S_IFCHR) -> Path:
+    """A device node in the test's own directory (as root); a character device is opened once to see that
+    this filesystem lets it be used."""
+    try:
+        os.mknod(path, kind | 0o666, os.makedev(major, minor))
+        if kind == stat.S_IFCHR:
+            os.close(os.open(path, os.O_WRONLY))
+    except PermissionError:
+        pytest.skip("making and opening a device node needs root and a filesystem mounted without nodev")
+    return path
+
+
+def is_device(path: Path, kind, major: int, minor: int) -> bool:
+    info = path.lstat()
+    return kind(info.st_mode) and (os.major(info.st_rdev), os.minor(info.st_rdev)) == (major, minor)
+
+
+def test_a_character_device_is_written_into_and_kept(tmp_path):
+    """As `cp` and `sort -o` do: the run before replaced /dev/null with a regular 0666 file holding the XML.
+    A character device may take several outputs: all of them into /dev/null is no mix-up."""
+    null = device_node(tmp_path / "null", 1, 3)
+    result = usermapper("-i", str(CLASSROOM), "-o", "null", "--credentials", "null", "--passwords-sql", "mysql",
+                        "null", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.decode().startswith("usermapper: wrote 20,314 bytes to null: 13 users")
+    assert is_device(null, stat.S_ISCHR, 1, 3)
+    assert listing(tmp_path) == ["null"]
+
+
+@pytest.mark.parametrize("full_one", ["-o", "--credentials", "--passwords-sql"])
+def test_a_full_device_fails_the_run_and_no_file_is_replaced(tmp_path, full_one):
+    """Files replaced and a device written into are committed together: the device written last, the other
+    files renamed into place only once it took the whole of its output. The run before replaced the sheet
+    with passwords no file held."""
+    full = device_node(tmp_path / "full", 1, 7)
+    names = {"-o": "out.xml", "--credentials": "people.csv", "--passwords-sql": "p.sql"}
+    names[full_one] = "full"
+    for name in names.values():
+        if name != "full":
+            (tmp_path / name).write_text("old")
+    result = usermapper("-i", str(CLASSROOM), "-o", names["-o"], "--credentials", names["--credentials"],
+                        "--passwords-sql", "postgresql", names["--passwords-sql"], cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (1, b"usermapper: cannot write full: No space left on device\n")
+    assert is_device(full, stat.S_ISCHR, 1, 7)
+    assert listing(tmp_path) == sorted(names.values())
+    assert all((tmp_path / name).read_text() == "old" for name in names.values() if name != "full")
+
+
+def read_in_a_thread(fifo: Path) -> dict:
+    """Read the FIFO whole in a thread of its own: ``read["data"]`` once it is done."""
+    read: dict = {}
+    threading.Thread(target=lambda: read.setdefault("data", fifo.read_bytes()), daemon=True).start()
+    return read
+
+
+def test_a_fifo_is_written_into_and_kept(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    read = read_in_a_thread(fifo)
+    result = usermapper("-i", str(CLASSROOM), "-o", "fifo", "--credentials", "people.csv", "-q", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, b"")
+    for _ in range(600):
+        if "data" in read:
+            break
+        time.sleep(0.1)
+    users = guacamole_reader.read(read["data"])
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "people.csv").read_text(encoding="utf-8"))))
+    assert [r["username"] for r in rows] == list(users) and len(users) == 13
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert listing(tmp_path) == ["fifo", "people.csv"]
+
+
+def test_a_link_to_a_file_keeps_the_link_and_replaces_its_target_in_the_targets_directory(tmp_path):
+    real = tmp_path / "etc"
+    real.mkdir()
+    (real / "user-mapping.xml").write_text("old")
+    os.chmod(real / "user-mapping.xml", 0o640)
+    os.symlink("etc/user-mapping.xml", tmp_path / "link.xml")
+    os.symlink("etc/new.csv", tmp_path / "dangling.csv")  # a link to no file yet: the file is made there
+    result = usermapper("-i", str(CLASSROOM), "-o", "link.xml", "--credentials", "dangling.csv", "-q", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert os.readlink(tmp_path / "link.xml") == "etc/user-mapping.xml"
+    assert os.readlink(tmp_path / "dangling.csv") == "etc/new.csv"
+    assert len(guacamole_reader.read((real / "user-mapping.xml").read_bytes())) == 13
+    assert mode_of(real / "user-mapping.xml") == 0o640 and mode_of(real / "new.csv") == 0o600
+    assert (real / "new.csv").read_text().startswith("type,username,password")
+    assert listing(tmp_path) == ["dangling.csv", "etc", "link.xml"]
+    assert listing(real) == ["new.csv", "user-mapping.xml"]
+
+
+def test_a_link_to_a_device_or_to_standard_output_is_written_through(tmp_path):
+    """The run before replaced a link to /proc/self/fd/1 with a file: standard output got nothing."""
+    null = device_node(tmp_path / "null", 1, 3)
+    os.symlink("null", tmp_path / "quiet.xml")
+    os.symlink("/proc/self/fd/1", tmp_path / "stdout.xml")
+    result = usermapper("-i", str(CLASSROOM), "-o", "stdout.xml", "--credentials", "quiet.xml", "-q", cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (0, b"")
+    assert len(guacamole_reader.read(result.stdout)) == 13
+    assert os.readlink(tmp_path / "stdout.xml") == "/proc/self/fd/1" and os.readlink(tmp_path / "quiet.xml") == "null"
+    assert is_device(null, stat.S_ISCHR, 1, 3)
+    assert listing(tmp_path) == ["null", "quiet.xml", "stdout.xml"]
+
+
+@pytest.mark.parametrize("refused_one", ["-o", "--credentials", "--passwords-sql"])
+@pytest.mark.parametrize("kind, reason", [
+    ("directory", "Is a directory"),
+    ("disk", "a block device, which usermapper never writes"),
+    ("socket", "a socket, which usermapper never writes")])
+def test_a_directory_a_disk_or_a_socket_is_refused_before_anything_is_written(tmp_path, refused_one, kind, reason):
+    """The run before replaced the sheet, then failed on the directory: new passwords that match no file."""
+    refused = tmp_path / kind
+    if kind == "directory":
+        refused.mkdir()
+    elif kind == "disk":
+        device_node(refused, 7, 0, stat.S_IFBLK)  # a loop device's numbers: never opened
+    else:
+        os.mknod(refused, stat.S_IFSOCK | 0o666)
+    names = {"-o": "out.xml", "--credentials": "people.csv", "--passwords-sql": "p.sql"}
+    names[refused_one] = kind
+    for name in names.values():
+        if name != kind:
+            (tmp_path / name).write_text("old")
+    result = usermapper("-i", str(CLASSROOM), "-o", names["-o"], "--credentials", names["--credentials"],
+                        "--passwords-sql", "mysql", names["--passwords-sql"], cwd=tmp_path)
+    assert (result.returncode, result.stderr.decode()) == (1, f"usermapper: cannot write {kind}: {reason}\n")
+    assert listing(tmp_path) == sorted(names.values())
+    assert all((tmp_path / name).read_text() == "old" for name in names.values() if name != kind)
+    kinds = {"directory": stat.S_ISDIR, "disk": stat.S_ISBLK, "socket": stat.S_ISSOCK}
+    assert kinds[kind](refused.lstat().st_mode)
+
+
+# One run to standard output first, as root: it imports every module a run needs (the standard library may
+# be where nobody can read it); then the run asked for, as nobody.
+AS_NOBODY = ("import os, sys; from usermapper.cli import main; main(['-i', sys.argv[2], '-o', '-', '-q']); "
+             "os.setgid(65534); os.setuid(65534); sys.exit(main(sys.argv[1:]))")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root, to run as another user")
+def test_a_file_of_another_owner_in_a_sticky_directory_is_refused_before_anything_is_renamed(tmp_path):
+    """In a directory like /tmp, only a file's owner may replace it: the rename would fail. That is checked
+    before any file is renamed. The run before replaced the sheet first, then failed; here it fails sooner:
+    it made every path absolute, and this directory's parents are closed to nobody."""
+    os.chmod(tmp_path, 0o711)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    shutil.copy(CLASSROOM, shared / "lab.yaml")
+    os.chmod(shared / "lab.yaml", 0o644)
+    (shared / "user-mapping.xml").write_text("old")
+    os.chmod(shared / "user-mapping.xml", 0o666)  # root's, and anyone may write into it, but not replace it
+    (shared / "sheet.csv").write_text("old")
+    os.chown(shared / "sheet.csv", 65534, 65534)
+    result = subprocess.run([sys.executable, "-c", AS_NOBODY, "-i", "shared/lab.yaml", "-o", "shared/user-mapping.xml",
+                             "--credentials", "shared/sheet.csv"], cwd=tmp_path, capture_output=True, env=ENV,
+                            timeout=60)
+    assert (result.returncode, result.stderr) == (
+        1, b"usermapper: cannot write shared/user-mapping.xml: Operation not permitted\n")
+    assert (shared / "user-mapping.xml").read_text() == "old" and (shared / "sheet.csv").read_text() == "old"
+    assert listing(shared) == ["lab.yaml", "sheet.csv", "user-mapping.xml"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-o", "lab.yaml"], "-o and -i both name lab.yaml; the file would overwrite the config"),
+    (["-o", "./sub/../lab.yaml"], ("-o and -i both name lab.yaml (as ./sub/../lab.yaml); the file would "
+                                   "overwrite the config")),
+    (["-o", "link.yaml"], "-o and -i both name lab.yaml (as link.yaml); the file would overwrite the config"),
+    (["-o", "hard.yaml"], "-o and -i both name lab.yaml (as hard.yaml); the file would overwrite the config"),
+    (["-o", "x.xml", "--credentials", "lab.yaml"], ("--credentials and -i both name lab.yaml; the sheet would "
+                                                    "overwrite the config")),
+    (["-o", "x.xml", "--passwords-sql", "mysql", "lab.yaml"], ("--passwords-sql and -i both name lab.yaml; the "
+                                                               "script would overwrite the config")),
+    (["-o", "x.xml", "--credentials", "c.csv", "--passwords-sql", "mysql", "c.csv"],
+     "--credentials and --passwords-sql both name c.csv; the script would overwrite the sheet")])
+def test_an_output_naming_the_input_or_another_output_is_refused_before_anything_is_written(tmp_path, args, message):
+    """The run before overwrote the config with the XML and exited 0."""
+    config = tmp_path / "lab.yaml"
+    shutil.copy(CLASSROOM, config)
+    (tmp_path / "sub").mkdir()
+    os.symlink("lab.yaml", tmp_path / "link.yaml")
+    os.link(config, tmp_path / "hard.yaml")
+    before = listing(tmp_path)
+    result = usermapper("-i", "lab.yaml", *args, cwd=tmp_path)
+    assert (result.returncode, result.stdout, result.stderr.decode()) == (2, b"", f"usermapper: {message}\n")
+    assert config.read_bytes() == CLASSROOM.read_bytes()
+    assert listing(tmp_path) == before
+
+
+def test_an_output_naming_the_file_on_standard_input_is_refused(tmp_path):
+    config = tmp_path / "lab.yaml"
+    shutil.copy(CLASSROOM, config)
+    with open(config, "rb") as stdin:
+        result = subprocess.run([sys.executable, "-m", "usermapper", "-i", "-", "-o", "out.xml", "--credentials",
+                                 "lab.yaml"], stdin=stdin, cwd=tmp_path, capture_output=True, env=ENV, timeout=60)
+    assert (result.returncode, result.stderr) == (
+        2, b"usermapper: --credentials names the file on standard input; the sheet would overwrite the config\n")
+    assert config.read_bytes() == CLASSROOM.read_bytes()
+    assert listing(tmp_path) == ["lab.yaml"]
+
+
+def usermapper_after(prelude: str, *args: str) -> list[str]:
+    """The command that runs ``python -m usermapper`` with ``args`` once ``prelude`` has run in its process."""
+    return [sys.executable, "-c", f"{prelude}; import runpy; runpy.run_module('usermapper', run_name='__main__')",
+            *args]
+
+
+HALF_A_GIGABYTE = "import resource; resource.setrlimit(resource.RLIMIT_AS, (512 << 20, 512 << 20))"
+# as in a terminal, even where this test run ignores SIGINT (a background job)
+INTERRUPTIBLE = "import signal; signal.signal(signal.SIGINT, signal.SIG_DFL)"
+
+
+@pytest.mark.parametrize("source", ["-i /dev/zero", "-i - < /dev/zero"])
+def test_an_endless_input_is_read_no_further_than_the_limit(tmp_path, source):
+    """The run before read 992 MB of it, then failed with a MemoryError traceback."""
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("needs /dev/zero")
+    path = "/dev/zero" if source == "-i /dev/zero" else "-"
+    with open(os.devnull if path == "/dev/zero" else "/dev/zero", "rb") as stdin:
+        started = time.monotonic()
+        result = subprocess.run(usermapper_after(HALF_A_GIGABYTE, "-i", path, "-o", "out.xml"), stdin=stdin,
+                                cwd=tmp_path, capture_output=True, env=ENV, timeout=60)
+        took = time.monotonic() - started
+    name = "<stdin>" if path == "-" else path
+    refusal = f"{name}:0:0: the config is larger than 67,108,864 bytes, the largest accepted; it was read no further\n"
+    assert (result.returncode, result.stdout, result.stderr.decode()) == (2, b"", refusal)
+    assert took < 10
+    assert listing(tmp_path) == []
+
+
+def test_a_file_larger_than_the_limit_is_refused_by_its_size_unread(tmp_path):
+    (tmp_path / "huge.yaml").write_bytes(b"")
+    os.truncate(tmp_path / "huge.yaml", 1 << 30)  # a gigabyte, sparse
+    result = subprocess.run(usermapper_after(HALF_A_GIGABYTE, "-i", "huge.yaml", "-o", "out.xml"), cwd=tmp_path,
+                            capture_output=True, env=ENV, timeout=60)
+    assert (result.returncode, result.stderr.decode()) == (
+        2, "huge.yaml:0:0: the config is 1,073,741,824 bytes; the largest accepted is 67,108,864 bytes\n")
+    assert listing(tmp_path) == ["huge.yaml"]
+
+
+def wait_until(condition, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while not condition() and process.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_a_big_write_leaves_no_temporary_file_and_replaces_nothing(tmp_path, signum):
+    """The XML goes to a pipe nobody reads past its first bytes; the sheet waits in its temporary file to be
+    renamed once the XML is whole. The run before replaced the sheet first, and SIGTERM during a big write
+    left the temporary file of the XML behind (SIGINT: a KeyboardInterrupt traceback)."""
+    (tmp_path / "people.csv").write_text("old")
+    process = subprocess.Popen(usermapper_after(INTERRUPTIBLE, "-i", str(BIG_LAB), "-o", "-", "--credentials",
+                                                "people.csv"),
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    assert process.stdout.read(5) == b"<?xml"
+    process.send_signal(signum)
+    assert process.wait(timeout=60) == -signum
+    assert process.stderr.read() == b""
+    assert listing(tmp_path) == ["people.csv"] and (tmp_path / "people.csv").read_text() == "old"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_a_fifo_waits_for_its_reader_leaves_no_temporary_file(tmp_path, signum):
+    """The XML is written whole to its temporary file, then the run waits for someone to read the sheet's
+    FIFO. The run before replaced the FIFO with a file."""
+    (tmp_path / "out.xml").write_text("old")
+    os.mkfifo(tmp_path / "sheet")
+    process = subprocess.Popen(usermapper_after(INTERRUPTIBLE, "-i", str(BIG_LAB), "-o", "out.xml",
+                                                "--credentials", "sheet"),
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    wait_until(lambda: temporaries(tmp_path) or not stat.S_ISFIFO((tmp_path / "sheet").lstat().st_mode), process)
+    process.send_signal(signum)
+    assert process.wait(timeout=60) == -signum
+    assert process.stderr.read() == b""
+    assert listing(tmp_path) == ["out.xml", "sheet"]
+    assert (tmp_path / "out.xml").read_text() == "old" and stat.S_ISFIFO((tmp_path / "sheet").lstat().st_mode)

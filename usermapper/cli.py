@@ -1,23 +1,31 @@
 """The command line, compatible with the original tool: ``usermapper -i config.yaml -o user-mapping.xml``.
 
-A thin layer over ``generate.py``. Each output file is written to a temporary file beside it and renamed
-at the end, so a failed run never leaves half a file behind. A file replaced keeps its mode (an
-/etc/guacamole/user-mapping.xml readable only by Guacamole stays so); a new one gets the umask's; the
-credentials sheet and the password script, which hold passwords, are always 0600.
+A thin layer over ``generate.py``: the arguments, and the run. ``files.py`` reads the config within its
+bound and writes the outputs, all or none: a regular file is replaced atomically (through a link, the
+link's target), a device, a FIFO or standard output is written into, and what is never written (a
+directory, a disk) or would overwrite the config or another output is refused before anything is written.
+A file replaced keeps its mode (an /etc/guacamole/user-mapping.xml readable only by Guacamole stays so); a
+new one gets the umask's; the credentials sheet and the password script, which hold passwords, are 0600.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
-import stat
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import BinaryIO
 
+from .files import (
+    NotWritten,
+    Target,
+    TooLarge,
+    input_identity,
+    plan,
+    read_bounded,
+    removing_temporaries_on_signals,
+    write_all,
+)
 from .generate import Generated, ImportFile, check
 from .lab import ConfigError, Lab, Problem
 from .limits import Limits
@@ -30,7 +38,11 @@ from .wording import counted
 
 STDIO = "-"
 EXIT_INVALID = 2
+EXIT_NOT_WRITTEN = 1
 SECRET_MODE = 0o600
+# What each output option writes, in the order the files are written and renamed: the credentials sheet
+# first, since a file of random passwords nobody can read is worse than none.
+OUTPUTS = {"--credentials": "sheet", "--passwords-sql": "script", "-o": "file"}
 
 # The command line builds files on the trainer's own machine, so it takes far bigger labs than the web app.
 CLI_LIMITS = Limits(max_config_bytes=64 << 20, max_nodes=4_000_000, max_users=1_000_000, max_devices=100_000,
@@ -46,10 +58,34 @@ def main(argv: list[str] | None = None) -> int:
     if clash:
         print(f"usermapper: {clash}", file=sys.stderr)
         return EXIT_INVALID
+    with removing_temporaries_on_signals():
+        try:
+            return _run(args)
+        except MemoryError:  # the limits allow labs larger than some machines can hold
+            print(f"usermapper: {_name(args.input)}: this machine ran out of memory for this lab", file=sys.stderr)
+            return EXIT_NOT_WRITTEN
+
+
+def _run(args: argparse.Namespace) -> int:
+    targets: dict[str, Target] = {}
+    if not args.check:  # which writes nothing: its outputs are not looked at
+        try:
+            targets = {option: plan(name) for option, name in _outputs(args).items()}
+        except NotWritten as error:
+            print(f"usermapper: {error}", file=sys.stderr)
+            return EXIT_NOT_WRITTEN
+        clash = _same_file(args, targets)
+        if clash:
+            print(f"usermapper: {clash}", file=sys.stderr)
+            return EXIT_INVALID
     try:
-        source = _read_input(args.input)
+        source = read_bounded(args.input, CLI_LIMITS.max_config_bytes)
+    except TooLarge as error:
+        _report(args.input, [Problem("", 0, 0, str(error))])
+        return EXIT_INVALID
     except OSError as error:
-        print(f"usermapper: cannot read {args.input}: {error.strerror}", file=sys.stderr)
+        print(f"usermapper: cannot read {'standard input' if args.input == STDIO else args.input}: {error.strerror}",
+              file=sys.stderr)
         return EXIT_INVALID
     try:
         checked = check(source, CLI_LIMITS)
@@ -76,31 +112,28 @@ def main(argv: list[str] | None = None) -> int:
     except ImportRefused as error:
         _report(args.input, error.problems)
         return EXIT_INVALID
-    return _write(args, generated, imported)
+    return _write(args, targets, generated, imported)
 
 
-def _write(args: argparse.Namespace, generated: Generated, imported: ImportFile | None) -> int:
-    """Write every file asked for: the credentials sheet first, then the password script, then the output."""
+def _write(args: argparse.Namespace, targets: dict[str, Target], generated: Generated,
+           imported: ImportFile | None) -> int:
+    """Write every file asked for, all or none (``files.write_all``)."""
+    writers = {"-o": generated.write_user_mapping if imported is None else (lambda out: out.write(imported.data))}
+    if args.credentials:
+        writers["--credentials"] = lambda out: out.write(generated.credentials.csv)
+    if args.passwords_sql:
+        script = generated.password_script(args.passwords_sql[0])
+        writers["--passwords-sql"] = lambda out: out.write(script)
+    size = generated.xml_size if imported is None else len(imported.data)
     try:
-        if args.credentials:  # first: a file of random passwords nobody can read is worse than none
-            with _output(args.credentials, mode=SECRET_MODE) as out:
-                out.write(generated.credentials.csv)
-        if args.passwords_sql:
-            dialect, path = args.passwords_sql
-            with _output(path, mode=SECRET_MODE) as out:
-                out.write(generated.password_script(dialect))
-        with _output(args.output) as out:
-            if imported is None:
-                generated.write_user_mapping(out)
-                size = generated.xml_size
-            else:
-                size = out.write(imported.data)
-    except BrokenPipeError:  # whoever read standard output has gone, as in `usermapper -o - | head`
-        _discard_stdout()
-        return 1
-    except OSError as error:
-        print(f"usermapper: cannot write {error.filename or args.output}: {error.strerror}", file=sys.stderr)
-        return 1
+        write_all([(targets[option], None if option == "-o" else SECRET_MODE, writers[option])
+                   for option in OUTPUTS if option in writers])
+    except NotWritten as error:
+        if error.name == STDIO and error.errno == errno.EPIPE and not error.replaced:
+            _discard_stdout()  # whoever read standard output has gone, as in `usermapper -o - | head`
+        else:
+            print(f"usermapper: {error}", file=sys.stderr)
+        return EXIT_NOT_WRITTEN
     sheet_warning = generated.credentials.warning() if args.credentials else None
     if sheet_warning:
         print(f"usermapper: warning: {_where(args.credentials)}: {sheet_warning}", file=sys.stderr)
@@ -112,28 +145,45 @@ def _write(args: argparse.Namespace, generated: Generated, imported: ImportFile 
     return 0
 
 
+def _outputs(args: argparse.Namespace) -> dict[str, str]:
+    """The name each output option was given, for the options given."""
+    names = {"--credentials": args.credentials, "--passwords-sql": args.passwords_sql and args.passwords_sql[1]}
+    return {**{option: name for option, name in names.items() if name}, "-o": args.output}
+
+
 def _same_output(args: argparse.Namespace) -> str | None:
-    """Why the file, the credentials sheet and the password script cannot be written where asked, or None."""
-    if args.passwords_sql:
-        script = args.passwords_sql[1]
-        if script == STDIO and STDIO in (args.output, args.credentials):
-            return "only one of -o, --credentials and --passwords-sql may write to standard output"
-        if STDIO not in (script, args.output) and _same_file(script, args.output):
-            return f"-o and --passwords-sql both name {args.output}; the script would overwrite the file"
-    if not args.credentials:
-        return None
+    """Why two outputs cannot both go to standard output, or None."""
+    if args.passwords_sql and args.passwords_sql[1] == STDIO and STDIO in (args.output, args.credentials):
+        return "only one of -o, --credentials and --passwords-sql may write to standard output"
     if args.credentials == STDIO and args.output == STDIO:
         return "-o - and --credentials - would mix the XML and the passwords on standard output; name a file for one"
-    if STDIO not in (args.credentials, args.output) and _same_file(args.credentials, args.output):
-        return f"-o and --credentials both name {args.output}; the sheet would overwrite the file"
     return None
 
 
-def _same_file(first: str, second: str) -> bool:
-    try:
-        return os.path.samefile(first, second)
-    except OSError:  # one does not exist yet: compare where they would be
-        return os.path.realpath(first) == os.path.realpath(second)
+def _same_file(args: argparse.Namespace, targets: dict[str, Target]) -> str | None:
+    """Why an output would overwrite the config or another output (one file under two names, through a link
+    or a hard link, or standard output redirected to it), or None. A character device (a terminal,
+    /dev/null) may take several, and the input too."""
+    names = _outputs(args)
+    config = input_identity(args.input)
+    for option, target in targets.items():
+        if config is not None and target.identity == config:
+            if args.input == STDIO:
+                return f"{option} names the file on standard input; the {OUTPUTS[option]} would overwrite the config"
+            return (f"{option} and -i both name {_as(args.input, names[option])}; the {OUTPUTS[option]} would "
+                    f"overwrite the config")
+    order = ["-o", "--credentials", "--passwords-sql"]  # the first named is the one overwritten
+    given = [option for option in order if option in targets]
+    for at, first in enumerate(given):
+        for second in given[at + 1:]:
+            if targets[first].is_same(targets[second]):
+                return (f"{first} and {second} both name {_as(names[first], names[second])}; the "
+                        f"{OUTPUTS[second]} would overwrite the {OUTPUTS[first]}")
+    return None
+
+
+def _as(name: str, other: str) -> str:
+    return name if name == other else f"{name} (as {other})"
 
 
 def _unseen_passwords(lab: Lab) -> str | None:
@@ -182,45 +232,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--check", action="store_true",
                         help="only validate the config and print a summary; write nothing")
     return parser
-
-
-def _read_input(path: str) -> bytes:
-    if path == STDIO:
-        return sys.stdin.buffer.read()
-    with open(path, "rb") as file:
-        return file.read()
-
-
-@contextmanager
-def _output(path: str, mode: int | None = None) -> Iterator[BinaryIO]:
-    """Write ``path`` atomically, with ``mode``, or else the mode of the file it replaces or the umask's."""
-    if path == STDIO:
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
-        return
-    directory = os.path.dirname(os.path.abspath(path))
-    temporary = None
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=".usermapper-", suffix=".tmp", dir=directory)
-        with os.fdopen(handle, "wb", buffering=1 << 20) as file:
-            yield file
-        os.chmod(temporary, _mode_for(path) if mode is None else mode)
-        os.replace(temporary, path)
-    except BaseException as error:
-        if temporary:
-            os.unlink(temporary)
-        if isinstance(error, OSError):  # name the file asked for, not the temporary one
-            raise OSError(error.errno, error.strerror, path) from None
-        raise
-
-
-def _mode_for(path: str) -> int:
-    try:
-        return stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 def _discard_stdout() -> None:
