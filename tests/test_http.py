@@ -24,7 +24,7 @@ from sessiontables import SessionTables
 from usermapper.web.problems import PROBLEMS
 from usermapper.web.settings import Settings, StorageTarget
 from usermapper.web.store import SessionStore
-from usermapper.web.routes import Request
+from usermapper.web.routes import MAX_ENDED_SESSIONS, Api, Request
 
 
 REPO = EXAMPLES.parent
@@ -644,3 +644,28 @@ def test_every_problem_the_api_can_answer_has_a_section_that_explains_it(app_url
     named = set(re.findall(r"(?:problemOf\(|key === )'([a-z-]+)'", "".join(scripts.values())))
     page_only = set(re.findall(r"notice\('([a-z-]+)'", scripts["problems.js"]))
     assert len(named) >= 4 and named <= set(PROBLEMS) | page_only and not page_only & set(PROBLEMS)
+
+
+def test_many_session_pairs_in_one_cookie_header_are_read_in_linear_time():
+    pairs = "; ".join(f"__Host-usermapper_session=t{n}" for n in range(60_000))
+    request = Request("GET", "https://lab.example.org/api/usermapping", {"cookie": pairs + "; __Host-usermapper_session=t7"})
+    started = time.perf_counter()
+    tokens = request.session_tokens
+    assert time.perf_counter() - started < 0.5
+    assert len(tokens) == 60_000 and tokens[:2] == ["t0", "t1"]
+
+
+def test_a_delete_ends_at_most_a_few_of_the_sessions_it_names(tmp_path):
+    """Each session cookie costs storage requests: a DELETE reads the first MAX_ENDED_SESSIONS only."""
+    ended = []
+
+    class Store:
+        def end(self, token):
+            ended.append(token)
+
+    api = Api.__new__(Api)
+    api.store, api.settings = Store(), None
+    cookie = "; ".join(f"usermapper_session=t{n}" for n in range(500))
+    response = api.end(Request("DELETE", "http://localhost:7071/api/usermapping", {"cookie": cookie}))
+    assert response.status == 204
+    assert ended == [f"t{n}" for n in range(MAX_ENDED_SESSIONS)]

@@ -5,6 +5,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
 
 from azurite import free_port
 from usermapper.web.compression import Compressed, compress
@@ -353,3 +354,19 @@ def test_a_session_whose_table_was_swept_is_gone_and_every_call_on_it_works(stor
     store.delete(session.token)
     store.end(session.token)
     assert store.replace(session.token, save(store).token) is True
+
+
+def test_ending_a_token_that_names_nothing_writes_nothing(store, tables):
+    """A DELETE carrying made-up tokens costs reads, never writes; a Generate with the token still claims it."""
+    gone = save(store)
+    store.delete(gone.token)
+    made_up = gone.token[:11] + str(uuid.uuid4())
+
+    store.end(gone.token)
+    store.end(made_up)
+
+    for token in (gone.token, made_up):
+        with pytest.raises(ResourceNotFoundError):
+            tables.entity(token)
+    assert store.replace(gone.token, save(store).token) is True
+    assert store.replace(gone.token, save(store).token) is False

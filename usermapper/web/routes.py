@@ -42,6 +42,7 @@ from .store import CLI_HINT, Session, SessionStore, SessionTooLarge
 
 log = logging.getLogger("usermapper")
 
+MAX_ENDED_SESSIONS = 4  # the session cookies one DELETE reads: each costs storage requests
 MULTIPART_OVERHEAD = 64 * 1024  # room for boundaries and part headers around a config at the size limit
 # Not text/plain: that is what an HTML form on any site can send (enctype="text/plain").
 RAW_CONFIG_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/json")
@@ -168,8 +169,9 @@ class Api:
         return credentials_download(self.current_session(request), request)
 
     def end(self, request: Request) -> Response:
-        """Start over: every session the request names ends, with whatever replaced it meanwhile."""
-        for token in request.session_tokens:
+        """Start over: the sessions the request names end (the first ``MAX_ENDED_SESSIONS`` of them: a browser
+        sends one, two when a sibling page set another), with whatever replaced them meanwhile."""
+        for token in request.session_tokens[:MAX_ENDED_SESSIONS]:
             self.store.end(token)
         return Response(204, headers=[("Set-Cookie", request.session_cookie("", 0))])
 

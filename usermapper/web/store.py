@@ -219,9 +219,14 @@ class SessionStore:
 
     def end(self, token: str) -> None:
         """End the session now, and each session that replaced it meanwhile (a Generate that raced this
-        Start over): afterwards none of them holds a file. Ending twice is not an error."""
+        Start over): afterwards none of them holds a file. Ending twice is not an error. A token that names
+        no entity (made up, expired and swept, or deleted) is left as it is: nothing is written for it, so
+        a request cannot make storage writes by naming tokens. (A Generate racing this call with that token
+        as its cookie claims it with its own tombstone, as for any token that names nothing: if that came
+        first, this call finds it and ends the new session too; if this call came first, its answer went
+        out before the Generate's, whose cookie then names the new session.)"""
         for _ in range(MAX_SUCCESSORS):
-            found = self._retire(token, ENDED)
+            found = self._retire(token, ENDED, only_existing=True)
             if found is None or found.get("State") != REPLACED:
                 return
             token = found.get("Successor", "")
@@ -286,13 +291,14 @@ class SessionStore:
             table = self._tables[where.table] = self._service.get_table_client(where.table)
         return table
 
-    def _retire(self, token: str, state: str, successor: str = "") -> dict | None:
+    def _retire(self, token: str, state: str, successor: str = "", *, only_existing: bool = False) -> dict | None:
         """Turn the token's entity into a tombstone saying ``state``, unless it already is one.
 
         Returns None when this call wrote the tombstone, or the tombstone another request wrote first.
         The write is conditional (insert if absent, replace if unchanged since read), so of two racing
         calls exactly one wins. The tombstone expires with its table, at the end of the token's hour.
-        A malformed token, or one whose table was swept, names nothing to retire: None.
+        A malformed token, or one whose table was swept, names nothing to retire: None; with
+        ``only_existing``, so does a token whose entity is not there (nothing is written).
         """
         where = locate(self._prefix, token)
         if where is None:
@@ -305,6 +311,8 @@ class SessionStore:
                 entity = _entity(table, where.partition, where.row, TOMBSTONE_PROPERTIES)  # and the etag: not the file
                 if entity is not None and entity.get("State"):
                     return entity
+                if entity is None and only_existing:
+                    return None
                 try:
                     _write_tombstone(table, tombstone, entity)
                     return None
