@@ -90,3 +90,46 @@ def test_usernames_mysql_takes_for_one_refuse_the_import_and_the_mysql_script_on
     script = client.get(params={"format": "passwords-postgresql"})
     assert script.status_code == 200 and script.text.count("INSERT INTO guacamole_user") == 4
     assert client.get().content.count(b"<authorize ") == 4  # user-mapping.xml compares names exactly
+
+
+def _case(i: int, word: str = "studentx") -> str:
+    return "".join(c.upper() if i >> k & 1 else c for k, c in enumerate(word))
+
+
+# 150 user types whose usernames MySQL takes for one another's, and 120 device types named with '/'
+MANY_REFUSALS = ("users:\n" + "".join(f"  t{i}: {{quantity: 2, username_prefix: {_case(i)}, username_suffix: '1', "
+                                      f"password: p}}\n" for i in range(150))
+                 + "  hashed: {quantity: 1, username_prefix: h, username_suffix: '1', password: x, "
+                   "password_encoding: md5}\n"
+                 + "devices:\n" + "".join(f"  a/{i}: {{quantity: 1, name_prefix: pc{i}x, name_suffix: '1', "
+                                          f"parameters: {{protocol: rdp, hostname: h}}}}\n" for i in range(120)))
+
+
+def test_every_list_of_the_summary_and_of_a_refusal_is_capped_with_a_count_of_the_rest(client):
+    summary = client.post_file(MANY_REFUSALS.encode()).json()
+    said = summary["import"]
+    assert said["counts"]["refused"] > 250 and said["counts"]["passwords_refused_mysql"] == 149
+    for key in ("refused", "passwords_refused_mysql"):
+        assert len(said[key]) == 101
+        rest = said["counts"][key] - 100
+        assert said[key][-1]["message"].startswith(f"and {rest:,} more problems")
+        lines = [(p["line"], p["column"]) for p in said[key]]
+        assert lines == sorted(lines)
+    assert said["passwords_refused"] == [p for p in said["passwords_refused"] if "md5" in p["message"]]
+    assert said["counts"]["passwords_refused"] == 1
+    assert said["groups"] == [] and said["groups_not_listed"] == 0
+    problem = assert_problem(client.get(params={"format": "import-yaml"}), 422)
+    assert problem["errors"] == said["refused"]
+    problem = assert_problem(client.get(params={"format": "passwords-mysql"}), 422)
+    total = said["counts"]["passwords_refused"] + said["counts"]["passwords_refused_mysql"]
+    assert len(problem["errors"]) == 101 and problem["errors"][-1]["message"].startswith(f"and {total - 100:,} more")
+    assert problem["errors"][:100] == said["passwords_refused_mysql"][:100]  # in line order: the md5 type is last
+
+
+def test_the_groups_to_create_are_capped_with_a_count_of_the_rest(client):
+    devices = "".join(f"  d{i}: {{quantity: 1, name_prefix: pc{i}x, name_suffix: '1', "
+                      f"parameters: {{protocol: rdp, hostname: h}}}}\n" for i in range(150))
+    config = "users:\n  s: {quantity: 1, username_prefix: s, username_suffix: '1', password: p}\ndevices:\n" + devices
+    said = client.post_file(config.encode()).json()["import"]
+    assert len(said["groups"]) == 100 and said["groups_not_listed"] == 51
+    assert said["groups"][:2] == ["ROOT/usermapper", "ROOT/usermapper/d0"]

@@ -14,6 +14,7 @@ from datetime import timezone
 
 from ..generate import Generated
 from ..lab import Problem
+from ..lab.yaml_nodes import MAX_REPORTED, reported
 from ..outputs import FORMATS, IMPORT_FORMATS, PASSWORD_SCRIPTS, USER_MAPPING, Format
 from ..outputs.import_files import import_file, import_json
 from ..outputs.password_scripts import passwords_sql
@@ -42,6 +43,9 @@ def generation_details(generated: Generated, xml: Compressed) -> tuple[dict, byt
     the database import's entries as JSON (empty when the lab cannot be imported)."""
     lab = generated.lab
     route = generated.database_route()
+    # Every list is capped (``reported``: the first MAX_REPORTED in line order, then one that counts the rest)
+    lists = {"refused": route.refused, "passwords_refused": route.passwords_refused,
+             "passwords_refused_mysql": route.passwords_refused_mysql}
     preview = xml.head if len(xml.head) == xml.size else xml.head[: xml.head.rfind(b"\n") + 1]
     details = {
         "warnings": [w.as_dict() for w in lab.warnings],
@@ -51,10 +55,9 @@ def generation_details(generated: Generated, xml: Compressed) -> tuple[dict, byt
                       "hashed": any(u.password_encoding != "plain" for u in lab.user_types),
                       "spreadsheet_warning": _with_json_form(generated.credentials.warning())},
         "lab": lab_summary(lab),
-        "import": {"groups": route.groups,
-                   "refused": [p.as_dict() for p in route.refused],
-                   "passwords_refused": [p.as_dict() for p in route.passwords_refused],
-                   "passwords_refused_mysql": [p.as_dict() for p in route.passwords_refused_mysql]},
+        "import": {"groups": route.groups[:MAX_REPORTED], "groups_not_listed": max(0, len(route.groups) - MAX_REPORTED),
+                   **{key: [p.as_dict() for p in reported(problems, "problems")] for key, problems in lists.items()},
+                   "counts": {key: len(problems) for key, problems in lists.items()}},
     }
     return details, import_json(route.entries) if not route.refused else b""
 
@@ -104,24 +107,43 @@ def import_download(session: Session, format_: Format) -> Response:
     said = json.loads(session.summary())["import"]
     dialect = next((d for d, script in PASSWORD_SCRIPTS.items() if script == format_), None)
     if dialect is not None:
-        refused = said["passwords_refused"]
-        if dialect == "mysql":  # a session saved before this key has no such refusals
-            refused = sorted(refused + said.get("passwords_refused_mysql", []), key=lambda p: (p["line"], p["column"]))
+        keys = ("passwords_refused", "passwords_refused_mysql") if dialect == "mysql" else ("passwords_refused",)
+        refused = _listed(said, keys)
         if refused:
             raise HTTPProblem("passwords-cannot-be-set-through-sql", "This lab's passwords cannot be set "
-                              "through this script; each problem names its field and line.",
-                              [Problem(**p) for p in refused])
+                              "through this script; each problem names its field and line.", refused)
         rows = csv.DictReader(io.StringIO(session.credentials().decode("utf-8")))
         users = [(row["username"], row["password"]) for row in rows]
         body = passwords_sql(users, dialect)
     else:
         if said["refused"]:
             raise HTTPProblem("the-lab-cannot-be-imported", "Guacamole's connection import cannot carry "
-                              "this lab as it is; each problem names its field and line.",
-                              [Problem(**p) for p in said["refused"]])
+                              "this lab as it is; each problem names its field and line.", _listed(said, ("refused",)))
         stored = session.import_entries()
         body = stored if format_ == IMPORT_FORMATS[0] else import_file(json.loads(stored), format_.name)
     return Response(200, body, [("Content-Type", format_.media_type), _attachment(format_.filename)])
+
+
+def _listed(said: dict, keys: tuple[str, ...]) -> list[Problem]:
+    """The problems of the summary's lists ``keys``, in line order, capped again as one list. Each list kept
+    its first MAX_REPORTED in line order, so the first MAX_REPORTED of them all are among those kept; the
+    counts say how many were left out (a session saved before ``counts`` kept every problem)."""
+    counts = said.get("counts", {})
+    if len(keys) == 1:  # as the summary says it
+        return [Problem(**p) for p in said.get(keys[0], [])]
+    kept, total = [], 0
+    for key in keys:
+        problems = said.get(key, [])
+        count = counts.get(key, len(problems))
+        kept += [Problem(**p) for p in problems[: min(count, MAX_REPORTED)]]
+        total += count
+    kept.sort(key=lambda p: (p.line, p.column))
+    if total <= MAX_REPORTED:
+        return kept
+    first_left_out = kept[MAX_REPORTED] if len(kept) > MAX_REPORTED else kept[-1]
+    return kept[:MAX_REPORTED] + [Problem(first_left_out.path, first_left_out.line, first_left_out.column,
+                                          f"and {total - MAX_REPORTED:,} more problems, from here on; fix those "
+                                          f"above first")]
 
 
 def _attachment(filename: str) -> tuple[str, str]:
