@@ -15,6 +15,8 @@ import errno
 import json
 import os
 import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from .files import (
     NotWritten,
@@ -29,9 +31,19 @@ from .files import (
 from .generate import Generated, ImportFile, check
 from .lab import ConfigError, Lab, Problem
 from .limits import Limits
-from .outputs import IMPORT_FORMATS, SQL_DIALECTS, USER_MAPPING
+from .outputs import IMPORT_FORMATS, SIGN_IN_LINKS, SQL_DIALECTS, USER_MAPPING
 from .outputs.import_files import ImportRefused
 from .outputs.password_scripts import check_passwords
+from .outputs.signin_links import (
+    LinksRefused,
+    SignInLinks,
+    check_base_url,
+    expiry_text,
+    parse_expires,
+    parse_key,
+    sign_in_links,
+    warnings,
+)
 from .outputs.summary import lab_facts
 from .outputs.user_mapping import FileTooLarge
 from .wording import counted
@@ -42,6 +54,11 @@ EXIT_NOT_WRITTEN = 1
 SECRET_MODE = 0o600
 # What each output option writes, in the order the files are written and renamed: the credentials sheet
 # first, since a file of random passwords nobody can read is worse than none.
+# The options of sign-in links, by the attribute argparse gives each; the key is never an argument.
+LINK_OPTIONS = {"--json-secret-key-file": "json_secret_key_file", "--expires": "expires",
+                "--single-use": "single_use", "--guacamole-url": "guacamole_url"}
+KEY_VARIABLE = "USERMAPPER_JSON_SECRET_KEY"
+KEY_FILE_BYTES = 4096
 OUTPUTS = {"--credentials": "sheet", "--passwords-sql": "script", "-o": "file"}
 
 # The command line builds files on the trainer's own machine, so it takes far bigger labs than the web app.
@@ -54,6 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.passwords_sql and args.passwords_sql[0] not in SQL_DIALECTS:
         parser.error(f"--passwords-sql: the dialect is {' or '.join(SQL_DIALECTS)}, not {args.passwords_sql[0]!r}")
+    if args.format != SIGN_IN_LINKS.name:
+        given = [option for option, attribute in LINK_OPTIONS.items() if getattr(args, attribute)]
+        if given:
+            parser.error(f"{given[0]} is for --format {SIGN_IN_LINKS.name} alone")
+    elif not args.expires or not args.guacamole_url:
+        parser.error(f"--format {SIGN_IN_LINKS.name} needs --expires WHEN and --guacamole-url URL, and the key "
+                     f"in --json-secret-key-file FILE or the environment variable {KEY_VARIABLE}")
+    if args.output is None:
+        args.output = SIGN_IN_LINKS.filename if args.format == SIGN_IN_LINKS.name else USER_MAPPING.filename
     clash = _same_output(args)
     if clash:
         print(f"usermapper: {clash}", file=sys.stderr)
@@ -68,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     targets: dict[str, Target] = {}
+    links = None
+    if args.format == SIGN_IN_LINKS.name and not args.check:
+        try:
+            links = link_options(args)
+        except ValueError as error:
+            print(f"usermapper: {error}", file=sys.stderr)
+            return EXIT_INVALID
     if not args.check:  # which writes nothing: its outputs are not looked at
         try:
             targets = {option: plan(name) for option, name in _outputs(args).items()}
@@ -77,6 +110,13 @@ def _run(args: argparse.Namespace) -> int:
         clash = _same_file(args, targets)
         if clash:
             print(f"usermapper: {clash}", file=sys.stderr)
+            return EXIT_INVALID
+        key_file = input_identity(args.json_secret_key_file) if links and args.json_secret_key_file else None
+        overwritten = next((option for option, target in targets.items() if key_file and target.identity == key_file),
+                           None)
+        if overwritten:
+            print(f"usermapper: {overwritten} and --json-secret-key-file name one file; the "
+                  f"{OUTPUTS[overwritten]} would overwrite the key", file=sys.stderr)
             return EXIT_INVALID
     try:
         source = read_bounded(args.input, CLI_LIMITS.max_config_bytes)
@@ -98,7 +138,7 @@ def _run(args: argparse.Namespace) -> int:
     lab = checked.lab
     _report(args.input, lab.warnings, "warning: ")
     unseen = _unseen_passwords(lab)
-    if unseen and not args.credentials and not args.check:
+    if unseen and not args.credentials and not args.check and links is None:
         print(f"usermapper: {_name(args.input)}: users.{unseen}: random passwords stored only as hashes would "
               f"reach nobody; add --credentials FILE to write them down", file=sys.stderr)
         return EXIT_INVALID
@@ -108,25 +148,76 @@ def _run(args: argparse.Namespace) -> int:
         if args.check:
             return _print_summary(args.input, lab)
         generated = checked.generate()
-        imported = None if args.format == USER_MAPPING.name else generated.import_file(args.format)
-    except ImportRefused as error:
+        made = _links(args.input, generated, links) if links else None
+        imported = None if args.format in (USER_MAPPING.name, SIGN_IN_LINKS.name) else generated.import_file(
+            args.format)
+    except (ImportRefused, LinksRefused) as error:
         _report(args.input, error.problems)
         return EXIT_INVALID
-    return _write(args, targets, generated, imported)
+    return _write(args, targets, generated, imported, made)
+
+
+def _links(source: str, generated: Generated, options: LinkOptions) -> SignInLinks:
+    """Every user's sign-in link, after the warnings of what they cannot give; raises ``LinksRefused``."""
+    _report(source, warnings(generated.lab, generated.mapping), "warning: ")
+    return sign_in_links(generated.lab, generated.mapping, options.key, options.expires, options.url,
+                         options.single_use)
+
+
+@dataclass(frozen=True)
+class LinkOptions:
+    key: bytes = field(repr=False)  # never printed
+    expires: int
+    url: str
+    single_use: bool
+
+
+def link_options(args: argparse.Namespace) -> LinkOptions:
+    """The key (from its file or the environment), the expiry and the address; raises ``ValueError`` with a
+    message that never holds the key."""
+    if args.json_secret_key_file:
+        try:
+            text = read_bounded(args.json_secret_key_file, KEY_FILE_BYTES).decode("utf-8", "replace")
+        except TooLarge:
+            raise ValueError(f"{args.json_secret_key_file}: a key file is 32 hex digits, not over "
+                             f"{KEY_FILE_BYTES:,} bytes") from None
+        except OSError as error:
+            raise ValueError(f"cannot read {args.json_secret_key_file}: {error.strerror}") from None
+        where = args.json_secret_key_file
+    elif os.environ.get(KEY_VARIABLE):
+        text, where = os.environ[KEY_VARIABLE], KEY_VARIABLE
+    else:
+        raise ValueError(f"--format {SIGN_IN_LINKS.name} needs the key Guacamole's json-secret-key holds: in "
+                         f"--json-secret-key-file FILE, or in the environment variable {KEY_VARIABLE}")
+    try:
+        key = parse_key(text)
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
+    try:
+        expires = parse_expires(args.expires, datetime.now(UTC))
+    except ValueError as error:
+        raise ValueError(f"--expires: {error}") from None
+    try:
+        url = check_base_url(args.guacamole_url)
+    except ValueError as error:
+        raise ValueError(f"--guacamole-url: {error}") from None
+    return LinkOptions(key, expires, url, args.single_use)
 
 
 def _write(args: argparse.Namespace, targets: dict[str, Target], generated: Generated,
-           imported: ImportFile | None) -> int:
-    """Write every file asked for, all or none (``files.write_all``)."""
-    writers = {"-o": generated.write_user_mapping if imported is None else (lambda out: out.write(imported.data))}
+           imported: ImportFile | None, links: SignInLinks | None = None) -> int:
+    """Write every file asked for, all or none (``files.write_all``); the links, like the passwords, 0600."""
+    data = links.csv if links else imported.data if imported else None
+    writers = {"-o": generated.write_user_mapping if data is None else (lambda out: out.write(data))}
     if args.credentials:
         writers["--credentials"] = lambda out: out.write(generated.credentials.csv)
     if args.passwords_sql:
         script = generated.password_script(args.passwords_sql[0])
         writers["--passwords-sql"] = lambda out: out.write(script)
-    size = generated.xml_size if imported is None else len(imported.data)
+    size = generated.xml_size if data is None else len(data)
+    output_mode = SECRET_MODE if links else None
     try:
-        write_all([(targets[option], None if option == "-o" else SECRET_MODE, writers[option])
+        write_all([(targets[option], output_mode if option == "-o" else SECRET_MODE, writers[option])
                    for option in OUTPUTS if option in writers])
     except NotWritten as error:
         if error.name == STDIO and error.errno == errno.EPIPE and not error.replaced:
@@ -139,6 +230,9 @@ def _write(args: argparse.Namespace, targets: dict[str, Target], generated: Gene
         print(f"usermapper: warning: {_where(args.credentials)}: {sheet_warning}", file=sys.stderr)
     if not args.quiet:
         print(_done(args, generated, size), file=sys.stderr)
+        if links is not None:
+            print(f"usermapper: {counted(len(links.links), 'sign-in link')}, each valid until "
+                  f"{expiry_text(links.expires)}{', once' if args.single_use else ''}", file=sys.stderr)
         if imported is not None:
             print("usermapper: Guacamole 1.6.0 imports only into connection groups that exist; create these "
                   "first: " + _quoted_list(imported.groups), file=sys.stderr)
@@ -216,12 +310,25 @@ def _parser() -> argparse.ArgumentParser:
         description="Turn a YAML lab description into Apache Guacamole's user-mapping.xml.")
     parser.add_argument("-i", "--input", default="config.yaml",
                         help="the lab config (default: config.yaml; - for standard input)")
-    parser.add_argument("-o", "--output", default="user-mapping.xml",
-                        help="where to write the XML (default: user-mapping.xml; - for standard output)")
+    parser.add_argument("-o", "--output", default=None,
+                        help="where to write the XML (default: user-mapping.xml, or sign-in-links.csv for the "
+                             "links; - for standard output)")
     imports = [f.name for f in IMPORT_FORMATS]
-    parser.add_argument("--format", choices=[USER_MAPPING.name, *imports], default=USER_MAPPING.name,
-                        help=f"{USER_MAPPING.name} (the XML, default), or Guacamole 1.6's connection import as "
-                             f"{', '.join(imports[:-1])} or {imports[-1]}")
+    parser.add_argument("--format", choices=[USER_MAPPING.name, *imports, SIGN_IN_LINKS.name],
+                        default=USER_MAPPING.name,
+                        help=f"{USER_MAPPING.name} (the XML, default), Guacamole 1.6's connection import as "
+                             f"{', '.join(imports[:-1])} or {imports[-1]}, or {SIGN_IN_LINKS.name}: a CSV of "
+                             f"each user's link into Guacamole's encrypted JSON authentication")
+    parser.add_argument("--json-secret-key-file", metavar="FILE",
+                        help=f"{SIGN_IN_LINKS.name}: the file holding json-secret-key, 32 hex digits (else the "
+                             f"environment variable {KEY_VARIABLE}; never an argument, which ps shows)")
+    parser.add_argument("--expires", metavar="WHEN",
+                        help=f"{SIGN_IN_LINKS.name}: when the links stop working, an ISO 8601 instant "
+                             f"(2026-12-10T17:00Z) or a duration from now (8h, 90m, 1d12h)")
+    parser.add_argument("--single-use", action="store_true",
+                        help=f"{SIGN_IN_LINKS.name}: each link signs in once (Guacamole remembers it until restarted)")
+    parser.add_argument("--guacamole-url", metavar="URL",
+                        help=f"{SIGN_IN_LINKS.name}: Guacamole's address, https://guacamole.example.org/guacamole")
     parser.add_argument("--passwords-sql", nargs=2, metavar=("DIALECT", "FILE"), type=str,
                         help=f"also write the SQL that sets every user's password in Guacamole's database "
                              f"after the import; DIALECT is {' or '.join(SQL_DIALECTS)}")

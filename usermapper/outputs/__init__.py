@@ -27,3 +27,6 @@ PASSWORD_SCRIPTS = {dialect: Format(f"passwords-{dialect}", "application/sql", f
                     for dialect in SQL_DIALECTS}
 # Every format one generated lab can be downloaded as, by name, in the order the API lists them.
 FORMATS = {f.name: f for f in (USER_MAPPING, *IMPORT_FORMATS, *PASSWORD_SCRIPTS.values())}
+# Sign-in links are made by the command line alone: each needs the trainer's key, which never reaches the
+# web app, so they are no download of a stored generation (docs/signin-links.md).
+SIGN_IN_LINKS = Format("sign-in-links", "text/csv; charset=utf-8", "sign-in-links.csv")
