@@ -130,13 +130,29 @@ def check_base_url(url: str) -> str:
 def document(username: str, connections: Iterator[Connection], expires: int, single_use: bool = False) -> bytes:
     """The JSON the extension reads, as UTF-8: compact, keys in a fixed order, so that it is the same
     bytes wherever it is made. A name twice keeps only the last, as Guacamole's JSON reader does."""
+    head, tail = document_parts(username, connections)
+    return (head + expiry_part(expires, single_use) + tail).encode("utf-8")
+
+
+def document_parts(username: str, connections: Iterator[Connection]) -> tuple[str, str]:
+    """The document around its expiry: ``head`` ends with ``"expires":``, ``tail`` begins with
+    ``,"connections":``. A page that makes links puts ``expiry_part`` between them (``static/signin.js``):
+    its links are then the command line's, byte for byte."""
     listed: dict[str, dict] = {}
     for connection in connections:
         listed.pop(connection.name, None)
         listed[connection.name] = {"protocol": connection.protocol, "parameters": dict(connection.parameters)}
-    data = {"username": username, "expires": expires, **({"singleUse": True} if single_use else {}),
-            "connections": listed}
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    head = '{"username":' + _json(username) + ',"expires":'
+    return head, ',"connections":' + _json(listed) + "}"
+
+
+def expiry_part(expires: int, single_use: bool) -> str:
+    """What goes between a document's head and tail: the expiry in milliseconds, and ``singleUse``."""
+    return str(expires) + (',"singleUse":true' if single_use else "")
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def seal(data: bytes, key: bytes) -> str:
