@@ -302,16 +302,117 @@ def _yaml_text(value: str) -> str:
 def import_csv(entries_: list[dict]) -> bytes:
     """A header row, then one row per connection: ``name``, ``protocol``, ``group``, ``users`` (names
     separated by ``;``, a ``;`` or ``\\`` within a name written ``\\;`` or ``\\\\``), then one column per
-    parameter name, in the order first met; a connection without that parameter leaves its cell empty."""
+    parameter name, in the order first met; a connection without that parameter leaves its cell empty.
+
+    Written as Python's ``csv.writer`` (``QUOTE_MINIMAL``, ``\\r\\n``) writes it, but a row's run of empty
+    cells is written as its commas at once: a lab of 990 connections with 9,004 parameter names each used
+    once took csv 1.1 s for its 8.9 million cells. ``import_size`` counts the same bytes without writing."""
+    names, rows = _csv_rows(entries_, _csv_cell)
+    out = [",".join([*CSV_HEAD, *(_csv_cell(PARAMETER_COLUMN.format(name)) for name in names)]), "\r\n"]
+    for fixed, cells, trailing in rows:
+        out += [",".join(fixed), *cells, "," * trailing, "\r\n"]
+    return "".join(out).encode("utf-8")
+
+
+def _csv_rows(entries_: list[dict], cell):
+    """The parameter names in column order, and each row as its four fixed cells, then its parameters'
+    cells each after the commas that reach its column, then the commas of the empty cells after the last."""
     names = list(dict.fromkeys(name for entry in entries_ for name in entry["parameters"]))
-    text = io.StringIO(newline="")
-    writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow([*CSV_HEAD, *(PARAMETER_COLUMN.format(name) for name in names)])
+    column = {name: index for index, name in enumerate(names)}
+    lists: dict[int, str] = {}
+    rows = []
     for entry in entries_:
+        users = entry["users"]
+        if id(users) not in lists:
+            lists[id(users)] = cell(_csv_list(users))
+        fixed = [cell(entry["name"]), cell(entry["protocol"]), cell(entry["group"]), lists[id(users)]]
+        cells, at = [], -1
+        for index, value in sorted((column[name], value) for name, value in entry["parameters"].items()):
+            cells += ["," * (index - at), cell(value)]
+            at = index
+        rows.append((fixed, cells, len(names) - 1 - at))
+    return names, rows
+
+
+def _csv_cell(value: str) -> str:
+    """One cell as ``csv.writer`` (QUOTE_MINIMAL) writes it: quoted, its quotes doubled, when it holds the
+    delimiter, a quote or a line break."""
+    if _CSV_SPECIAL.search(value):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+_CSV_SPECIAL = re.compile('[,"\r\n]')
+
+
+# -- the exact size of each format, counted without writing it -------------------------------------------------
+
+def import_size(entries_: list[dict], format_: str) -> int:
+    """The exact size in bytes of ``import_file(entries_, format_)``, counted without writing it: each text's
+    size is counted once however many entries hold it, and a ``users`` list shared by entries once."""
+    return {"import-json": _json_size, "import-yaml": _yaml_size, "import-csv": _csv_size}[format_](entries_)
+
+
+def _utf8(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def _counter(write) -> dict:
+    """A dict that counts, once per text, the UTF-8 bytes ``write`` makes of it."""
+    class Sizes(dict):
+        def __missing__(self, value):
+            size = self[value] = _utf8(write(value))
+            return size
+    return Sizes()
+
+
+def _json_size(entries_: list[dict]) -> int:
+    if not entries_:
+        return 3
+    text = _counter(lambda value: json.dumps(value, ensure_ascii=False))
+    lists: dict[int, int] = {}
+    total = 1  # [
+    for entry in entries_:
+        users = entry["users"]
+        if id(users) not in lists:
+            lists[id(users)] = (2 + sum(6 + text[u] for u in users) + 2 * (len(users) - 1) + len(b"\n    ]") if users
+                                else 4 if users is None else 2)
         parameters = entry["parameters"]
-        writer.writerow([entry["name"], entry["protocol"], entry["group"], _csv_list(entry["users"]),
-                         *(parameters.get(name, "") for name in names)])
-    return text.getvalue().encode("utf-8")
+        total += (len(b'\n  {\n    "name": ') + text[entry["name"]] + len(b',\n    "protocol": ')
+                  + text[entry["protocol"]] + len(b',\n    "parameters": ')
+                  + (sum(1 + len(b"\n      ") + text[k] + 2 + text[v] for k, v in parameters.items())
+                     + len(b"\n    }") if parameters else 2)
+                  + len(b',\n    "group": ') + text[entry["group"]] + len(b',\n    "users": ') + lists[id(users)]
+                  + len(b"\n  },"))
+    return total + 2  # the last entry's "\n  }\n]\n" in place of "\n  },"
+
+
+def _yaml_size(entries_: list[dict]) -> int:
+    if not entries_:
+        return 3
+    text = _counter(_yaml_text)
+    lists: dict[int, int] = {}
+    total = 0
+    for entry in entries_:
+        users = entry["users"]
+        if id(users) not in lists:
+            lists[id(users)] = sum(5 + text[u] for u in users) if users else 0
+        parameters = sum(4 + text[k] + 2 + text[v] + 1 for k, v in entry["parameters"].items())
+        total += (len("- name: ") + text[entry["name"]] + len("\n  protocol: ") + text[entry["protocol"]] + 1
+                  + (len("  parameters:\n") + parameters if parameters else len("  parameters: {}\n"))
+                  + len("  group: ") + text[entry["group"]] + 1
+                  + (len("  users:\n") + lists[id(users)] if users else len("  users: []\n")))
+    return total
+
+
+def _csv_size(entries_: list[dict]) -> int:
+    size = _counter(_csv_cell)
+    names, rows = _csv_rows(entries_, lambda value: value)  # the texts; their cells are counted once each
+    total = sum(_utf8(c) for c in CSV_HEAD) + sum(size[PARAMETER_COLUMN.format(n)] for n in names) + len(names) + 3 + 2
+    for fixed, cells, trailing in rows:
+        total += (sum(size[c] for c in fixed) + 3 + sum(len(c) if i % 2 == 0 else size[c] for i, c in enumerate(cells))
+                  + trailing + 2)
+    return total
 
 
 def _csv_list(items: Iterable[str]) -> str:

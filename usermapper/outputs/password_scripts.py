@@ -83,17 +83,21 @@ def _postgresql(rows: list[tuple[str, bytes, bytes]]) -> str:
              "BEGIN;",
              "SET LOCAL standard_conforming_strings = on;"]
     for username, hashed, salt in rows:
-        name = _pg_text(username)
-        lines += [
-            f"INSERT INTO guacamole_entity (name, type) VALUES ({name}, 'USER') ON CONFLICT (type, name) DO NOTHING;",
-            f"INSERT INTO guacamole_user (entity_id, password_hash, password_salt, password_date) "
-            f"SELECT entity_id, {_pg_bytes(hashed)}, {_pg_bytes(salt)}, CURRENT_TIMESTAMP "
-            f"FROM guacamole_entity WHERE type = 'USER' AND name = {name} "
-            f"ON CONFLICT (entity_id) DO UPDATE SET password_hash = EXCLUDED.password_hash, "
-            f"password_salt = EXCLUDED.password_salt, password_date = EXCLUDED.password_date;",
-        ]
+        lines += _pg_user(username, hashed, salt)
     lines.append("COMMIT;")
     return "\n".join(lines) + "\n"
+
+
+def _pg_user(username: str, hashed: bytes, salt: bytes) -> list[str]:
+    name = _pg_text(username)
+    return [
+        f"INSERT INTO guacamole_entity (name, type) VALUES ({name}, 'USER') ON CONFLICT (type, name) DO NOTHING;",
+        f"INSERT INTO guacamole_user (entity_id, password_hash, password_salt, password_date) "
+        f"SELECT entity_id, {_pg_bytes(hashed)}, {_pg_bytes(salt)}, CURRENT_TIMESTAMP "
+        f"FROM guacamole_entity WHERE type = 'USER' AND name = {name} "
+        f"ON CONFLICT (entity_id) DO UPDATE SET password_hash = EXCLUDED.password_hash, "
+        f"password_salt = EXCLUDED.password_salt, password_date = EXCLUDED.password_date;",
+    ]
 
 
 # The MySQL script's check, before any change: every lab user's name that the tables' own collation takes
@@ -107,9 +111,7 @@ _MYSQL_STOP_COLUMN = "lab_users_are_existing_accounts_nothing_changed"
 
 
 def _mysql(rows: list[tuple[str, bytes, bytes]]) -> str:
-    clashes = " UNION ALL ".join(
-        _MYSQL_CLASH.format(n=n, name=_mysql_text(username), bytes=_mysql_bytes(username.encode("utf-8")))
-        for n, (username, _, _) in enumerate(rows, 1))
+    clashes = " UNION ALL ".join(_mysql_clash(n, username) for n, (username, _, _) in enumerate(rows, 1))
     lines = ["-- Passwords for the users of a usermapper lab, for Guacamole's MySQL or MariaDB database.",
              "-- Safe to run again; touches only these users. mysql guacamole_db < this-file.sql",
              "-- It stops before any change, with ERROR 1366 naming both names, when a lab user's name is an",
@@ -119,8 +121,7 @@ def _mysql(rows: list[tuple[str, bytes, bytes]]) -> str:
              "SET SESSION sql_mode = 'STRICT_ALL_TABLES';",
              "SET @usermapper_clashes = 'not checked';"]
     if rows:
-        lines.append(f"SET @usermapper_clashes = (SELECT GROUP_CONCAT(clash ORDER BY n SEPARATOR '; ') "
-                     f"FROM ({clashes}) AS clashes);")
+        lines.append(_MYSQL_CLASHES.format(clashes=clashes))
     else:
         lines.append("SET @usermapper_clashes = NULL;")
     lines += [f"DROP TEMPORARY TABLE IF EXISTS {_MYSQL_STOP};",
@@ -129,19 +130,46 @@ def _mysql(rows: list[tuple[str, bytes, bytes]]) -> str:
               f"DROP TEMPORARY TABLE {_MYSQL_STOP};",
               "START TRANSACTION;"]
     for username, hashed, salt in rows:
-        name, exact = _mysql_text(username), _mysql_bytes(username.encode("utf-8"))
-        lines += [
-            f"INSERT INTO guacamole_entity (name, type) SELECT {name}, 'USER' FROM DUAL "
-            f"WHERE @usermapper_clashes IS NULL AND NOT EXISTS "
-            f"(SELECT 1 FROM guacamole_entity WHERE type = 'USER' AND name = {name});",
-            f"INSERT INTO guacamole_user (entity_id, password_hash, password_salt, password_date) "
-            f"SELECT entity_id, {_mysql_bytes(hashed)}, {_mysql_bytes(salt)}, NOW() FROM guacamole_entity "
-            f"WHERE @usermapper_clashes IS NULL AND type = 'USER' AND name = {name} AND CAST(name AS BINARY) = {exact} "
-            f"ON DUPLICATE KEY UPDATE password_hash = {_mysql_bytes(hashed)}, password_salt = {_mysql_bytes(salt)}, "
-            f"password_date = NOW();",
-        ]
+        lines += _mysql_user(username, hashed, salt)
     lines += ["COMMIT;", "SET SESSION sql_mode = @usermapper_sql_mode;"]
     return "\n".join(lines) + "\n"
+
+
+_MYSQL_CLASHES = "SET @usermapper_clashes = (SELECT GROUP_CONCAT(clash ORDER BY n SEPARATOR '; ') FROM ({clashes}) AS clashes);"
+
+
+def _mysql_clash(n: int, username: str) -> str:
+    return _MYSQL_CLASH.format(n=n, name=_mysql_text(username), bytes=_mysql_bytes(username.encode("utf-8")))
+
+
+def _mysql_user(username: str, hashed: bytes, salt: bytes) -> list[str]:
+    name, exact = _mysql_text(username), _mysql_bytes(username.encode("utf-8"))
+    return [
+        f"INSERT INTO guacamole_entity (name, type) SELECT {name}, 'USER' FROM DUAL "
+        f"WHERE @usermapper_clashes IS NULL AND NOT EXISTS "
+        f"(SELECT 1 FROM guacamole_entity WHERE type = 'USER' AND name = {name});",
+        f"INSERT INTO guacamole_user (entity_id, password_hash, password_salt, password_date) "
+        f"SELECT entity_id, {_mysql_bytes(hashed)}, {_mysql_bytes(salt)}, NOW() FROM guacamole_entity "
+        f"WHERE @usermapper_clashes IS NULL AND type = 'USER' AND name = {name} AND CAST(name AS BINARY) = {exact} "
+        f"ON DUPLICATE KEY UPDATE password_hash = {_mysql_bytes(hashed)}, password_salt = {_mysql_bytes(salt)}, "
+        f"password_date = NOW();",
+    ]
+
+
+def passwords_sql_size(usernames: Iterable[str], dialect: str) -> int:
+    """The exact size in bytes of ``passwords_sql`` for these users, counted without hashing or writing it:
+    every hash and salt is written in hex of a fixed length, every name in ASCII (quoted or in hex)."""
+    hashed, salt = bytes(32), bytes(SALT_BYTES)
+    if dialect == "postgresql":
+        return len(_postgresql([])) + sum(sum(map(len, _pg_user(u, hashed, salt))) + 2 for u in usernames)
+    names = list(usernames)
+    if not names:
+        return len(_mysql([]))
+    total = len(_mysql([])) - len("SET @usermapper_clashes = NULL;") + len(_MYSQL_CLASHES.format(clashes=""))
+    total += len(" UNION ALL ") * (len(names) - 1)
+    for n, username in enumerate(names, 1):
+        total += len(_mysql_clash(n, username)) + sum(map(len, _mysql_user(username, hashed, salt))) + 2
+    return total
 
 
 def _pg_text(value: str) -> str:

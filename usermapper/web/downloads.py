@@ -12,12 +12,12 @@ import io
 import json
 from datetime import timezone
 
-from ..generate import Generated
+from ..generate import DatabaseRoute, Generated
 from ..lab import Problem
 from ..lab.yaml_nodes import MAX_REPORTED, reported
 from ..outputs import FORMATS, IMPORT_FORMATS, PASSWORD_SCRIPTS, USER_MAPPING, Format
-from ..outputs.import_files import import_file, import_json
-from ..outputs.password_scripts import passwords_sql
+from ..outputs.import_files import import_file, import_json, import_size
+from ..outputs.password_scripts import passwords_sql, passwords_sql_size
 from ..outputs.summary import lab_summary
 from .compression import Compressed, CompressingWriter, decompress
 from .http import Request, Response, accepts, json_response
@@ -38,11 +38,13 @@ def written_user_mapping(generated: Generated) -> Compressed:
     return writer.finish()
 
 
-def generation_details(generated: Generated, xml: Compressed) -> tuple[dict, bytes]:
+def generation_details(generated: Generated, xml: Compressed, limit: int) -> tuple[dict, bytes]:
     """What a summary says that the stored session does not, kept with it to be said again later; and
-    the database import's entries as JSON (empty when the lab cannot be imported)."""
+    the database import's entries as JSON (empty when the lab cannot be imported, or its JSON file would be
+    over ``limit``: the other import formats are written from it)."""
     lab = generated.lab
     route = generated.database_route()
+    sizes = download_sizes(generated, route, xml.size)
     # Every list is capped (``reported``: the first MAX_REPORTED in line order, then one that counts the rest)
     lists = {"refused": route.refused, "passwords_refused": route.passwords_refused,
              "passwords_refused_mysql": route.passwords_refused_mysql}
@@ -55,11 +57,35 @@ def generation_details(generated: Generated, xml: Compressed) -> tuple[dict, byt
                       "hashed": any(u.password_encoding != "plain" for u in lab.user_types),
                       "spreadsheet_warning": _with_json_form(generated.credentials.warning())},
         "lab": lab_summary(lab),
+        "sizes": sizes,
+        "formats": available_formats(sizes, limit),
         "import": {"groups": route.groups[:MAX_REPORTED], "groups_not_listed": max(0, len(route.groups) - MAX_REPORTED),
                    **{key: [p.as_dict() for p in reported(problems, "problems")] for key, problems in lists.items()},
                    "counts": {key: len(problems) for key, problems in lists.items()}},
     }
-    return details, import_json(route.entries) if not route.refused else b""
+    kept = not route.refused and sizes[IMPORT_FORMATS[0].name] <= limit
+    return details, import_json(route.entries) if kept else b""
+
+
+def available_formats(sizes: dict[str, int | None], limit: int) -> list[str]:
+    """The formats a GET serves: not refused by the lab's problems, within the limit, and for the YAML and
+    CSV import files, their JSON form within it too (they are written from it)."""
+    json_kept = (sizes[IMPORT_FORMATS[0].name] or 0) <= limit
+    return [name for name, size in sizes.items() if size is not None and size <= limit
+            and (json_kept or FORMATS[name] not in IMPORT_FORMATS)]
+
+
+def download_sizes(generated: Generated, route: DatabaseRoute, xml_size: int) -> dict[str, int | None]:
+    """Each format's exact size in bytes, counted without writing it; None for a format the lab's problems
+    refuse (a 422)."""
+    sizes: dict[str, int | None] = {USER_MAPPING.name: xml_size}
+    for format_ in IMPORT_FORMATS:
+        sizes[format_.name] = None if route.refused else import_size(route.entries, format_.name)
+    usernames = [u.username for u in generated.mapping.users]
+    for dialect, script in PASSWORD_SCRIPTS.items():
+        refused = route.passwords_refused or (dialect == "mysql" and route.passwords_refused_mysql)
+        sizes[script.name] = None if refused else passwords_sql_size(usernames, dialect)
+    return sizes
 
 
 def _with_json_form(warning: str | None) -> str | None:
@@ -102,9 +128,11 @@ def credentials_download(session: Session, request: Request) -> Response:
     return Response(200, sheet, [("Content-Type", "text/csv; charset=utf-8"), _attachment("credentials.csv")])
 
 
-def import_download(session: Session, format_: Format) -> Response:
-    """An import file or a password script, or the 422 problem that says why this lab has none."""
-    said = json.loads(session.summary())["import"]
+def import_download(session: Session, format_: Format, limit: int) -> Response:
+    """An import file or a password script, or the 422 problem that says why this lab has none, or the 413
+    that says its size is over ``limit`` (counted at the upload; a session saved before has no sizes)."""
+    summary_ = json.loads(session.summary())
+    said = summary_["import"]
     dialect = next((d for d, script in PASSWORD_SCRIPTS.items() if script == format_), None)
     if dialect is not None:
         keys = ("passwords_refused", "passwords_refused_mysql") if dialect == "mysql" else ("passwords_refused",)
@@ -112,6 +140,7 @@ def import_download(session: Session, format_: Format) -> Response:
         if refused:
             raise HTTPProblem("passwords-cannot-be-set-through-sql", "This lab's passwords cannot be set "
                               "through this script; each problem names its field and line.", refused)
+        _refuse_over_limit(summary_.get("sizes", {}), format_, limit)
         rows = csv.DictReader(io.StringIO(session.credentials().decode("utf-8")))
         users = [(row["username"], row["password"]) for row in rows]
         body = passwords_sql(users, dialect)
@@ -119,9 +148,26 @@ def import_download(session: Session, format_: Format) -> Response:
         if said["refused"]:
             raise HTTPProblem("the-lab-cannot-be-imported", "Guacamole's connection import cannot carry "
                               "this lab as it is; each problem names its field and line.", _listed(said, ("refused",)))
+        sizes = summary_.get("sizes", {})
+        _refuse_over_limit(sizes, format_, limit)
+        _refuse_over_limit(sizes, IMPORT_FORMATS[0], limit, format_)
         stored = session.import_entries()
         body = stored if format_ == IMPORT_FORMATS[0] else import_file(json.loads(stored), format_.name)
     return Response(200, body, [("Content-Type", format_.media_type), _attachment(format_.filename)])
+
+
+def _refuse_over_limit(sizes: dict, format_: Format, limit: int, asked: Format | None = None) -> None:
+    size = sizes.get(format_.name)
+    if size is None or size <= limit:
+        return
+    if asked is None:
+        detail = f"This lab's {format_.filename} would be {size:,} bytes"
+    else:  # the other import files are written from the JSON one, which was not kept
+        detail = (f"This lab's {asked.filename} is written from its {format_.filename}, which would be {size:,} "
+                  f"bytes")
+    raise HTTPProblem("download-too-large", f"{detail}; the web app serves files of at most {limit:,} bytes. "
+                      f"Use fewer users or devices, or the command line: python -m usermapper -i lab.yaml --format "
+                      f"{(asked or format_).name} -o {(asked or format_).filename}")
 
 
 def _listed(said: dict, keys: tuple[str, ...]) -> list[Problem]:

@@ -129,6 +129,14 @@ PROBLEMS: Mapping[str, ProblemKind] = {kind.key: kind for kind in (
         "Use fewer users or devices, shorter values, or the command line: "
         "`python -m usermapper -i lab.yaml -o user-mapping.xml`, which writes far bigger files."),
     ProblemKind(
+        "download-too-large", (413,), "Download too large", TOO_LARGE,
+        "This lab's file in the format asked for (an import file or a password script) would be bigger than "
+        "the web app serves, the same limit as the XML's (80 MB by default, `USERMAPPER_MAX_XML_BYTES`). Each "
+        "format's size is counted exactly at the upload, before anything is built; the summary's `formats` "
+        "lists those the lab can be downloaded in, and `sizes` each one's bytes.",
+        "Download another format, use fewer users or devices, or the command line, whose `--format` writes "
+        "far bigger files."),
+    ProblemKind(
         "file-too-large-to-keep", (413,), "File too large to keep", TOO_LARGE,
         "The file and its passwords, compressed, do not fit the one storage entity a session has (704 KiB). "
         "This happens with many long random values, which do not compress.",

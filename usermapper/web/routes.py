@@ -122,7 +122,7 @@ class Api:
         previous = _session_token(request)
         generated = self.checked(request).generate()
         xml = written_user_mapping(generated)
-        details, imported = generation_details(generated, xml)
+        details, imported = generation_details(generated, xml, self.settings.limits.max_xml_bytes)
         session = self.store.save(xml, compress(generated.credentials.csv), generated.mapping.user_count,
                                   generated.mapping.connection_count, summary=compress(json.dumps(details).encode()),
                                   imported=compress(imported))
@@ -160,7 +160,7 @@ class Api:
                                                 f"not {format_name!r}.")
         session = self.current_session(request)
         if format_name != USER_MAPPING.name:
-            return import_download(session, FORMATS[format_name])
+            return import_download(session, FORMATS[format_name], self.settings.limits.max_xml_bytes)
         if prefers(request.header("accept"), JSON_TYPES, over=XML_TYPES):
             return json_response(200, summary(session, json.loads(session.summary())))
         return xml_download(session, request)
