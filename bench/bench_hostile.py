@@ -4,10 +4,15 @@ Each shape of ``hostile_configs.py`` (and the largest file the limits allow, and
 hill-climb finds) is posted to ``python -m tools.devhost`` on a real Azurite; a 201 is followed by a GET of the
 file as a browser without zstd would fetch it, and one with ``Accept-Encoding: zstd``. For each request:
 the time, the status, the bytes of XML, and the app's peak RSS during that request (Linux's high-water
-mark, reset before each request through ``/proc/PID/clear_refs``). Then ``--concurrent`` of the slowest
-posts at once, while ``GET /api/health`` is timed beside them. Figures are medians of ``--runs`` runs.
+mark, reset before each request through ``/proc/PID/clear_refs``). Each config is also checked first
+(``POST /api/usermapping/check``), and each other format is fetched (``?format=``: the import files and
+the password scripts) with its status, time, bytes and peak RSS. Then ``--concurrent`` of the slowest
+posts at once, while ``GET /api/health`` is timed beside them; one client sending checks of the slowest
+to check back to back for ``--stream-seconds``, health timed beside it; a DELETE carrying 500 made-up
+session tokens and a GET with 11,605 session pairs in its Cookie header. Figures are medians of
+``--runs`` runs. ``--shapes a,b`` runs only those configs.
 
-    .venv/bin/python bench/bench_hostile.py [--runs 3] [--search-seconds 20] [--json out.json]
+    .venv/bin/python bench/bench_hostile.py [--runs 3] [--search-seconds 20] [--shapes ...] [--json out.json]
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import statistics
 import sys
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -34,6 +40,7 @@ from usermapper.web.compression import CompressingWriter  # noqa: E402
 from usermapper.lab import ConfigError, read_config  # noqa: E402
 from usermapper.lab.expand import expand  # noqa: E402
 from usermapper.limits import Limits  # noqa: E402
+from usermapper.outputs import FORMATS, USER_MAPPING  # noqa: E402
 from usermapper.outputs.user_mapping import FileTooLarge, check_file_size, write_user_mapping  # noqa: E402
 
 API = "/api/usermapping"
@@ -42,7 +49,41 @@ TIMEOUT = 60
 TARGET_SECONDS = 0.5
 TARGET_RSS_MB = 300
 TARGET_HEALTH_SECONDS = 1.0
+TARGET_CHECK_SECONDS = 0.2
+CHECK = "/api/usermapping/check"
 BIG_LAB = ROOT / "examples" / "big-lab.yaml"
+OTHER_FORMATS = [name for name in FORMATS if name != USER_MAPPING.name]
+
+
+def escaped_usernames() -> bytes:
+    """Usernames of 64 characters YAML escapes (U+0085, six bytes each), every one reaching 100 shared devices:
+    the XML writes each name once, the import files once per connection (issue 23: 239.5 MB of YAML)."""
+    users = "".join(f"  u{i}: {{quantity: 100, username_prefix: \"{chr(0x41 + i % 26)}" + "\\x85" * 61
+                    + f"{i:02d}\", username_suffix: '1', password: p}}\n" for i in range(20))
+    devices = "".join(f"  d{i}: {{quantity: 1, name_prefix: p{i}x, name_suffix: '1', parameters: "
+                      f"{{protocol: rdp, hostname: h}}}}\n" for i in range(100))
+    return f"users:\n{users}devices:\n{devices}".encode()
+
+
+def many_parameter_names() -> bytes:
+    """110 device types of 9 connections, each with 82 parameters of its own: a CSV of 990 rows and 9,000 columns."""
+    devices = "".join(f"  d{i}: {{quantity: 9, name_prefix: p{i}x, name_suffix: '1', parameters: {{protocol: rdp, "
+                      f"hostname: h" + "".join(f", q{i}_{j}: v" for j in range(82)) + "}}\n" for i in range(110))
+    return f"users:\n  s: {{quantity: 2, username_prefix: s, username_suffix: '1', password: p}}\ndevices:\n{devices}".encode()
+
+
+def mysql_collisions() -> bytes:
+    """100 user types whose usernames differ only in case: MySQL takes them for one another's."""
+    def case(i: int) -> str:
+        return "".join(c.upper() if i >> k & 1 else c for k, c in enumerate("student"))
+    users = "".join(f"  t{i}: {{quantity: 99, username_prefix: {case(i)}, username_suffix: '1', password: p}}\n"
+                    for i in range(100))
+    return (f"users:\n{users}devices:\n  pcs: {{quantity: 1, name_prefix: pc, name_suffix: '1', "
+            f"parameters: {{protocol: rdp, hostname: h}}}}\n").encode()
+
+
+EXTRA_SHAPES = {"escaped-usernames": escaped_usernames, "many-parameter-names": many_parameter_names,
+                "mysql-collisions": mysql_collisions}
 
 
 def largest_accepted() -> bytes:
@@ -123,10 +164,10 @@ class App:
         line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
         return int(line.split()[1]) / 1024
 
-    def measured(self, method: str, **kwargs) -> dict:
+    def measured(self, method: str, path: str = API, **kwargs) -> dict:
         self.reset_peak()
         started = time.perf_counter()
-        response = self.http.request(method, self.url + API, timeout=TIMEOUT, stream=True, **kwargs)
+        response = self.http.request(method, self.url + path, timeout=TIMEOUT, stream=True, **kwargs)
         received = sum(len(chunk) for chunk in response.raw.stream(1 << 20, decode_content=False))
         elapsed = time.perf_counter() - started
         return {"status": response.status_code, "seconds": elapsed, "peak_mb": self.peak_mb(),
@@ -134,16 +175,22 @@ class App:
 
 
 def one_shape(app: App, config: bytes) -> dict:
+    checked = app.measured("POST", CHECK, data=config, headers={"Content-Type": "application/yaml"})
     posted = app.measured("POST", data=config, headers={"Content-Type": "application/yaml"})
-    result = {"config_bytes": len(config), "post_status": posted["status"], "post_seconds": posted["seconds"],
-              "post_peak_mb": posted["peak_mb"], "xml_bytes": None, "get_seconds": None, "get_peak_mb": None,
-              "zstd_get_seconds": None, "zstd_bytes": None}
+    result = {"config_bytes": len(config), "check_status": checked["status"], "check_seconds": checked["seconds"],
+              "check_peak_mb": checked["peak_mb"], "post_status": posted["status"], "post_seconds": posted["seconds"],
+              "post_peak_mb": posted["peak_mb"], "summary_bytes": posted["bytes"], "xml_bytes": None,
+              "get_seconds": None, "get_peak_mb": None, "zstd_get_seconds": None, "zstd_bytes": None, "formats": {}}
     if posted["status"] != 201:
         return result
     token = posted["response"].cookies.get(COOKIE) or _cookie(posted["response"])
     cookie = {"Cookie": f"{COOKIE}={token}"}
     plain = app.measured("GET", headers={**cookie, "Accept-Encoding": "identity"})
     zstd = app.measured("GET", headers={**cookie, "Accept-Encoding": "zstd"})
+    for name in OTHER_FORMATS:
+        got = app.measured("GET", params={"format": name}, headers={**cookie, "Accept-Encoding": "identity"})
+        result["formats"][name] = {"status": got["status"], "seconds": got["seconds"], "bytes": got["bytes"],
+                                   "peak_mb": got["peak_mb"]}
     app.http.delete(app.url + API, headers=cookie, timeout=TIMEOUT)
     result.update(xml_bytes=plain["bytes"], get_seconds=plain["seconds"], get_peak_mb=plain["peak_mb"],
                   zstd_get_seconds=zstd["seconds"], zstd_bytes=zstd["bytes"])
@@ -153,6 +200,51 @@ def one_shape(app: App, config: bytes) -> dict:
 def _cookie(response: requests.Response) -> str:
     header = response.headers.get("Set-Cookie", "")
     return header.split(";")[0].partition("=")[2]
+
+
+def cookie_shapes(app: App) -> dict:
+    """A DELETE carrying 500 made-up session tokens (a 33 KB Cookie header), and a GET with 11,605 session
+    pairs in one Cookie header."""
+    made_up = "; ".join(f"{COOKIE}=2026010100-{uuid.uuid4()}" for _ in range(500))
+    pairs = "; ".join(f"{COOKIE}=t{n}" for n in range(11_605))
+    figures = {}
+    for name, method, cookie in (("delete-500-made-up-tokens", "DELETE", made_up),
+                                 ("get-11605-session-pairs", "GET", pairs)):
+        got = app.measured(method, headers={"Cookie": cookie})
+        figures[name] = {"status": got["status"], "seconds": got["seconds"], "bytes": got["bytes"],
+                         "peak_mb": got["peak_mb"], "cookie_bytes": len(cookie)}
+    return figures
+
+
+def check_stream(app: App, config: bytes, seconds: float) -> dict:
+    """One client posting checks back to back for ``seconds``, and health checks one after another beside it."""
+    done = threading.Event()
+    health: list[float] = []
+    checks: list[tuple[int, float]] = []
+
+    def check_health() -> None:
+        with requests.Session() as http:
+            while not done.is_set():
+                started = time.perf_counter()
+                http.get(app.url + "/api/health", timeout=TIMEOUT)
+                health.append(time.perf_counter() - started)
+                time.sleep(0.02)
+
+    app.reset_peak()
+    checker = threading.Thread(target=check_health)
+    checker.start()
+    deadline = time.monotonic() + seconds
+    with requests.Session() as http:
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            status = http.post(app.url + CHECK, data=config, headers={"Content-Type": "application/yaml"},
+                               timeout=TIMEOUT).status_code
+            checks.append((status, time.perf_counter() - started))
+    done.set()
+    checker.join()
+    return {"checks": len(checks), "statuses": sorted({s for s, _ in checks}),
+            "median_check_seconds": statistics.median(t for _, t in checks), "health_checks": len(health),
+            "slowest_health_seconds": max(health), "peak_mb": app.peak_mb()}
 
 
 def concurrent_posts(app: App, config: bytes, posts: int) -> dict:
@@ -193,6 +285,8 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--search-seconds", type=float, default=20)
     parser.add_argument("--concurrent", type=int, default=4)
     parser.add_argument("--json")
+    parser.add_argument("--shapes", help="comma-separated shape names to run (all by default)")
+    parser.add_argument("--stream-seconds", type=float, default=10, help="how long one client sends checks")
     return parser
 
 
@@ -200,7 +294,10 @@ def medians(runs: list[dict]) -> dict:
     merged = {}
     for key, value in runs[0].items():
         values = [run[key] for run in runs]
-        merged[key] = statistics.median(values) if isinstance(value, float) else max(values, key=str)
+        if isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()):
+            merged[key] = {name: medians([run[key][name] for run in runs if name in run[key]]) for name in value}
+        else:
+            merged[key] = statistics.median(values) if isinstance(value, float) else max(values, key=str)
     return merged
 
 
@@ -208,9 +305,11 @@ def main() -> int:
     arguments = parser().parse_args()
     began = time.perf_counter()
     searched, searched_seconds = hill_climb(arguments.search_seconds)
-    configs = {name: build() for name, build in SHAPES.items()}
+    configs = {name: build() for name, build in {**SHAPES, **EXTRA_SHAPES}.items()}
     configs["largest-accepted"] = largest_accepted()
     configs["hill-climbed"] = searched
+    if arguments.shapes:
+        configs = {name: configs[name] for name in arguments.shapes.split(",")}
     runs: dict[str, list[dict]] = {name: [] for name in configs}
     with Azurite() as storage, AppHost(storage.connection_string) as host:
         app = App(host)
@@ -222,7 +321,12 @@ def main() -> int:
         slowest = max(shapes, key=lambda name: shapes[name]["post_seconds"])
         concurrent = concurrent_posts(app, configs[slowest], arguments.concurrent)
         concurrent["shape"] = slowest
-    result = {"shapes": shapes, "concurrent": concurrent, "search": {"seconds": arguments.search_seconds,
+        slowest_check = max(shapes, key=lambda name: shapes[name]["check_seconds"])
+        stream = check_stream(app, configs[slowest_check], arguments.stream_seconds)
+        stream["shape"] = slowest_check
+        cookies = cookie_shapes(app)
+    result = {"shapes": shapes, "concurrent": concurrent, "check_stream": stream, "cookies": cookies,
+              "search": {"seconds": arguments.search_seconds,
               "slowest_in_process_seconds": searched_seconds},
               "settings": {"runs": arguments.runs}, "wall_seconds": time.perf_counter() - began}
     result["verdict"] = verdict(result)
@@ -234,10 +338,16 @@ def main() -> int:
 
 def verdict(result: dict) -> dict:
     shapes = result["shapes"].values()
+    formats = [f for s in shapes for f in s["formats"].values()]
     return {
         "every_answer_under_0.5_s": all(s["post_seconds"] < TARGET_SECONDS and (s["get_seconds"] or 0) < TARGET_SECONDS
-                                       for s in shapes),
-        "every_peak_under_300_mb": all(max(s["post_peak_mb"], s["get_peak_mb"] or 0) < TARGET_RSS_MB for s in shapes),
+                                       for s in shapes) and all(f["seconds"] < TARGET_SECONDS for f in formats)
+                                    and all(c["seconds"] < TARGET_SECONDS for c in result["cookies"].values()),
+        "every_check_under_0.2_s": all(s["check_seconds"] < TARGET_CHECK_SECONDS for s in shapes),
+        "every_peak_under_300_mb": all(max(s["post_peak_mb"], s["get_peak_mb"] or 0, s["check_peak_mb"]) < TARGET_RSS_MB
+                                       for s in shapes) and all(f["peak_mb"] < TARGET_RSS_MB for f in formats),
+        "no_download_over_its_limit": all(f["bytes"] <= Limits.max_xml_bytes for f in formats),
+        "health_under_1_s_beside_a_stream_of_checks": result["check_stream"]["slowest_health_seconds"] < TARGET_HEALTH_SECONDS,
         "no_5xx": all(s["post_status"] < 500 for s in shapes) and max(result["concurrent"]["statuses"]) < 500,
         "health_under_1_s_beside_concurrent_posts": result["concurrent"]["slowest_health_seconds"] < TARGET_HEALTH_SECONDS,
     }
@@ -254,6 +364,20 @@ def report(result: dict) -> None:
         xml = f"{s['xml_bytes']:,}" if s["xml_bytes"] is not None else "-"
         print(f"| {name} | {s['config_bytes']:,} | {s['post_status']} | {s['post_seconds'] * 1000:.0f} ms | "
               f"{s['post_peak_mb']:.0f} MB | {xml} | {get} | {get_peak} | {zstd} |")
+    print("\n| config | check | time | peak RSS | summary bytes | " + " | ".join(OTHER_FORMATS) + " |")
+    print("|---|---:|---:|---:|---:|" + "---:|" * len(OTHER_FORMATS))
+    for name, s in result["shapes"].items():
+        cells = [f"{f['status']}, {f['seconds'] * 1000:.0f} ms, {f['bytes']:,} B, {f['peak_mb']:.0f} MB"
+                 if (f := s["formats"].get(n)) else "-" for n in OTHER_FORMATS]
+        print(f"| {name} | {s['check_status']} | {s['check_seconds'] * 1000:.0f} ms | {s['check_peak_mb']:.0f} MB | "
+              f"{s['summary_bytes']:,} | " + " | ".join(cells) + " |")
+    for name, c in result["cookies"].items():
+        print(f"\n{name} ({c['cookie_bytes']:,} bytes of Cookie): {c['status']}, {c['seconds'] * 1000:.0f} ms, "
+              f"peak RSS {c['peak_mb']:.0f} MB")
+    st = result["check_stream"]
+    print(f"\n{st['checks']} checks of {st['shape']} back to back: statuses {st['statuses']}, median "
+          f"{st['median_check_seconds'] * 1000:.0f} ms; {st['health_checks']} health checks beside them, slowest "
+          f"{st['slowest_health_seconds'] * 1000:.0f} ms")
     c = result["concurrent"]
     print(f"\n{c['posts']} concurrent posts of {c['shape']}: statuses {c['statuses']}, slowest "
           f"{c['slowest_post_seconds'] * 1000:.0f} ms, peak RSS {c['peak_mb']:.0f} MB; {c['health_checks']} "
