@@ -152,8 +152,20 @@ def import_download(session: Session, format_: Format, limit: int) -> Response:
         _refuse_over_limit(sizes, format_, limit)
         _refuse_over_limit(sizes, IMPORT_FORMATS[0], limit, format_)
         stored = session.import_entries()
-        body = stored if format_ == IMPORT_FORMATS[0] else import_file(json.loads(stored), format_.name)
+        body = stored if format_ == IMPORT_FORMATS[0] else import_file(_users_shared(json.loads(stored)), format_.name)
     return Response(200, body, [("Content-Type", format_.media_type), _attachment(format_.filename)])
+
+
+def _users_shared(entries_: list[dict]) -> list[dict]:
+    """Entries read back from JSON, those granted to the same users sharing one list again, as when they
+    were made: the writers write a shared list's text once (2,000 users of escaped names on 100 connections
+    took the YAML 6.7 s when each entry's list was written anew)."""
+    lists: dict[tuple, list] = {}
+    for entry in entries_:
+        users = entry["users"]
+        if users is not None:
+            entry["users"] = lists.setdefault(tuple(users), users)
+    return entries_
 
 
 def _refuse_over_limit(sizes: dict, format_: Format, limit: int, asked: Format | None = None) -> None:
