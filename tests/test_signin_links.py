@@ -28,6 +28,8 @@ from usermapper.outputs.signin_links import (
     MAX_LINK_CHARS,
     LinksRefused,
     document,
+    document_parts,
+    expiry_part,
     link,
     parse_expires,
     parse_key,
@@ -105,6 +107,16 @@ def test_the_same_key_and_data_give_the_same_link_and_the_fragment_form_is_perce
     assert made == URL + "/#/?data=" + quote(sealed, safe="")
     assert not set("+/=") & set(made.partition("data=")[2])
     assert auth.connections(auth.decode(auth.from_link(made), KEY, NOW)) == {"PC 1": ("rdp", {"hostname": "10.0.0.1"})}
+
+
+def test_a_document_is_its_parts_around_the_expiry_as_the_page_joins_them():
+    connections = [Connection("PC \u00e9 \"1\"", "rdp", (("hostname", "10.0.0.1"), ("password", "a\nb\\c")))]
+    head, tail = document_parts("st\u00fcdent \u2028", iter(connections))
+    assert head.endswith('"expires":') and tail.startswith(',"connections":')
+    for single_use in (False, True):
+        whole = document("st\u00fcdent \u2028", iter(connections), EXPIRES, single_use)
+        assert (head + expiry_part(EXPIRES, single_use) + tail).encode("utf-8") == whole
+        assert __import__("json").loads(whole)["username"] == "st\u00fcdent \u2028"
 
 
 def test_a_name_twice_keeps_the_last_as_guacamole_does():
