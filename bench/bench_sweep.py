@@ -38,7 +38,7 @@ from azurite import Azurite  # noqa: E402
 from sessiontables import SessionTables  # noqa: E402
 from usermapper.web.compression import CompressingWriter, compress  # noqa: E402
 from usermapper.lab import read_config  # noqa: E402
-from usermapper.outputs.credentials import credentials_csv  # noqa: E402
+from usermapper.outputs.credentials import credentials_sheet  # noqa: E402
 from usermapper.lab.expand import expand  # noqa: E402
 from usermapper.web.storage import CLIENT_OPTIONS  # noqa: E402
 from usermapper.web.store import LAST_HOUR, SessionStore  # noqa: E402
@@ -98,7 +98,7 @@ def session_entities(expired: int, live: int, past_hours: int, seed: int) -> tup
     mapping = expand(read_config(CONFIG.read_bytes()))
     writer = CompressingWriter()
     write_user_mapping(mapping, writer)
-    xml, credentials = writer.finish(), compress(credentials_csv(mapping))
+    xml, credentials = writer.finish(), compress(credentials_sheet(mapping).csv)
     rng = random.Random(seed)
     now = datetime.now(timezone.utc)
     this_hour = now.replace(minute=0, second=0, microsecond=0)
