@@ -29,7 +29,7 @@ import guacamole_reader
 from databases import CASE_LAB
 from usermapper.lab import ConfigError, DeviceType, Lab, Numbering, UserType, read_config
 from usermapper.lab.expand import Connection, Group, User, UserMapping, expand
-from usermapper.outputs import import_files
+from usermapper.outputs import import_files, import_refusals
 from usermapper.outputs.import_files import (ImportRefused, entries, group_path, group_paths, import_csv, import_file,
                                              import_json, import_yaml)
 from usermapper.outputs.mysql_names import username_collisions
@@ -529,7 +529,7 @@ def test_without_the_refusal_the_importer_would_not_give_the_lab_exactly(rule, m
     source, _, _, _, harm = RULES[rule]
     lab = read_config(source)
     mapping = expand(lab, fixed_passwords)
-    monkeypatch.setattr(import_files, "_problems", lambda *_: [])
+    monkeypatch.setattr(import_files, "import_problems", lambda *_: [])
     found = entries(lab, mapping)
     existing = {group: {"other"} for group in group_paths(lab, found)} if harm == "existing" else None
     outcomes = set()
@@ -662,10 +662,10 @@ def test_csv_is_read_as_csv_parse_reads_it(text, rows):
 ])
 def test_lodash_paths_split_as_lodash_splits_them(path, keys):
     assert guacamole_importer.lodash_path(path) == keys
-    assert (import_files._lodash_keys(path) or [path]) == keys
+    assert (import_refusals._lodash_keys(path) or [path]) == keys
 
 
 def test_the_forms_choices_are_the_same_in_the_import_and_its_re_implementation():
     for protocol, fields in guacamole_importer.FORMS.items():
         offered = {name: {o.lower(): o for o in options} for name, options in fields.items() if options}
-        assert import_files.FORM_OPTIONS[protocol] == offered, protocol
+        assert import_refusals.FORM_OPTIONS[protocol] == offered, protocol
