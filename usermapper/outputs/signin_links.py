@@ -33,9 +33,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlsplit
 
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
 from ..lab.expand import Connection, UserMapping
 from ..lab.model import Lab, Problem
 from ..wording import quoted
@@ -157,6 +154,11 @@ def _json(value) -> str:
 
 def seal(data: bytes, key: bytes) -> str:
     """``data`` signed, encrypted and in base64, as the extension's ``data`` parameter."""
+    # Imported here, where it is needed: only sign-in links use cryptography, whose OpenSSL bindings add
+    # 8 MB and 14 ms to every other run of the command line (bench/RESULTS.md, section 1).
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     signed = hmac.new(key, data, hashlib.sha256).digest() + data
     padder = padding.PKCS7(128).padder()
     padded = padder.update(signed) + padder.finalize()
