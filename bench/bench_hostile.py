@@ -25,7 +25,9 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -216,11 +218,11 @@ def cookie_shapes(app: App) -> dict:
     return figures
 
 
-def check_stream(app: App, config: bytes, seconds: float) -> dict:
-    """One client posting checks back to back for ``seconds``, and health checks one after another beside it."""
+@contextmanager
+def health_timed(app: App) -> Iterator[list[float]]:
+    """Health checks one after another, 20 ms apart, while the block runs; the list of their times."""
     done = threading.Event()
     health: list[float] = []
-    checks: list[tuple[int, float]] = []
 
     def check_health() -> None:
         with requests.Session() as http:
@@ -230,18 +232,26 @@ def check_stream(app: App, config: bytes, seconds: float) -> dict:
                 health.append(time.perf_counter() - started)
                 time.sleep(0.02)
 
-    app.reset_peak()
     checker = threading.Thread(target=check_health)
     checker.start()
+    try:
+        yield health
+    finally:
+        done.set()
+        checker.join()
+
+
+def check_stream(app: App, config: bytes, seconds: float) -> dict:
+    """One client posting checks back to back for ``seconds``, and health checks one after another beside it."""
+    checks: list[tuple[int, float]] = []
+    app.reset_peak()
     deadline = time.monotonic() + seconds
-    with requests.Session() as http:
+    with health_timed(app) as health, requests.Session() as http:
         while time.monotonic() < deadline:
             started = time.perf_counter()
             status = http.post(app.url + CHECK, data=config, headers={"Content-Type": "application/yaml"},
                                timeout=TIMEOUT).status_code
             checks.append((status, time.perf_counter() - started))
-    done.set()
-    checker.join()
     return {"checks": len(checks), "statuses": sorted({s for s, _ in checks}),
             "median_check_seconds": statistics.median(t for _, t in checks), "health_checks": len(health),
             "slowest_health_seconds": max(health), "peak_mb": app.peak_mb()}
@@ -249,16 +259,6 @@ def check_stream(app: App, config: bytes, seconds: float) -> dict:
 
 def concurrent_posts(app: App, config: bytes, posts: int) -> dict:
     """``posts`` copies of one config at once, and health checks one after another until they are done."""
-    done = threading.Event()
-    health: list[float] = []
-
-    def check_health() -> None:
-        with requests.Session() as http:
-            while not done.is_set():
-                started = time.perf_counter()
-                http.get(app.url + "/api/health", timeout=TIMEOUT)
-                health.append(time.perf_counter() - started)
-                time.sleep(0.02)
 
     def post(_: int) -> tuple[int, float]:
         started = time.perf_counter()
@@ -267,12 +267,8 @@ def concurrent_posts(app: App, config: bytes, posts: int) -> dict:
         return status, time.perf_counter() - started
 
     app.reset_peak()
-    checker = threading.Thread(target=check_health)
-    checker.start()
-    with ThreadPoolExecutor(posts) as pool:
+    with health_timed(app) as health, ThreadPoolExecutor(posts) as pool:
         answers = list(pool.map(post, range(posts)))
-    done.set()
-    checker.join()
     return {"posts": posts, "statuses": sorted({s for s, _ in answers}), "slowest_post_seconds": max(t for _, t in answers),
             "health_checks": len(health), "slowest_health_seconds": max(health), "peak_mb": app.peak_mb()}
 
