@@ -33,12 +33,19 @@ class Problem:
         return asdict(self)
 
 
-class ConfigError(ValueError):
+class Refused(Exception):
+    """What the lab or an output of it cannot be: ``problems`` say what and where, one per line."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+class ConfigError(Refused, ValueError):
     """A config that cannot be used. ``syntax`` is true when it is not even readable YAML (HTTP 400, not 422)."""
 
     def __init__(self, problems: list[Problem], syntax: bool = False):
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
+        super().__init__(problems)
         self.syntax = syntax
 
 

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable
 
 from ..lab.expand import Connection, UserMapping, pod_connections
-from ..lab.model import DeviceType, Lab, Problem
+from ..lab.model import DeviceType, Lab, Refused
 from ..lab.pods import instructor_label
 from .import_refusals import import_problems
 
@@ -42,12 +42,8 @@ _YAML_ESCAPES = {code: f"\\u{code:04x}" for code in (*range(0x7F, 0xA0), 0x2028,
 _YAML_WORDS = ("y", "n", "yes", "no", "on", "off", "true", "false", "null")
 _CSV_LIST_ESCAPE = re.compile(r"[\\;]")
 
-class ImportRefused(Exception):
+class ImportRefused(Refused):
     """The lab holds something Guacamole's import cannot carry; ``problems`` say what and where."""
-
-    def __init__(self, problems: list[Problem]):
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
 
 
 def group_path(lab: Lab, device_type: str) -> str:

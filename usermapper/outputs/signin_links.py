@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlsplit
 
 from ..lab.expand import Connection, UserMapping
-from ..lab.model import Lab, Problem
+from ..lab.model import Lab, Problem, Refused
 from ..wording import quoted
 
 KEY_BYTES = 16  # AES-128: the key is 32 hex digits (``openssl rand -hex 16``)
@@ -51,12 +51,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _HEX_KEY = re.compile(rf"[0-9a-fA-F]{{{2 * KEY_BYTES}}}")
 
 
-class LinksRefused(Exception):
+class LinksRefused(Refused):
     """The links cannot be made: the problems, located in the config."""
-
-    def __init__(self, problems: list[Problem]):
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)
