@@ -46,6 +46,11 @@ def usermapping_credentials(req: func.HttpRequest) -> func.HttpResponse:
     return _respond(api().credentials(_request(req)))
 
 
+@app.route(route="api/usermapping/sign-in-documents")
+def usermapping_sign_in_documents(req: func.HttpRequest) -> func.HttpResponse:
+    return _respond(api().sign_in_documents(_request(req)))
+
+
 @app.route(route="api/health")
 def health(req: func.HttpRequest) -> func.HttpResponse:
     return _respond(api().health(_request(req)))

@@ -19,7 +19,8 @@ first word, the language):
   After commands: ``text`` is all they print, ``json`` what they print, as JSON, ``xml`` and ``xml
   excerpt`` the ``user-mapping.xml`` they wrote.
   In a claim, ``…`` stands for any text within a line, and a line of ``…`` alone for any lines; in a
-  ``json`` claim, ``"…"`` stands for any value, and ``…`` inside a string for any text.
+  ``json`` claim, ``"…"`` stands for any value (as a list's last item, for any more items), and ``…`` inside
+  a string for any text.
 - no info string: a picture; not run.
 """
 
@@ -122,6 +123,9 @@ def json_matches(expected, actual) -> bool:
     if isinstance(expected, dict):
         return (isinstance(actual, dict) and expected.keys() == actual.keys()
                 and all(json_matches(expected[k], actual[k]) for k in expected))
+    if isinstance(expected, list) and expected[-1:] == ["…"]:  # the first items, then any more
+        return (isinstance(actual, list) and len(actual) >= len(expected) - 1
+                and all(json_matches(e, a) for e, a in zip(expected[:-1], actual)))
     if isinstance(expected, list):
         return (isinstance(actual, list) and len(expected) == len(actual)
                 and all(json_matches(e, a) for e, a in zip(expected, actual)))

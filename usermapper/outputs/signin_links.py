@@ -122,21 +122,31 @@ def check_base_url(url: str) -> str:
 
 def document(username: str, connections: Iterator[Connection], expires: int, single_use: bool = False) -> bytes:
     """The JSON the extension reads, as UTF-8: compact, keys in a fixed order, so that it is the same
-    bytes wherever it is made. A name twice keeps only the last, as Guacamole's JSON reader does."""
+    bytes wherever it is made."""
     head, tail = document_parts(username, connections)
     return (head + expiry_part(expires, single_use) + tail).encode("utf-8")
 
 
 def document_parts(username: str, connections: Iterator[Connection]) -> tuple[str, str]:
-    """The document around its expiry: ``head`` ends with ``"expires":``, ``tail`` begins with
-    ``,"connections":``. A page that makes links puts ``expiry_part`` between them (``static/signin.js``):
-    its links are then the command line's, byte for byte."""
+    """The document around its expiry: ``document_head`` and ``document_tail``. A page that makes links
+    puts ``expiry_part`` between them (``static/signin.js``): its links are then the command line's, byte for
+    byte."""
+    return document_head(username), document_tail(connections)
+
+
+def document_head(username: str) -> str:
+    """The document up to its expiry: it ends with ``"expires":``."""
+    return '{"username":' + _json(username) + ',"expires":'
+
+
+def document_tail(connections: Iterator[Connection]) -> str:
+    """The document after its expiry: it begins with ``,"connections":``. A name twice keeps only the last,
+    as Guacamole's JSON reader does."""
     listed: dict[str, dict] = {}
     for connection in connections:
         listed.pop(connection.name, None)
         listed[connection.name] = {"protocol": connection.protocol, "parameters": dict(connection.parameters)}
-    head = '{"username":' + _json(username) + ',"expires":'
-    return head, ',"connections":' + _json(listed) + "}"
+    return ',"connections":' + _json(listed) + "}"
 
 
 def expiry_part(expires: int, single_use: bool) -> str:

@@ -18,14 +18,18 @@ from ..lab.yaml_nodes import MAX_REPORTED, reported
 from ..outputs import FORMATS, IMPORT_FORMATS, PASSWORD_SCRIPTS, USER_MAPPING, Format
 from ..outputs.import_files import import_file, import_json, import_size
 from ..outputs.password_scripts import passwords_sql, passwords_sql_size
+from ..outputs.signin_links import MAX_LINK_CHARS
+from ..outputs.signin_links import warnings as sign_in_warnings
 from ..outputs.summary import lab_summary
 from .compression import Compressed, CompressingWriter, decompress
 from .http import Request, Response, accepts, json_response
 from .problems import HTTPProblem
+from .signin_documents import DocumentsTooLarge, LinkTooLong, sign_in_documents
 from .store import Session
 
 DOWNLOAD_PATH = "/api/usermapping"
 CREDENTIALS_PATH = "/api/usermapping/credentials"
+SIGN_IN_DOCUMENTS_PATH = "/api/usermapping/sign-in-documents"
 PREVIEW_BYTES = 64 * 1024
 XML_TYPES = ("application/xml", "text/xml")
 JSON_TYPES = ("application/json",)
@@ -59,6 +63,8 @@ def generation_details(generated: Generated, xml: Compressed, limit: int) -> tup
         "lab": lab_summary(lab),
         "sizes": sizes,
         "formats": available_formats(sizes, limit),
+        "sign_in_links": {"warnings": [w.as_dict() for w in reported(sign_in_warnings(lab, generated.mapping),
+                                                                       "warnings")]},
         "import": {"groups": route.groups[:MAX_REPORTED], "groups_not_listed": max(0, len(route.groups) - MAX_REPORTED),
                    **{key: [p.as_dict() for p in reported(problems, "problems")] for key, problems in lists.items()},
                    "counts": {key: len(problems) for key, problems in lists.items()}},
@@ -101,6 +107,7 @@ def summary(session: Session, details: dict) -> dict:
         "expires": session.expires.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         **details,
         "links": {"download": DOWNLOAD_PATH, "credentials": CREDENTIALS_PATH,
+                  "sign_in_documents": SIGN_IN_DOCUMENTS_PATH,
                   **{name: f"{DOWNLOAD_PATH}?format={name}" for name in FORMATS if name != USER_MAPPING.name}},
     }
 
@@ -126,6 +133,25 @@ def credentials_download(session: Session, request: Request) -> Response:
             response.headers.append(_attachment("credentials.json"))
         return response
     return Response(200, sheet, [("Content-Type", "text/csv; charset=utf-8"), _attachment("credentials.csv")])
+
+
+def sign_in_documents_download(session: Session, limit: int) -> Response:
+    """Each user's sign-in document without its expiry (``signin_documents.py``), or the 413 that says the
+    answer would be over ``limit``."""
+    user_types = {row["username"]: row["type"]
+                  for row in csv.DictReader(io.StringIO(session.credentials().decode("utf-8")))}
+    said = json.loads(session.summary()).get("sign_in_links", {"warnings": []})
+    try:
+        body = sign_in_documents(session.xml(), user_types, said["warnings"], limit)
+    except DocumentsTooLarge:
+        raise HTTPProblem("download-too-large", f"This lab's sign-in documents are over {limit:,} bytes; the "
+                          f"web app serves files of at most {limit:,} bytes. Use fewer users or devices, or the "
+                          f"command line: python -m usermapper -i lab.yaml --format sign-in-links") from None
+    except LinkTooLong as error:
+        raise HTTPProblem("sign-in-link-too-long", f"The sign-in link of {error.username!r} would be longer "
+                          f"than the {MAX_LINK_CHARS:,} characters browsers and Guacamole take: give that user "
+                          f"fewer connections.") from None
+    return Response(200, body, [("Content-Type", "application/json")])
 
 
 def import_download(session: Session, format_: Format, limit: int) -> Response:

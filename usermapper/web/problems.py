@@ -130,8 +130,8 @@ PROBLEMS: Mapping[str, ProblemKind] = {kind.key: kind for kind in (
         "`python -m usermapper -i lab.yaml -o user-mapping.xml`, which writes far bigger files."),
     ProblemKind(
         "download-too-large", (413,), "Download too large", TOO_LARGE,
-        "This lab's file in the format asked for (an import file or a password script) would be bigger than "
-        "the web app serves, the same limit as the XML's (80 MB by default, `USERMAPPER_MAX_XML_BYTES`). Each "
+        "This lab's file in the format asked for (an import file, a password script, or the sign-in "
+        "documents, counted as they are written) would be bigger than the web app serves, the same limit as the XML's (80 MB by default, `USERMAPPER_MAX_XML_BYTES`). Each "
         "format's size is counted exactly at the upload, before anything is built; the summary's `formats` "
         "lists those the lab can be downloaded in, and `sizes` each one's bytes.",
         "Download another format, use fewer users or devices, or the command line, whose `--format` writes "
@@ -201,6 +201,12 @@ PROBLEMS: Mapping[str, ProblemKind] = {kind.key: kind for kind in (
         "A password script needs each password or its SHA-256; an `md5` hash cannot become the hash "
         "Guacamole's database checks.",
         "Use `password_encoding: sha256` or `plain` for the users you import, and generate again."),
+    ProblemKind(
+        "sign-in-link-too-long", (422,), "Sign-in link too long",
+        PageWording("A sign-in link would be too long"),
+        "A user gets so many connections, or such long parameters, that their sign-in link would be longer "
+        "than the 2,000,000 characters browsers and Guacamole take (docs/signin-links.md).",
+        "Give that user's type fewer devices, or hand that user a password instead."),
     ProblemKind(
         "storage-unavailable", (503,), "Storage unavailable",
         PageWording("Storage is unavailable right now", "Nothing was lost: your config is still here. Try "

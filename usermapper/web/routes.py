@@ -28,6 +28,7 @@ from .downloads import (
     credentials_download,
     generation_details,
     import_download,
+    sign_in_documents_download,
     summary,
     written_user_mapping,
     xml_download,
@@ -87,6 +88,9 @@ class Api:
 
     def credentials(self, request: Request) -> Response:
         return self.dispatch(request, {"GET": self.download_credentials})
+
+    def sign_in_documents(self, request: Request) -> Response:
+        return self.dispatch(request, {"GET": self.download_sign_in_documents})
 
     def health(self, request: Request) -> Response:
         return self.dispatch(request, {"GET": self.check_health})
@@ -167,6 +171,9 @@ class Api:
 
     def download_credentials(self, request: Request) -> Response:
         return credentials_download(self.current_session(request), request)
+
+    def download_sign_in_documents(self, request: Request) -> Response:
+        return sign_in_documents_download(self.current_session(request), self.settings.limits.max_xml_bytes)
 
     def end(self, request: Request) -> Response:
         """Start over: the sessions the request names end (the first ``MAX_ENDED_SESSIONS`` of them: a browser
