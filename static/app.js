@@ -9,11 +9,13 @@ import { request } from './api.js';
 import { Editor } from './editor.js';
 import { renderLabPicture } from './labpicture.js';
 import { LiveCheck } from './livecheck.js';
+import { SignInLinks } from './signinlinks.js';
 import { describeProblem, endedElsewhereProblem, problemOf, renderIssues, retryWhen } from './problems.js';
 import { formatBytes, plural } from './words.js';
 
 const API = '/api/usermapping';
 const CREDENTIALS_API = '/api/usermapping/credentials';
+const SIGN_IN_DOCUMENTS_API = '/api/usermapping/sign-in-documents';
 // The examples the picker offers: copies of examples/*.yaml, with what the status line says of each.
 const EXAMPLES = {
   classroom: 'one trainer, twelve students, five devices',
@@ -483,6 +485,7 @@ function showResult(data) {
   renderLinks(data);
   renderPreview(data.preview || '', data.preview_truncated);
   resetCredentials(data.passwords || {});
+  signInLinks.reset();
   scheduleExpiry(expires);
 
   ui.result.hidden = false;
@@ -583,6 +586,7 @@ function markGone(problem, { moveFocus }) {
   disableLink(ui.downloadCredentialsJson);
   ui.showPasswords.disabled = true;
   ui.copyCredentials.disabled = true;
+  signInLinks.disable();
   showResultProblem(problem, { moveFocus });
 }
 
@@ -743,6 +747,16 @@ async function copyCredentials() {
   window.setTimeout(() => { ui.copyCredentials.textContent = 'Copy as text'; }, 2000);
 }
 
+/* ---------- sign-in links ---------- */
+
+const signInLinks = new SignInLinks({
+  fetchDocuments: () => request(state.result.links?.sign_in_documents || SIGN_IN_DOCUMENTS_API,
+    { headers: shownFile() }),
+  fileProblem: showFileProblem,
+  goToIssue,
+  announce,
+});
+
 /* ---------- starting over ---------- */
 
 async function startOver() {
@@ -772,6 +786,7 @@ function clearPage() {
   ui.resultProblem.hidden = true;
   ui.preview.replaceChildren();
   ui.credentialsBody.replaceChildren();
+  signInLinks.clear();
 }
 
 /* ---------- after a reload ---------- */
