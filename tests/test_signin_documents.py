@@ -20,7 +20,13 @@ from usermapper.lab import ConfigError
 from usermapper.limits import Limits
 from usermapper.outputs.signin_links import MAX_LINK_CHARS, document_parts, expiry_part, link, seal
 from usermapper.outputs.user_mapping import FileTooLarge, user_mapping_bytes
-from usermapper.web.signin_documents import MAX_TAIL_BYTES, DocumentsTooLarge, LinkTooLong, sign_in_documents
+from usermapper.web.signin_documents import (
+    MAX_SIGN_IN_BYTES,
+    MAX_TAIL_BYTES,
+    DocumentsTooLarge,
+    LinkTooLong,
+    sign_in_documents,
+)
 
 PATH = API + "/sign-in-documents"
 KEY = bytes.fromhex("00112233445566778899aabbccddeeff")
@@ -128,6 +134,22 @@ def test_a_user_whose_link_no_browser_takes_is_refused_by_name():
     with pytest.raises(DocumentsTooLarge):
         sign_in_documents(user_mapping_bytes(generate((EXAMPLES / "pods.yaml").read_bytes(), BIG).mapping),
                           {}, [], 10_000)
+
+
+def test_lists_that_all_differ_are_parsed_up_to_a_bound_whatever_the_download_limit():
+    """Pods of 70 KB each: each user's list differs from the one before, and each must be parsed. 300 of them
+    are 21 MB of XML, within the download limit; the route stops parsing at its own bound."""
+    pods = (b"users: {s: {quantity: 300, username_prefix: s, username_suffix: '001', password: p}}\n"
+            b"devices: {pc: {per_user: 1, name_prefix: PC, name_suffix: '', hostname_prefix: 'h{pod}x', "
+            b"hostname_suffix: '', parameters: {protocol: rdp, hostname: ~, note: " + b"n" * 70_000 + b"}}}\n")
+    xml = user_mapping_bytes(generate(pods, Limits()).mapping)
+    assert MAX_SIGN_IN_BYTES < len(xml) < Limits().max_xml_bytes
+    with pytest.raises(DocumentsTooLarge) as refused:
+        sign_in_documents(xml, {}, [], Limits().max_xml_bytes)
+    assert refused.value.args[0] == MAX_SIGN_IN_BYTES
+    fewer = pods.replace(b"quantity: 300", b"quantity: 200")
+    answer = json.loads(sign_in_documents(user_mapping_bytes(generate(fewer, Limits()).mapping), {}, [], 10**9))
+    assert len(answer["tails"]) == 200
 
 
 def test_the_route_refuses_a_link_too_long_and_an_answer_over_the_limit(azurite):

@@ -137,16 +137,18 @@ def credentials_download(session: Session, request: Request) -> Response:
 
 def sign_in_documents_download(session: Session, limit: int) -> Response:
     """Each user's sign-in document without its expiry (``signin_documents.py``), or the 413 that says the
-    answer would be over ``limit``."""
+    answer would be over ``limit`` or the route's own bound, or the 422 that names a user whose link no
+    browser would take."""
     user_types = {row["username"]: row["type"]
                   for row in csv.DictReader(io.StringIO(session.credentials().decode("utf-8")))}
     said = json.loads(session.summary()).get("sign_in_links", {"warnings": []})
     try:
         body = sign_in_documents(session.xml(), user_types, said["warnings"], limit)
-    except DocumentsTooLarge:
-        raise HTTPProblem("download-too-large", f"This lab's sign-in documents are over {limit:,} bytes; the "
-                          f"web app serves files of at most {limit:,} bytes. Use fewer users or devices, or the "
-                          f"command line: python -m usermapper -i lab.yaml --format sign-in-links") from None
+    except DocumentsTooLarge as error:
+        bound = error.args[0]
+        raise HTTPProblem("download-too-large", f"This lab's sign-in documents are over {bound:,} bytes, the "
+                          f"most the web app serves of them. Use fewer users or devices, or the command line: "
+                          f"python -m usermapper -i lab.yaml --format sign-in-links") from None
     except LinkTooLong as error:
         raise HTTPProblem("sign-in-link-too-long", f"The sign-in link of {error.username!r} would be longer "
                           f"than the {MAX_LINK_CHARS:,} characters browsers and Guacamole take: give that user "

@@ -131,7 +131,7 @@ PROBLEMS: Mapping[str, ProblemKind] = {kind.key: kind for kind in (
     ProblemKind(
         "download-too-large", (413,), "Download too large", TOO_LARGE,
         "This lab's file in the format asked for (an import file, a password script, or the sign-in "
-        "documents, counted as they are written) would be bigger than the web app serves, the same limit as the XML's (80 MB by default, `USERMAPPER_MAX_XML_BYTES`). Each "
+        "documents, at most 16 MiB, counted as they are written) would be bigger than the web app serves, the same limit as the XML's (80 MB by default, `USERMAPPER_MAX_XML_BYTES`). Each "
         "format's size is counted exactly at the upload, before anything is built; the summary's `formats` "
         "lists those the lab can be downloaded in, and `sizes` each one's bytes.",
         "Download another format, use fewer users or devices, or the command line, whose `--format` writes "
