@@ -24,17 +24,22 @@ class Client:
         self.base = base
         self.timeout = timeout
         self.http = requests.Session()
-        self.token: str | None = None
+        self.cookie: str | None = None
+
+    @property
+    def token(self) -> str | None:
+        """The session's token: the cookie's value up to the version of the session it carries."""
+        return self.cookie.partition(".")[0] if self.cookie else None
 
     def request(self, method: str, path: str = API, headers: dict | None = None, **kwargs) -> requests.Response:
         headers = dict(headers or {})
-        if self.token:
-            headers["Cookie"] = f"usermapper_session={self.token}"
+        if self.cookie:
+            headers["Cookie"] = f"usermapper_session={self.cookie}"
         response = self.http.request(method, self.base + path, headers=headers, timeout=self.timeout, **kwargs)
         for cookie in set_cookies(response):
             name, _, value = cookie.split(";")[0].partition("=")
             if name == "usermapper_session":
-                self.token = None if "max-age=0" in cookie.lower() else value
+                self.cookie = None if "max-age=0" in cookie.lower() else value
         return response
 
     def get(self, path: str = API, **kwargs) -> requests.Response:

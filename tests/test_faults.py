@@ -133,7 +133,7 @@ def fire_sweep(app: AppHost) -> str:
 def swept(log: str) -> list[set[str]]:
     """The tables each sweep in this log deleted, as the store reports it: one line per sweep."""
     return [set() if names == "none past" else set(names.split(", "))
-            for names in re.findall(r"sweep deleted \d+ tables of expired sessions \(([^)]*)\) in \d+ requests", log)]
+            for names in re.findall(r"sweep deleted \d+ tables of expired sessions \(([^)]*)\) and made \d+ for coming hours in \d+ requests", log)]
 
 
 @pytest.fixture

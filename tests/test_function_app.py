@@ -142,7 +142,8 @@ def test_timer_function_sweeps_the_tables_of_past_hours(app_env, azurite, table_
 
     function_app.sweep_expired_sessions.build().get_user_function()(None)
 
-    assert app_env.hours() == {(three_hours_ago + timedelta(hours=4)).strftime("%Y%m%d%H")}
+    # the live session's hour, and those the sweep made for the coming hour's saves
+    assert app_env.hours() == {(three_hours_ago + timedelta(hours=hours)).strftime("%Y%m%d%H") for hours in (4, 5)}
     assert call(function_app.usermapping, "GET", Cookie=live).status_code == 200
 
 
@@ -150,10 +151,12 @@ def test_routes_do_not_overlap():
     """The host tries routes in alphabetical order of function name; literal, disjoint routes keep that moot."""
     routes = {f.get_function_name(): f.get_trigger().route
               for f in (b.build() for b in (function_app.usermapping, function_app.usermapping_check,
-                                            function_app.usermapping_credentials, function_app.health,
+                                            function_app.usermapping_credentials,
+                                            function_app.usermapping_sign_in_documents, function_app.health,
                                             function_app.page, function_app.static_asset))}
     assert routes == {"usermapping": "api/usermapping", "usermapping_check": "api/usermapping/check",
                       "usermapping_credentials": "api/usermapping/credentials",
+                      "usermapping_sign_in_documents": "api/usermapping/sign-in-documents",
                       "health": "api/health", "page": "{root:maxlength(0)?}", "static_asset": "static/{name}"}
 
 

@@ -472,12 +472,12 @@ def test_missing_empty_malformed_or_huge_cookies_are_a_404(app_url, two_sessions
 @pytest.mark.parametrize("cookie", ["", "garbage", "a" * 8192, "2026112614-" + "A" * 32])
 def test_a_post_or_delete_with_a_bad_cookie_starts_afresh(app_url, two_sessions, cookie):
     client = Client(app_url)
-    client.token = cookie
+    client.cookie = cookie
     created = timed(client.post_file)
     assert created.status_code == 201
     assert client.token and client.token != cookie
     assert client.get().content.count(b"<authorize ") == 13
-    client.token = cookie
+    client.cookie = cookie
     assert timed(client.delete).status_code == 204
     alice, bob = two_sessions
     assert alice.get().status_code == 200 and bob.get().status_code == 200
@@ -487,7 +487,7 @@ def test_a_token_of_an_expired_session_is_a_404_and_a_post_starts_afresh(azurite
     with AppHost(azurite.connection_string, table="hostileexpiry", USERMAPPER_SESSION_SECONDS="1") as app:
         client = Client(app.url, timeout=CLIENT_TIMEOUT)
         assert client.post_file().status_code == 201
-        expired = client.token
+        expired = client.cookie
         other = Client(app.url, timeout=CLIENT_TIMEOUT)
         time.sleep(1.1)
         for route in (API, API + "/credentials"):
@@ -497,7 +497,7 @@ def test_a_token_of_an_expired_session_is_a_404_and_a_post_starts_afresh(azurite
         created = timed(client.post_file)
         assert created.status_code == 201 and client.token != expired
         assert timed(client.get).status_code == 200
-        client.token = expired
+        client.cookie = expired
         assert timed(client.delete).status_code == 204
 
 

@@ -278,11 +278,15 @@ def test_unknown_or_malformed_cookie_is_a_404(app_url, token):
 
 
 def test_tampered_token_is_a_404_not_someone_elses_file(client):
+    """The cookie is the session's token, then after a '.' the version of it the browser saw: a version
+    changed by hand only costs the next write a read (tests/test_store.py), the token names no file."""
     client.post_file()
-    token = client.token
+    token, _, version = client.cookie.partition(".")
+    assert token == client.token and version
     tampered = token[:-1] + ("0" if token[-1] != "0" else "1")
+    assert_problem(with_cookie(client.base, f"{tampered}.{version}"), 404)
     assert_problem(with_cookie(client.base, tampered), 404)
-    assert with_cookie(client.base, token).status_code == 200
+    assert with_cookie(client.base, client.cookie).status_code == 200
 
 
 def test_a_session_cookie_smuggled_after_a_comma_in_another_cookie_is_not_a_session(app_url):
@@ -500,13 +504,18 @@ def live_files(storage: str, table: str) -> set[str]:
 
 
 def final_cookie(start: str, responses: list[requests.Response]) -> str | None:
-    """What a browser's cookie says once the responses arrived, in the order given."""
+    """What a browser's cookie says once the responses arrived, in the order given (a token, then after
+    a '.' the version of the session it saw)."""
     cookie = start
     for response in responses:
         for header in set_cookies(response):
             value = header.split(";")[0].split("=", 1)[1]
             cookie = None if "max-age=0" in header.lower() else value
     return cookie
+
+
+def token_of(cookie: str) -> str:
+    return cookie.partition(".")[0]
 
 
 @pytest.fixture
@@ -535,16 +544,16 @@ def cookie_headers(token: str) -> dict:
 def test_concurrent_uploads_with_one_cookie_leave_one_live_file_the_cookie_names(race_app):
     app, storage, table = race_app
     started = time.monotonic()
-    for _ in range(ROUNDS):
+    for round_ in range(ROUNDS):
         client = Client(app.url)
         client.post_file()
-        token = client.token
+        token = client.cookie if round_ % 2 else client.token  # the version's one request; the read's way
         post = lambda: requests.post(app.url + API, headers=cookie_headers(token), timeout=30,  # noqa: E731
                                      files={"config": ("lab.yaml", CLASSROOM, "application/yaml")})
         answers = race(client, post, post, post)
         assert sorted(r.status_code for _, r in answers) == [201, 409, 409]
         cookie = final_cookie(token, [r for _, r in sorted(answers, key=lambda a: a[0])])
-        assert live_files(storage, table) & {cookie, token} == {cookie}
+        assert live_files(storage, table) & {token_of(cookie), token_of(token)} == {token_of(cookie)}
         requests.delete(app.url + API, headers=cookie_headers(cookie), timeout=30)
         assert live_files(storage, table) == set()
     assert time.monotonic() - started < 60
@@ -553,10 +562,10 @@ def test_concurrent_uploads_with_one_cookie_leave_one_live_file_the_cookie_names
 def test_start_over_racing_an_upload_leaves_no_live_file(race_app):
     app, storage, table = race_app
     started = time.monotonic()
-    for _ in range(ROUNDS * 2):
+    for round_ in range(ROUNDS * 2):
         client = Client(app.url)
         client.post_file()
-        token = client.token
+        token = client.cookie if round_ % 2 else client.token
         post = lambda: requests.post(app.url + API, headers=cookie_headers(token), timeout=30,  # noqa: E731
                                      files={"config": ("lab.yaml", CLASSROOM, "application/yaml")})
         delete = lambda: requests.delete(app.url + API, headers=cookie_headers(token), timeout=30)  # noqa: E731
@@ -589,7 +598,7 @@ def test_a_session_saved_before_summaries_and_schema_versions_is_a_404_generate_
 def test_a_cookie_of_the_one_table_layout_is_a_404_generate_it_again_and_can_be_replaced(app_url):
     """Before one table per hour, a token was the creation hour and 32 hex digits."""
     client = Client(app_url)
-    client.token = "2026112614-" + "5" * 32
+    client.cookie = "2026112614-" + "5" * 32
     assert_generate_it_again(client)
     assert client.post_file().status_code == 201 and client.get().status_code == 200
 

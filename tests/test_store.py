@@ -6,11 +6,19 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables import TableServiceClient
 
 from azurite import free_port
 from usermapper.web.compression import Compressed, compress
 from usermapper.web.settings import Settings, StorageTarget
-from usermapper.web.store import SCHEMA_VERSION, STORED_BYTES_LIMIT, SessionStore, SessionTooLarge, StorageUnavailable
+from usermapper.web.store import (
+    SCHEMA_VERSION,
+    STORED_BYTES_LIMIT,
+    SessionReplaced,
+    SessionStore,
+    SessionTooLarge,
+    StorageUnavailable,
+)
 
 XML = b'<?xml version="1.0" encoding="UTF-8"?>\n<user-mapping>\n' + b"".join(
     b'  <authorize username="student%03d" password="pw%03d">\n'
@@ -21,9 +29,9 @@ CREDENTIALS = b"type,username,password\nstudents,student000,pw000\n"
 SUMMARY = b'{"warnings": [], "passwords": {"generated": false, "hashed": false}}'
 
 
-def save(store, xml=XML, credentials=CREDENTIALS, users=300, connections=300):
+def save(store, xml=XML, credentials=CREDENTIALS, users=300, connections=300, replacing=None):
     return store.save(compress(xml, head_limit=100), compress(credentials), users, connections,
-                      summary=compress(SUMMARY))
+                      summary=compress(SUMMARY), replacing=replacing)
 
 
 def random_bytes_compressed(size: int) -> Compressed:
@@ -277,7 +285,7 @@ def test_a_token_of_the_one_table_layout_names_nothing(store, tables, table_name
         {"PartitionKey": old_token[:10], "RowKey": old_token[11:], "SchemaVersion": 3})
 
     assert store.load(old_token) is None
-    assert store.replace(old_token, save(store).token) is True
+    save(store, replacing=old_token)
     store.end(old_token)
     store.delete(old_token)
     assert tables.names() == {table_name, table_name + "2026112615"}
@@ -285,62 +293,112 @@ def test_a_token_of_the_one_table_layout_names_nothing(store, tables, table_name
 
 # -- tombstones: replacing and ending ------------------------------------------------------------------------
 
-def test_replace_drops_the_old_file_and_only_the_first_replacement_wins(store, tables):
-    old, first, second = save(store), save(store), save(store)
+@pytest.mark.parametrize("cookie", ["cookie", "token"], ids=["with-version", "token-alone"])
+def test_replace_drops_the_old_file_and_only_the_first_replacement_wins(store, tables, cookie):
+    """With the version the cookie carries, one conditional transaction; a cookie without one (as sent
+    before versions) is read first. The loser keeps nothing."""
+    old = save(store)
+    first = save(store, replacing=getattr(old, cookie))
+    with pytest.raises(SessionReplaced):
+        save(store, replacing=getattr(old, cookie))
 
-    assert store.replace(old.token, first.token) is True
-    assert store.replace(old.token, second.token) is False
     assert store.load(old.token) is None
     tombstone = tables.entity(old.token)
     assert (tombstone["State"], tombstone["Successor"]) == ("replaced", first.token)
     assert not any(key.startswith(("Xml", "Credentials")) for key in tombstone)
+    assert tables.files() == {first.token}
+
+
+def test_a_replacement_in_the_same_hour_is_one_request_and_so_is_ending_it(azurite, table_name, tables, clock):
+    """The storage requests of a flow: the upload that replaces this browser's file, one; the download,
+    one; Start over, one (counted as the SDK sends them)."""
+    sent: list[str] = []
+    service = TableServiceClient.from_connection_string(
+        azurite.connection_string, raw_request_hook=lambda pipeline: sent.append(pipeline.http_request.method))
+    store = SessionStore(service, table_name, timedelta(hours=1), clock)
+    old = save(store)
+    sent.clear()
+    new = save(store, replacing=old.cookie)
+    assert sent == ["POST"]  # one transaction: the new entity and the old one's tombstone
+    sent.clear()
+    assert store.load(new.cookie).xml() == XML
+    assert sent == ["GET"]
+    sent.clear()
+    store.end(new.cookie)
+    assert sent == ["PUT"] and tables.files() == set()
+
+
+def test_a_replacement_in_the_next_hour_is_two_requests_and_the_loser_keeps_nothing(store, tables, clock):
+    old = save(store)
+    clock.advance(minutes=50)  # 15:07: the new session expires in the next hour, another table
+    first = save(store, replacing=old.cookie)
+    with pytest.raises(SessionReplaced):
+        save(store, replacing=old.cookie)
+
+    assert first.token[:10] != old.token[:10]
+    assert tables.entity(old.token)["Successor"] == first.token
+    assert tables.files() == {first.token}
+
+
+def test_a_cookie_whose_version_is_forged_or_garbled_is_read_instead(store, tables):
+    old = save(store)
+    for cookie in (old.token + ".", old.token + ".%%%", old.token + ".AAAA", old.token + ".V1wiZGF0ZSIK"):
+        assert store.load(cookie) is not None
+    stale = old.token + "." + old.cookie.partition(".")[2][:-4]
+    new = save(store, replacing=stale)
+    assert tables.entity(old.token)["Successor"] == new.token
+    with pytest.raises(SessionReplaced):
+        save(store, replacing=old.cookie)
 
 
 def test_end_follows_the_sessions_that_replaced_it(store):
     """Start over that raced a Generate (which replaced the session first) ends the new file too."""
-    old, new = save(store), save(store)
-    store.replace(old.token, new.token)
+    old = save(store)
+    new = save(store, replacing=old.cookie)
 
-    store.end(old.token)
-    store.end(old.token)
+    store.end(old.cookie)
+    store.end(old.cookie)
 
     assert store.load(new.token) is None
-    assert store.replace(new.token, save(store).token) is False
+    with pytest.raises(SessionReplaced):
+        save(store, replacing=new.cookie)
 
 
 def test_an_ended_session_cannot_be_replaced(store):
     old = save(store)
-    store.end(old.token)
+    store.end(old.cookie)
 
-    assert store.replace(old.token, save(store).token) is False
+    with pytest.raises(SessionReplaced):
+        save(store, replacing=old.cookie)
 
 
-def test_a_token_that_names_nothing_is_claimed_once(store):
+def test_a_token_that_names_nothing_is_claimed_once(store, tables):
     """Two Generates with an expired or swept cookie still agree on one winner."""
     gone = save(store)
     store.delete(gone.token)
 
-    assert store.replace(gone.token, save(store).token) is True
-    assert store.replace(gone.token, save(store).token) is False
+    first = save(store, replacing=gone.cookie)
+    with pytest.raises(SessionReplaced):
+        save(store, replacing=gone.cookie)
+    assert tables.files() == {first.token}
 
 
 def test_tombstones_live_in_the_table_of_their_hour_and_are_swept_with_it(store, tables, table_name, clock):
     old = save(store)
     clock.advance(minutes=50)  # 15:07: the new session expires in the next hour
-    new = save(store)
-    store.replace(old.token, new.token)
-    store.end(new.token)
+    new = save(store, replacing=old.cookie)
+    store.end(new.cookie)
 
     assert tables.entity(old.token)["State"] == "replaced" and tables.entity(new.token)["State"] == "ended"
     assert tables.entity(old.token)["ExpiresAt"] == datetime(2026, 11, 26, 16, tzinfo=timezone.utc)
     assert tables.names() == {table_name + "2026112615", table_name + "2026112616"}
 
     clock.now = datetime(2026, 11, 26, 16, 0, tzinfo=timezone.utc)
-    store.sweep()
-    assert tables.hours() == {"2026112616"}
+    store.sweep()  # and makes the tables of the hours saves from now to 17:00 expire in
+    assert tables.hours() == {"2026112616", "2026112617", "2026112618"}
     clock.advance(hours=1)
     store.sweep()
-    assert tables.names() == set()
+    assert tables.hours() == {"2026112617", "2026112618", "2026112619"} and not tables.files()
 
 
 def test_a_session_whose_table_was_swept_is_gone_and_every_call_on_it_works(store, tables, clock):
@@ -348,12 +406,12 @@ def test_a_session_whose_table_was_swept_is_gone_and_every_call_on_it_works(stor
     session = save(store)
     clock.advance(hours=2)
     store.sweep()
-    assert tables.names() == set()
+    assert session.token[:10] not in tables.hours()
 
     assert store.load(session.token) is None
     store.delete(session.token)
-    store.end(session.token)
-    assert store.replace(session.token, save(store).token) is True
+    store.end(session.cookie)
+    save(store, replacing=session.cookie)
 
 
 def test_ending_a_token_that_names_nothing_writes_nothing(store, tables):
@@ -365,8 +423,11 @@ def test_ending_a_token_that_names_nothing_writes_nothing(store, tables):
     store.end(gone.token)
     store.end(made_up)
 
+    store.end(gone.cookie)
+
     for token in (gone.token, made_up):
         with pytest.raises(ResourceNotFoundError):
             tables.entity(token)
-    assert store.replace(gone.token, save(store).token) is True
-    assert store.replace(gone.token, save(store).token) is False
+    save(store, replacing=gone.token)
+    with pytest.raises(SessionReplaced):
+        save(store, replacing=gone.token)

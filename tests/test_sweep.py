@@ -55,8 +55,9 @@ def test_the_sweep_deletes_the_tables_of_past_hours_and_keeps_every_live_session
     report = store.sweep()
 
     assert set(report.tables) == {table_name + hour for hour in hours(11, 12, 14)}
-    assert report.requests == 1 + 3
-    assert tables.hours() == hours(15, 16)
+    assert report.made == (table_name + "2026112617",)  # for saves until 16:30, which expire in hour 17
+    assert report.requests == 1 + 3 + 1
+    assert tables.hours() == hours(15, 16, 17)
     assert set(tables.entities()) == set(in_current_hour + live)
     assert all(store.load(token) is not None for token in live)
     assert all(store.load(token) is None for token in expired + in_current_hour)
@@ -71,7 +72,7 @@ def test_a_table_goes_exactly_when_its_hour_is_over(store, tables, clock):
 
     clock.now = at(16)
     assert len(store.sweep().tables) == 1
-    assert tables.names() == set()
+    assert tables.hours() == hours(16, 17, 18) and tables.entities() == {}
 
 
 def test_a_second_sweep_finds_nothing_in_one_request(store, expired_and_live):
@@ -91,8 +92,23 @@ def test_requests_do_not_grow_with_the_sessions_swept(store, clock, tables):
 
     report = store.sweep()
 
-    assert len(report.tables) == 5 and report.requests == 1 + 5
+    assert len(report.tables) == 5 and report.requests == 1 + 5 + 2  # and the tables of hours 16 and 17
     assert set(tables.entities()) == set(live)
+
+
+def test_the_sweep_makes_the_coming_hours_tables_so_no_save_makes_one(azurite, table_name, tables, clock):
+    """Saves from now until the next sweep (at most an hour on) expire in the hour of now plus the lifetime
+    or the next: each such table is there before the first save of its hour, which is then one request."""
+    sent: list[str] = []
+    service = TableServiceClient.from_connection_string(
+        azurite.connection_string, raw_request_hook=lambda pipeline: sent.append(pipeline.http_request.method))
+    store = SessionStore(service, table_name, timedelta(hours=1), clock)
+    clock.now = at(15, 30)
+    assert store.sweep().made == tuple(table_name + hour for hour in sorted(hours(16, 17)))
+    for when in (at(15, 31), at(16, 5), at(16, 29)):
+        sent.clear()
+        save_at(store, clock, when)
+        assert sent == ["PUT"]
 
 
 def test_sessions_saved_under_a_longer_lifetime_outlive_a_shorter_one(store, clock, tables, azurite, table_name):

@@ -39,7 +39,7 @@ from .origin import STATE_CHANGING_METHODS, refuse_cross_origin
 from .problems import HTTPProblem, problem_document, problem_response, served_assets
 from .settings import SettingError, Settings
 from .storage import StorageUnavailable
-from .store import CLI_HINT, Session, SessionStore, SessionTooLarge
+from .store import CLI_HINT, Session, SessionReplaced, SessionStore, SessionTooLarge
 
 log = logging.getLogger("usermapper")
 
@@ -127,13 +127,18 @@ class Api:
         generated = self.checked(request).generate()
         xml = written_user_mapping(generated)
         details, imported = generation_details(generated, xml, self.settings.limits.max_xml_bytes)
-        session = self.store.save(xml, compress(generated.credentials.csv), generated.mapping.user_count,
-                                  generated.mapping.connection_count, summary=compress(json.dumps(details).encode()),
-                                  imported=compress(imported))
-        self.replace_previous(previous, session)
+        try:
+            session = self.store.save(xml, compress(generated.credentials.csv), generated.mapping.user_count,
+                                      generated.mapping.connection_count,
+                                      summary=compress(json.dumps(details).encode()), imported=compress(imported),
+                                      replacing=previous)
+        except SessionReplaced:
+            raise HTTPProblem("replaced-at-the-same-time", "Another request from this browser replaced or "
+                              "ended its file while this one was being generated, so this one was dropped. "
+                              "Generate it again.") from None
         log.info("generated %s users, %s connections, %s bytes in %.0f ms", session.users, session.connections,
                  session.xml_size, (time.perf_counter() - started) * 1000)
-        cookie = request.session_cookie(session.token, int(self.settings.session_lifetime.total_seconds()))
+        cookie = request.session_cookie(session.cookie, int(self.settings.session_lifetime.total_seconds()))
         if prefers(request.header("accept"), XML_TYPES, over=JSON_TYPES):
             response = xml_download(session, request)
         else:
@@ -242,29 +247,6 @@ class Api:
             raise HTTPProblem("file-too-large", f"The file would be {error.size:,} bytes of XML; the web app "
                               f"makes files of at most {error.limit:,} bytes. For a lab this big use the command "
                               f"line: {CLI_HINT}") from None
-
-    def replace_previous(self, previous: str | None, replacement: Session) -> None:
-        """The new file replaces the one the request's cookie named. If another request from that browser
-        replaced or ended it first (two Generates, or Start over, at once), the new file is dropped: a file
-        whose cookie the browser may never keep must not live on with its passwords."""
-        if previous is None:
-            return
-        try:
-            replaced = self.store.replace(previous, replacement.token)
-        except StorageUnavailable:
-            self.drop(replacement)
-            raise
-        if not replaced:
-            self.drop(replacement)
-            raise HTTPProblem("replaced-at-the-same-time", "Another request from this browser replaced or "
-                              "ended its file while this one was being generated, so this one was dropped. "
-                              "Generate it again.")
-
-    def drop(self, session: Session) -> None:
-        try:
-            self.store.delete(session.token)
-        except StorageUnavailable:
-            log.warning("could not drop a session no cookie names; it will expire")
 
     def current_session(self, request: Request) -> Session:
         """The request's session, if it still holds the file the request names (see ``_require_named``)."""

@@ -20,6 +20,8 @@ browser's cookie does not name. They go with their table.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import re
 import uuid
@@ -30,11 +32,12 @@ from typing import NamedTuple
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
+    HttpResponseError,
     ResourceExistsError,
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
 
 from .compression import Compressed, decompress
 from .settings import Settings
@@ -61,6 +64,13 @@ TOMBSTONE_PROPERTIES = ["State", "Successor"]
 RETIRE_ATTEMPTS = 5  # conditional writes lost to a concurrent change before storage counts as unusable
 KEPT_TABLE_CLIENTS = 8  # the hours' table clients kept at once (sessions of a few hours are in use)
 MAX_SUCCESSORS = 16  # how far Start over follows sessions that replaced each other while it ran
+VERSION_MARK = "."  # between a cookie's token and the version of the session it names (module docstring)
+ETAG_PATTERN = re.compile(r"[\x21-\x7e]{1,200}")  # what a version may be: visible ASCII, never a header break
+
+
+class SessionReplaced(Exception):
+    """The session an upload was to replace was replaced or ended meanwhile, by another request from the
+    same browser; nothing of the upload is kept."""
 
 
 class SessionTooLarge(Exception):
@@ -92,6 +102,14 @@ class Session:
     summary_zstd: bytes = field(repr=False)
     credentials_zstd: bytes = field(repr=False, default=b"")
     import_zstd: bytes = field(repr=False, default=b"")
+    etag: str = ""  # the entity's version, as storage gave it
+
+    @property
+    def cookie(self) -> str:
+        """What the session cookie holds: the token, and the version of the entity this browser saw, with
+        which replacing or ending the session is one conditional write."""
+        version = base64.urlsafe_b64encode(self.etag.encode("ascii")).decode("ascii").rstrip("=")
+        return f"{self.token}{VERSION_MARK}{version}" if self.etag else self.token
 
     def xml(self) -> bytes:
         return decompress(self.xml_zstd)
@@ -111,10 +129,12 @@ class Session:
 
 @dataclass(frozen=True)
 class SweepReport:
-    """The tables one sweep deleted (each one past hour's sessions and tombstones), and its requests."""
+    """The tables one sweep deleted (each one past hour's sessions and tombstones), its requests, and the
+    tables it made for the coming hours' saves."""
 
     tables: tuple[str, ...]
     requests: int
+    made: tuple[str, ...] = ()
 
 
 class Location(NamedTuple):
@@ -152,10 +172,13 @@ class SessionStore:
         return cls(service_client(settings.storage), settings.table_name, settings.session_lifetime, clock)
 
     def save(self, xml: Compressed, credentials: Compressed, users: int, connections: int, *,
-             summary: Compressed, imported: Compressed | None = None) -> Session:
-        """Store a new session in one request, so it is either wholly there or not at all (the first
-        save of an hour creates the hour's table first).
+             summary: Compressed, imported: Compressed | None = None, replacing: str | None = None) -> Session:
+        """Store a new session, wholly or not at all. ``replacing`` is the cookie of the session it replaces
+        (the browser's previous file), which becomes a tombstone naming the new one; of two uploads racing
+        with one cookie exactly one does so, and the other raises ``SessionReplaced`` keeping nothing.
 
+        One request when the cookie carries its session's version and both sessions expire in the same
+        hour (docs/architecture.md, "The storage layout"), else two (three for a cookie without a version).
         Raises SessionTooLarge, before any request, when the compressed data cannot fit one entity.
         """
         import_zstd = imported.data if imported is not None else b""
@@ -164,27 +187,15 @@ class SessionStore:
             raise SessionTooLarge(xml.size, stored_bytes)
         created = self._clock().astimezone(timezone.utc)
         expires = created + self._lifetime
-        token = f"{expires.strftime(HOUR_FORMAT)}-{uuid.uuid4()}"
-        session = Session(
-            token=token,
-            created=created,
-            expires=expires,
-            users=users,
-            connections=connections,
-            xml_size=xml.size,
-            xml_sha256=xml.sha256,
-            xml_zstd=xml.data,
-            summary_zstd=summary.data,
-            credentials_zstd=credentials.data,
-            import_zstd=import_zstd,
-        )
+        previous = locate(self._prefix, replacing) if replacing else None
+        token = _new_token(expires, previous if previous and previous.table == self._table_name(expires) else None)
         where = locate(self._prefix, token)
         entity = {
             "PartitionKey": where.partition,
             "RowKey": where.row,
             "SchemaVersion": SCHEMA_VERSION,
-            "CreatedAt": session.created,
-            "ExpiresAt": session.expires,
+            "CreatedAt": created,
+            "ExpiresAt": expires,
             "Users": users,
             "Connections": connections,
             "XmlSize": xml.size,
@@ -195,8 +206,14 @@ class SessionStore:
             **_chunked("Import", import_zstd),
         }
         with storage_errors():
-            self._write(self._table(where), entity)
-        return session
+            etag = self._save_replacing(where, entity, replacing) if previous else None
+            if etag is None:
+                etag = self._write(self._table(where), entity)
+                if previous:
+                    self._retire_replaced(replacing, token)
+        return Session(token=token, created=created, expires=expires, users=users, connections=connections,
+                       xml_size=xml.size, xml_sha256=xml.sha256, xml_zstd=xml.data, summary_zstd=summary.data,
+                       credentials_zstd=credentials.data, import_zstd=import_zstd, etag=etag)
 
     def load(self, token: str) -> Session | None:
         """The session, or None if the token is malformed, unknown, expired (exactly at ExpiresAt), ended,
@@ -211,20 +228,17 @@ class SessionStore:
                         entity.get("SchemaVersion", 1), error)
             return None
 
-    def replace(self, old_token: str, new_token: str) -> bool:
-        """Mark the old session replaced by the new one, dropping its file. False when it was already
-        replaced or ended: another request from the same browser got there first, and the caller must
-        drop the new session, which no cookie will name."""
-        return self._retire(old_token, REPLACED, new_token) is None
-
     def end(self, token: str) -> None:
         """End the session now, and each session that replaced it meanwhile (a Generate that raced this
-        Start over): afterwards none of them holds a file. Ending twice is not an error. A token that names
-        no entity (made up, expired and swept, or deleted) is left as it is: nothing is written for it, so
-        a request cannot make storage writes by naming tokens. (A Generate racing this call with that token
-        as its cookie claims it with its own tombstone, as for any token that names nothing: if that came
-        first, this call finds it and ends the new session too; if this call came first, its answer went
-        out before the Generate's, whose cookie then names the new session.)"""
+        Start over): afterwards none of them holds a file. Ending twice is not an error. A cookie with the
+        session's version ends it in one conditional write. A token that names no entity (made up, expired
+        and swept, or deleted) is left as it is: nothing is written for it, so a request cannot make storage
+        writes by naming tokens. (A Generate racing this call with that token as its cookie claims it with
+        its own tombstone, as for any token that names nothing: if that came first, this call finds it and
+        ends the new session too; if this call came first, its answer went out before the Generate's, whose
+        cookie then names the new session.)"""
+        if self._retire_known_version(token, ENDED) is not None:
+            return
         for _ in range(MAX_SUCCESSORS):
             found = self._retire(token, ENDED, only_existing=True)
             if found is None or found.get("State") != REPLACED:
@@ -241,31 +255,43 @@ class SessionStore:
             self._table(where).delete_entity(where.partition, where.row)  # the SDK ignores a 404
 
     def sweep(self) -> SweepReport:
-        """Delete each of the prefix's tables whose hour has wholly passed, and nothing else.
+        """Delete each of the prefix's tables whose hour has wholly passed, and nothing else; and make the
+        tables the next hour's saves will use, so that no upload pays for making one.
 
         One query lists the tables (a page per 1,000), then one request deletes each past one: however
-        many sessions expired. Safe to run concurrently and to interrupt: a table already gone is fine,
-        and the next run deletes what is left. Saves go only to hours not yet over, so no save races a
-        sweep. The old layout's single table (named the prefix itself) is deleted too: its sessions
-        are no longer read, and must not keep their files.
+        many sessions expired. Safe to run concurrently and to interrupt: a table already gone (or already
+        made) is fine, and the next run does what is left. Saves go only to hours not yet over, so no save
+        races a sweep. The old layout's single table (named the prefix itself) is deleted too: its
+        sessions are no longer read, and must not keep their files.
         """
-        current_hour = self._clock().astimezone(timezone.utc).strftime(HOUR_FORMAT)
+        now = self._clock().astimezone(timezone.utc)
+        current_hour = now.strftime(HOUR_FORMAT)
+        coming = {self._table_name(now + self._lifetime + ahead) for ahead in (timedelta(0), HOUR)}
         past, requests = [], 0
         with storage_errors():
             pages = self._service.query_tables("TableName ge @prefix and TableName le @last", parameters={
                 "prefix": self._prefix, "last": self._prefix + LAST_HOUR}).by_page()
             for page in pages:
                 requests += 1
-                past += [table.name for table in page if self._is_past(table.name, current_hour)]
+                for table in page:
+                    coming.discard(table.name)
+                    if self._is_past(table.name, current_hour):
+                        past.append(table.name)
             for name in past:
                 requests += 1
                 try:
                     self._service.delete_table(name)  # the SDK ignores a 404: another sweep got there first
                 except ResourceExistsError:  # Azure's 409 TableBeingDeleted: another sweep's delete is under way
                     pass
-        report = SweepReport(tables=tuple(past), requests=requests)
-        log.info("sweep deleted %d tables of expired sessions (%s) in %d requests", len(past),
-                 ", ".join(past) or "none past", requests)
+            for name in sorted(coming):
+                requests += 1
+                try:
+                    self._service.create_table(name)
+                except ResourceExistsError:  # a save or another sweep made it meanwhile
+                    pass
+        report = SweepReport(tables=tuple(past), requests=requests, made=tuple(sorted(coming)))
+        log.info("sweep deleted %d tables of expired sessions (%s) and made %d for coming hours in %d requests",
+                 len(past), ", ".join(past) or "none past", len(coming), requests)
         return report
 
     def ping(self) -> None:
@@ -304,8 +330,7 @@ class SessionStore:
         if where is None:
             return None
         table = self._table(where)
-        tombstone = {"PartitionKey": where.partition, "RowKey": where.row, "SchemaVersion": SCHEMA_VERSION,
-                     "State": state, "Successor": successor, "ExpiresAt": where.hour + HOUR}
+        tombstone = self._tombstone(where, state, successor)
         with storage_errors():
             for _ in range(RETIRE_ATTEMPTS):
                 entity = _entity(table, where.partition, where.row, TOMBSTONE_PROPERTIES)  # and the etag: not the file
@@ -324,6 +349,75 @@ class SessionStore:
                     continue  # the entity was deleted between reading and replacing it: read again
         raise StorageUnavailable("the session kept changing under concurrent requests", retry_after=1)
 
+    def _save_replacing(self, where: Location, entity: dict, replacing: str) -> str | None:
+        """Write the new session and the replaced one's tombstone in one transaction, conditional on the
+        replaced session's version: the new entity's ETag, or None when this cannot be done in one request
+        (another hour's table, a cookie without a version, the replaced entity changed or not there)."""
+        previous, etag = locate(self._prefix, replacing), _version(replacing)
+        if etag is None or previous.table != where.table:
+            return None
+        tombstone = self._tombstone(previous, REPLACED, _token(where))
+        try:
+            written = self._table(where).submit_transaction([
+                ("upsert", entity, {"mode": UpdateMode.REPLACE}),
+                ("update", tombstone, {"mode": UpdateMode.REPLACE, "etag": etag,
+                                       "match_condition": MatchConditions.IfNotModified})])
+        except TableTransactionError as error:
+            # 412: replaced or ended meanwhile, or rewritten; or the SDK sent a transaction again whose answer
+            # was lost. 400: a version storage cannot read (a cookie edited). 404: nothing there. The two
+            # requests' way reads the session and tells which (``_retire_replaced``).
+            if error.status_code in (400, 404, 412):
+                return None
+            raise
+        return written[0]["etag"]
+
+    def _retire_replaced(self, replacing: str, successor: str) -> None:
+        """Make the replaced session a tombstone naming ``successor``, which is already written; if another
+        request replaced or ended it first, or storage fails, delete ``successor`` (no cookie will name it)
+        and raise SessionReplaced or StorageUnavailable."""
+        try:
+            if self._retire_known_version(replacing, REPLACED, successor) is None:
+                found = self._retire(replacing, REPLACED, successor)
+                if found is not None and found.get("Successor") != successor:  # not this upload's own, resent
+                    raise SessionReplaced()
+        except (SessionReplaced, StorageUnavailable):
+            where = locate(self._prefix, successor)
+            try:
+                with storage_errors():
+                    self._table(where).delete_entity(where.partition, where.row)
+            except StorageUnavailable:
+                log.warning("could not drop a session no cookie names; it will expire")
+            raise
+
+    def _retire_known_version(self, token: str, state: str, successor: str = "") -> bool | None:
+        """One conditional write, with the version the cookie carries: True when this call retired the
+        session, False when the token names no entity (nothing written), None when it cannot tell (no
+        version, or the entity changed since): ``_retire`` then reads it."""
+        where, etag = locate(self._prefix, token), _version(token)
+        if where is None or etag is None:
+            return None
+        try:
+            with storage_errors():
+                self._table(where).update_entity(self._tombstone(where, state, successor),
+                                                 mode=UpdateMode.REPLACE, etag=etag,
+                                                 match_condition=MatchConditions.IfNotModified)
+            return True
+        except ResourceModifiedError:
+            return None
+        except ResourceNotFoundError:
+            return False if state == ENDED else None
+        except HttpResponseError as error:
+            if error.status_code == 400:  # a version storage cannot read (a cookie edited by hand)
+                return None
+            raise
+
+    def _tombstone(self, where: Location, state: str, successor: str = "") -> dict:
+        return {"PartitionKey": where.partition, "RowKey": where.row, "SchemaVersion": SCHEMA_VERSION,
+                "State": state, "Successor": successor, "ExpiresAt": where.hour + HOUR}
+
+    def _table_name(self, expires: datetime) -> str:
+        return self._prefix + expires.strftime(HOUR_FORMAT)
+
     def _live_entity(self, token: str) -> dict | None:
         where = locate(self._prefix, token)
         if where is None:
@@ -336,15 +430,16 @@ class SessionStore:
         return entity
 
     @staticmethod
-    def _write(table: TableClient, entity: dict) -> None:
-        """Upsert, so that the SDK's retry after a lost response cannot fail on the entity it just wrote.
+    def _write(table: TableClient, entity: dict) -> str:
+        """Upsert, so that the SDK's retry after a lost response cannot fail on the entity it just wrote;
+        returns its ETag.
 
-        The first save of an hour finds no table: create it (a conflict means another save just did)
-        and write again. The same brings the table back after an emulator restarted without persistence.
+        A save that finds no table (the sweep makes each hour's ahead of time, but it may not have run
+        yet) creates it (a conflict means another save just did) and writes again. The same brings the
+        table back after an emulator restarted without persistence.
         """
         try:
-            table.upsert_entity(entity, mode=UpdateMode.REPLACE)
-            return
+            return table.upsert_entity(entity, mode=UpdateMode.REPLACE)["etag"]
         except ResourceNotFoundError:
             pass
         try:
@@ -352,7 +447,7 @@ class SessionStore:
         except ResourceExistsError:
             pass
         try:
-            table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+            return table.upsert_entity(entity, mode=UpdateMode.REPLACE)["etag"]
         except ResourceNotFoundError as error:  # Azure's "being deleted", seconds after a delete
             raise StorageUnavailable(f"the table {table.table_name} is not there yet", retry_after=1) from error
 
@@ -373,13 +468,14 @@ def _session(token: str, entity: Mapping) -> Session:
         summary_zstd=_joined(entity, "Summary"),
         credentials_zstd=_joined(entity, "Credentials"),
         import_zstd=_joined(entity, "Import"),
+        etag=entity.metadata["etag"],
     )
 
 
 def locate(prefix: str, token: str) -> Location | None:
-    """The table and keys a token names, or None for a token this layout never made (malformed, tampered
-    with, or of an older layout)."""
-    match = TOKEN_PATTERN.fullmatch(token or "")
+    """The table and keys a token (or a cookie: a token and a version) names, or None for a token this
+    layout never made (malformed, tampered with, or of an older layout)."""
+    match = TOKEN_PATTERN.fullmatch((token or "").partition(VERSION_MARK)[0])
     if match is None:
         return None
     try:
@@ -387,6 +483,32 @@ def locate(prefix: str, token: str) -> Location | None:
     except ValueError:
         return None
     return Location(prefix + match["hour"], match["row"][:2], match["row"], hour)
+
+
+def _version(cookie: str) -> str | None:
+    """The version of its session a cookie carries (the entity's ETag), or None when it carries none or
+    something that cannot be one."""
+    _, mark, version = cookie.partition(VERSION_MARK)
+    if not mark:
+        return None
+    try:
+        etag = base64.urlsafe_b64decode(version + "=" * (-len(version) % 4)).decode("ascii")
+    except (binascii.Error, ValueError):
+        return None
+    return etag if ETAG_PATTERN.fullmatch(etag) else None
+
+
+def _new_token(expires: datetime, beside: Location | None) -> str:
+    """A token in the expiry's hour; with ``beside``, a session's place in the same hour, in its partition,
+    so that one transaction can write both."""
+    row = str(uuid.uuid4())
+    if beside is not None:
+        row = beside.partition + row[len(beside.partition):]
+    return f"{expires.strftime(HOUR_FORMAT)}-{row}"
+
+
+def _token(where: Location) -> str:
+    return f"{where.hour.strftime(HOUR_FORMAT)}-{where.row}"
 
 
 def _entity(table: TableClient, partition: str, row: str, select: list[str] | None = None) -> dict | None:
