@@ -4,9 +4,13 @@ A flow is what the page does: POST ``examples/classroom.yaml`` as the multipart 
 ``/api/usermapping`` with the session cookie; every GET's SHA-256 must equal the POST summary's ``sha256``.
 Each level of concurrency runs ``--runs`` times (levels interleaved), each time a warm-up and then a
 bounded window (``--seconds``, and at most ``--max-flows`` flows); figures are medians over the runs.
-Then one flow of ``examples/big-lab.yaml`` (50,000 connections), downloaded plain and as stored zstd.
+Each window counts the storage requests Azurite answered (its access log) and the CPU of devhost, Azurite
+and this load generator, per flow. ``--baseline REF`` serves the app of another commit too (a git worktree
+of it, in a temporary directory, on the same Azurite) and runs each window against both, one after the
+other: the figures of both come from one run. Then one flow of ``examples/big-lab.yaml`` (50,000
+connections), downloaded plain and as stored zstd.
 
-    .venv/bin/python bench/bench_http.py [--seconds 10] [--runs 3] [--json out.json]
+    .venv/bin/python bench/bench_http.py [--seconds 10] [--runs 3] [--baseline HEAD~1] [--json out.json]
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ import json
 import math
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,23 +141,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def server_processes() -> dict[str, int]:
-    """Our child processes by role: the devhost and Azurite that the context managers started."""
-    roles = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if parent == os.getpid():
-            role = "devhost" if "devhost" in command else "azurite" if "azurite" in command else command
-            roles[role] = int(entry.name)
-    return roles
-
-
 def cpu_snapshot(processes: dict[str, int]) -> dict[str, float]:
     """CPU seconds used so far by this process (the load generator) and by each server process."""
     times = os.times()
@@ -176,7 +166,7 @@ def one_flow(client: Client, config: bytes) -> tuple[float, float, str | None]:
 
 
 def run_window(base: str, clients: int, warmup: float, seconds: float, max_flows: int, config: bytes,
-               processes: dict[str, int]) -> dict:
+               processes: dict[str, int], storage: Azurite) -> dict:
     """``clients`` threads run flows back to back: warm-up first, then the measured window.
 
     A flow counts when it starts inside the window; each client stops starting flows at the window's end
@@ -223,11 +213,12 @@ def run_window(base: str, clients: int, warmup: float, seconds: float, max_flows
     deadline = window.started + seconds
     gate.wait()
     time.sleep(max(0.0, window.started - time.perf_counter()))
-    before = cpu_snapshot(processes)
+    before, answered = cpu_snapshot(processes), storage.answered()
     for thread in threads:
         thread.join(warmup + seconds + 2 * REQUEST_TIMEOUT + 5)
     after = cpu_snapshot(processes)
     figures = window.figures()
+    figures["storage_requests_per_flow"] = (storage.answered() - answered) / max(figures["flows"], 1)
     for role in before:
         figures[f"cpu_ms_per_flow_{role.replace(' ', '_')}"] = (
             (after[role] - before[role]) * 1000 / max(figures["flows"], 1))
@@ -292,16 +283,22 @@ def main() -> int:
     levels = [int(n) for n in arguments.clients.split(",")]
     config = SMALL.read_bytes()
     windows: dict[int, list[dict]] = {n: [] for n in levels}
+    baseline_windows: dict[int, list[dict]] = {n: [] for n in levels}
     big_runs: list[dict] = []
     began = time.perf_counter()
-    with Azurite() as storage, AppHost(storage.connection_string) as app:
-        processes = server_processes()
+    with Azurite(access_log=True) as storage, AppHost(storage.connection_string) as app, \
+            baseline_app(arguments.baseline, storage) as baseline:
         for run in range(arguments.runs):
             for clients in levels:
-                figures = run_window(app.url, clients, arguments.warmup, arguments.seconds, arguments.max_flows,
-                                     config, processes)
-                windows[clients].append(figures)
-                print(f"run {run + 1}/{arguments.runs}: {line(figures)}", file=sys.stderr)
+                for served, kept in ((app, windows), (baseline, baseline_windows)):
+                    if served is None:
+                        continue
+                    processes = {"devhost": served.pid, "azurite": storage.pid}
+                    figures = run_window(served.url, clients, arguments.warmup, arguments.seconds,
+                                         arguments.max_flows, config, processes, storage)
+                    kept[clients].append(figures)
+                    label = "" if served is app else f" ({arguments.baseline})"
+                    print(f"run {run + 1}/{arguments.runs}{label}: {line(figures)}", file=sys.stderr)
         for run in range(arguments.big_runs):
             big_runs.append(big_lab_flow(app.url))
             print(f"big lab {run + 1}/{arguments.big_runs}: {big_runs[-1]}", file=sys.stderr)
@@ -310,18 +307,43 @@ def main() -> int:
         "big_lab": medians(big_runs),
         "reference": REFERENCE,
         "settings": {"seconds": arguments.seconds, "warmup": arguments.warmup, "runs": arguments.runs,
-                     "max_flows": arguments.max_flows, "big_runs": arguments.big_runs},
+                     "max_flows": arguments.max_flows, "big_runs": arguments.big_runs,
+                     "baseline": arguments.baseline},
         "wall_seconds": time.perf_counter() - began,
     }
+    if arguments.baseline:
+        result["baseline_levels"] = [medians(baseline_windows[n]) for n in levels]
     result["comparison"] = compare(result)
     report(result)
     if arguments.json:
         Path(arguments.json).write_text(json.dumps(result, indent=2))
-    return 0 if all(level["errors"] == 0 for level in result["levels"]) and result["big_lab"]["sha256_ok"] else 1
+    levels_ok = all(level["errors"] == 0 for level in result["levels"] + result.get("baseline_levels", []))
+    return 0 if levels_ok and result["big_lab"]["sha256_ok"] else 1
+
+
+@contextmanager
+def baseline_app(ref: str | None, storage: Azurite):
+    """The app of commit ``ref``, served from a git worktree of it in a temporary directory, on ``storage``
+    under a table prefix of its own; None without a ``ref``. The worktree goes afterwards."""
+    if not ref:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="usermapper-baseline-") as parent:
+        checkout = Path(parent) / "checkout"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(checkout), ref], check=True,
+                       capture_output=True)
+        try:
+            with AppHost(storage.connection_string, table="baseline", root=checkout) as app:
+                yield app
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(checkout)], check=False,
+                           capture_output=True)
 
 
 def compare(result: dict) -> dict:
-    """Ratios against the original site at its concurrency, and the targets of issues 5 and 14."""
+    """Ratios against the original site at its concurrency, the targets of issues 5 and 14, and against
+    the baseline commit at each level (issue 26: at most 2 storage requests per flow, the app's CPU per
+    flow at most half the baseline's)."""
     level = next((x for x in result["levels"] if x["clients"] == REFERENCE["clients"]), None)
     big = result["big_lab"]
     comparison = {
@@ -346,6 +368,18 @@ def compare(result: dict) -> dict:
                                                if k.startswith("cpu_ms_per_flow_") and k != "cpu_ms_per_flow_devhost"),
             "p99_target_met": level["flow_p99_ms"] < REFERENCE["flow_p99_ms"],
         })
+    comparison["storage_requests_per_flow_at_most_2"] = all(x["storage_requests_per_flow"] <= 2.0
+                                                            for x in result["levels"])
+    for ours, theirs in zip(result["levels"], result.get("baseline_levels", [])):
+        cpu_ratio = ours["cpu_ms_per_flow_devhost"] / theirs["cpu_ms_per_flow_devhost"]
+        comparison[f"baseline_{ours['clients']}_clients"] = {
+            "storage_requests_per_flow": [round(ours["storage_requests_per_flow"], 2),
+                                          round(theirs["storage_requests_per_flow"], 2)],
+            "devhost_cpu_ms_per_flow": [round(ours["cpu_ms_per_flow_devhost"], 2),
+                                        round(theirs["cpu_ms_per_flow_devhost"], 2)],
+            "devhost_cpu_ratio": round(cpu_ratio, 3),
+            "devhost_cpu_at_most_half": cpu_ratio <= 0.5,
+        }
     return comparison
 
 
@@ -353,7 +387,8 @@ def line(figures: dict) -> str:
     return (f"{figures['clients']:>2} clients: {figures['flows_per_second']:7.1f} flows/s  flow p50 "
             f"{figures['flow_p50_ms']:6.1f} ms p99 {figures['flow_p99_ms']:6.1f} ms  POST p50 "
             f"{figures['post_p50_ms']:5.1f} p99 {figures['post_p99_ms']:6.1f}  GET p50 {figures['get_p50_ms']:5.1f} "
-            f"p99 {figures['get_p99_ms']:6.1f}  errors {figures['errors']}  CPU ms/flow: " +
+            f"p99 {figures['get_p99_ms']:6.1f}  errors {figures['errors']}  storage requests/flow "
+            f"{figures['storage_requests_per_flow']:.2f}  CPU ms/flow: " +
             ", ".join(f"{k[len('cpu_ms_per_flow_'):]} {v:.1f}" for k, v in figures.items()
                       if k.startswith("cpu_ms_per_flow_")))
 
@@ -364,6 +399,8 @@ def report(result: dict) -> None:
         print(line(level))
         for sample in level["error_samples"]:
             print(f"    error: {sample}")
+    for level in result.get("baseline_levels", []):
+        print(f"{result['settings']['baseline']}: {line(level)}")
     big = result["big_lab"]
     print(f"big lab ({big['connections']:,} connections): POST {big['post_seconds'] * 1000:.0f} ms, GET "
           f"{big['get_seconds'] * 1000:.0f} ms for {big['get_bytes']:,} bytes, GET zstd "
@@ -380,6 +417,7 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-flows", type=int, default=20_000, help="at most this many flows per window")
     parser.add_argument("--big-runs", type=int, default=5, help="flows of the big lab; figures are medians")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--baseline", help="a commit whose app to serve beside this one's, in the same run")
     return parser
 
 

@@ -25,8 +25,10 @@ HOST_BODY_LIMIT = "4194304"
 class AppHost:
     """One devhost process serving function_app against the given storage connection string."""
 
-    def __init__(self, storage: str, table: str = "usermappings", **settings: str):
+    def __init__(self, storage: str, table: str = "usermappings", root: Path = REPO_ROOT, **settings: str):
+        """``root``: the checkout whose app to serve (a benchmark serves an older commit's beside this one's)."""
         self.port = free_port()
+        self.root = root
         self.env = {
             **os.environ,
             "USERMAPPER_STORAGE": storage,
@@ -52,8 +54,8 @@ class AppHost:
         self._log = tempfile.NamedTemporaryFile(prefix="devhost-", suffix=".log", delete=False)
         self._process = subprocess.Popen(
             [sys.executable, "-m", "tools.devhost", "--host", "127.0.0.1", "--port", str(self.port),
-             "--app-dir", str(REPO_ROOT)],
-            cwd=REPO_ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+             "--app-dir", str(self.root)],
+            cwd=self.root, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL)
         self._wait_until_serving()
         return self

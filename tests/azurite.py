@@ -7,6 +7,7 @@ on the same port, which is how the fault tests take storage away and return it.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import tempfile
@@ -32,8 +33,10 @@ class AzuriteError(RuntimeError):
 class Azurite:
     """One ``azurite-table`` process on 127.0.0.1, started and stopped by its own PID."""
 
-    def __init__(self):
+    def __init__(self, access_log: bool = False):
+        """``access_log``: Azurite writes a line per request it answers (``answered`` counts them)."""
         self.port = free_port()
+        self.access_log = access_log
         self._process: subprocess.Popen | None = None
         self._output = None
 
@@ -60,7 +63,7 @@ class Azurite:
                 str(AZURITE_TABLE),
                 "--inMemoryPersistence",
                 "--disableTelemetry",
-                "--silent",
+                *([] if self.access_log else ["--silent"]),
                 "--tableHost", "127.0.0.1",
                 "--tablePort", str(self.port),
             ],
@@ -70,6 +73,16 @@ class Azurite:
             stdin=subprocess.DEVNULL,
         )
         self._wait_until_listening()
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def answered(self) -> int:
+        """The requests answered so far, from the access log (read without moving the file's offset,
+        which the process writes at)."""
+        size = os.fstat(self._output.fileno()).st_size
+        return os.pread(self._output.fileno(), size, 0).count(b' HTTP/1.1" ')
 
     def stop(self) -> None:
         """Terminate the process (kill it if it lingers); its in-memory data is lost."""
