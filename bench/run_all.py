@@ -53,10 +53,13 @@ class Step:
         return json.loads(self.json_path.read_text())
 
 
+# The commit before a flow cost two storage requests (issue 26): bench_http serves its app beside this one's.
+BEFORE_TWO_REQUESTS = "4149986"
 STEPS = [
     Step("coldstart", "bench_coldstart.py", [], ["--runs", "3"]),
     Step("generate", "bench_generate.py", [], ["--runs", "1"]),
-    Step("http", "bench_http.py", [], ["--seconds", "3", "--warmup", "1", "--runs", "1", "--big-runs", "2"]),
+    Step("http", "bench_http.py", ["--baseline", BEFORE_TWO_REQUESTS],
+         ["--seconds", "3", "--warmup", "1", "--runs", "1", "--big-runs", "2", "--baseline", BEFORE_TWO_REQUESTS]),
     Step("sweep", "bench_sweep.py", ["--runs", "2"], ["--runs", "1", "--expired", "2000", "--live", "2000"]),
     Step("hostile", "bench_hostile.py", [], ["--runs", "1", "--search-seconds", "3"]),
     Step("check", "bench_check.py", [], ["--requests", "20", "--hostile-requests", "2"]),
@@ -228,7 +231,7 @@ def targets(steps: dict[str, Step]) -> list[str]:
     starts.append(("http", len(rows)))
     http = steps["http"].figures()
     if http:
-        from bench_http import TARGET_THROUGHPUT_RATIO
+        from bench_http import EXACT_FLOWS, TARGET_THROUGHPUT_RATIO
 
         reference, comparison = http["reference"], http["comparison"]
         level = next(x for x in http["levels"] if x["clients"] == reference["clients"])
@@ -255,7 +258,16 @@ def targets(steps: dict[str, Step]) -> list[str]:
              verdict(comparison["big_post_under_1s"])],
             ["Big lab: GET", "well under 1 s", f"{big['get_seconds'] * 1000:.0f} ms",
              verdict(comparison["big_get_under_1s"])],
+            [f"Storage requests per flow ({EXACT_FLOWS} flows one after another, Azurite's access log)", "<= 2",
+             f"{http['storage_requests_per_flow_exact']['ours']:.2f}",
+             verdict(comparison["storage_requests_per_flow_at_most_2"])],
         ]
+        against = comparison.get(f"baseline_{reference['clients']}_clients")
+        if against:
+            rows.append([f"HTTP flow at {reference['clients']} clients: devhost CPU per flow, ours / "
+                         f"`{http['settings']['baseline']}` (the commit before), same run", "<= 0.5x",
+                         f"{against['devhost_cpu_ms_per_flow'][0]:.1f} / {against['devhost_cpu_ms_per_flow'][1]:.1f} ms "
+                         f"({against['devhost_cpu_ratio']:.2f}x)", verdict(against["devhost_cpu_at_most_half"])])
     starts.append(("sweep", len(rows)))
     sweep = steps["sweep"].figures()
     if sweep:
@@ -362,6 +374,24 @@ def http_section(step: Step) -> list[str]:
               f"{reference['cpu_ms_per_flow_app']:.1f} ms.", ""]
     for sample in (s for x in figures["levels"] for s in x["error_samples"]):
         lines.append(f"- error: `{sample}`")
+    if figures.get("baseline_levels"):
+        from bench_http import EXACT_FLOWS
+
+        lines += [f"### Storage requests and the app's CPU per flow, against `{settings['baseline']}` (the commit "
+                  f"before a flow cost two storage requests), same run", "",
+                  f"Each window ran against both apps, one after the other, on one Azurite. Storage requests per flow "
+                  f"of {EXACT_FLOWS} flows one after another, counted exactly: "
+                  + ", ".join(f"{name} {count:.2f}" for name, count in
+                              figures["storage_requests_per_flow_exact"].items()) + ".", ""]
+        rows = []
+        for ours, before in zip(figures["levels"], figures["baseline_levels"]):
+            rows.append([ours["clients"], f"{ours['storage_requests_per_flow']:.2f} / "
+                         f"{before['storage_requests_per_flow']:.2f}", f"{ours['cpu_ms_per_flow_devhost']:.1f} / "
+                         f"{before['cpu_ms_per_flow_devhost']:.1f}",
+                         f"{ours['cpu_ms_per_flow_devhost'] / before['cpu_ms_per_flow_devhost']:.2f}",
+                         f"{ours['flows_per_second']:.1f} / {before['flows_per_second']:.1f}"])
+        lines += table(["clients", "storage requests per flow (windows)", "devhost CPU ms per flow", "CPU ratio",
+                        "flows/s"], rows)
     big = figures["big_lab"]
     lines += [f"### The big lab (`examples/big-lab.yaml`, {big['connections']:,.0f} connections), medians of "
               f"{big['runs']} flows", ""]
