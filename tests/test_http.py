@@ -1,4 +1,4 @@
-"""End to end over real HTTP: ``python -m tools.devhost`` serving function_app, backed by a real Azurite."""
+"""End to end over real HTTP: function_app under each host of ``apphost.HOSTS``, backed by a real Azurite."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ import yaml
 import zstandard
 from lxml import etree
 
-from apphost import AppHost
 from httpclient import API, CLASSROOM, EXAMPLES, PROBLEM_SECTIONS, Client, assert_problem, set_cookies, with_cookie
 from sessiontables import SessionTables
 from usermapper.web.problems import PROBLEMS
@@ -341,8 +340,8 @@ def test_health_answers_when_storage_does(app_url):
 
 # -- time and faults (their own app and storage, so they disturb nobody) ------------------------------------
 
-def test_expiry_is_exact_even_before_the_sweep(azurite):
-    with AppHost(azurite.connection_string, table="shortlived", USERMAPPER_SESSION_SECONDS="2") as app:
+def test_expiry_is_exact_even_before_the_sweep(app_host, azurite):
+    with app_host(azurite.connection_string, table="shortlived", USERMAPPER_SESSION_SECONDS="2") as app:
         client = Client(app.url)
         created = client.post_file()
         assert "max-age=2" in set_cookies(created)[0].lower()
@@ -351,8 +350,8 @@ def test_expiry_is_exact_even_before_the_sweep(azurite):
         assert_problem(client.get(), 404)
 
 
-def test_storage_down_is_a_quick_503_and_the_app_recovers(private_azurite):
-    with AppHost(private_azurite.connection_string) as app:
+def test_storage_down_is_a_quick_503_and_the_app_recovers(app_host, private_azurite):
+    with app_host(private_azurite.connection_string) as app:
         client = Client(app.url)
         assert client.post_file().status_code == 201
         private_azurite.stop()
@@ -425,8 +424,8 @@ def test_a_request_from_the_apps_own_origin_or_no_page_passes(app_url, headers):
     assert client.delete(headers=sent).status_code == 204
 
 
-def test_allowed_origins_may_post(azurite):
-    with AppHost(azurite.connection_string, table="allowedorigins",
+def test_allowed_origins_may_post(app_host, azurite):
+    with app_host(azurite.connection_string, table="allowedorigins",
                  USERMAPPER_ALLOWED_ORIGINS="https://lab.example.org, http://127.0.0.1:9") as app:
         client = Client(app.url)
         for origin in ("https://lab.example.org", "http://127.0.0.1:9"):
@@ -510,8 +509,8 @@ def final_cookie(start: str, responses: list[requests.Response]) -> str | None:
 
 
 @pytest.fixture
-def race_app(azurite):
-    with AppHost(azurite.connection_string, table="races") as app:
+def race_app(app_host, azurite):
+    with app_host(azurite.connection_string, table="races") as app:
         yield app, azurite.connection_string, "races"
 
 
@@ -594,8 +593,8 @@ def test_a_cookie_of_the_one_table_layout_is_a_404_generate_it_again_and_can_be_
     assert client.post_file().status_code == 201 and client.get().status_code == 200
 
 
-def test_a_download_of_a_session_whose_table_was_swept_is_a_404_generate_it_again(azurite):
-    with AppHost(azurite.connection_string, table="sweptaway") as app:
+def test_a_download_of_a_session_whose_table_was_swept_is_a_404_generate_it_again(app_host, azurite):
+    with app_host(azurite.connection_string, table="sweptaway") as app:
         client = Client(app.url)
         client.post_file()
         assert client.get().status_code == 200
