@@ -5,8 +5,10 @@ from __future__ import annotations
 import ast
 import hashlib
 import html
+import http.client
 import json
 import re
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -435,8 +437,8 @@ def test_allowed_origins_may_post(app_host, azurite):
 
 # -- every method on every route ---------------------------------------------------------------------------
 
-ROUTES = {API: "POST, GET, DELETE", API + "/credentials": "GET", "/api/health": "GET", "/": "GET",
-          "/static/app.js": "GET"}
+ROUTES = {API: "POST, GET, DELETE, HEAD", API + "/credentials": "GET, HEAD", "/api/health": "GET, HEAD",
+          "/": "GET, HEAD", "/static/app.js": "GET, HEAD", API + "/check": "POST"}
 
 
 @pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "PUT", "PATCH", "TRACE", "PROPFIND", "POST", "DELETE"])
@@ -451,6 +453,52 @@ def test_every_route_answers_every_method(app_url, path, method):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     if method != "HEAD":  # a HEAD answer never has a body
         assert_problem(response, 405)
+
+
+def raw_exchange(app_url: str, request: bytes) -> bytes:
+    """Send bytes as they are and read until the server closes the connection."""
+    host, port = app_url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+@pytest.mark.parametrize("path", [path for path, allowed in ROUTES.items() if "HEAD" in allowed])
+def test_every_route_that_serves_get_answers_head_as_get_without_a_body(client, path):
+    """RFC 9110 9.1: wherever GET is served, HEAD is too, with GET's status and headers and no body (so
+    `curl -I` works). On a kept-alive connection the next answer starts right after the HEAD's headers."""
+    client.post_file()
+    got, headed = client.request("GET", path), client.request("HEAD", path)
+    assert headed.status_code == got.status_code and headed.content == b""
+    for name in ("Content-Type", "Cache-Control", "X-Content-Type-Options", "Content-Disposition", "ETag"):
+        assert headed.headers.get(name) == got.headers.get(name), name
+    host = client.base.removeprefix("http://")
+    cookie = f"Cookie: usermapper_session={client.token}\r\n".encode()
+    both = raw_exchange(client.base, b"HEAD %s HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (path.encode(), host.encode(),
+                                                                                      cookie)
+                        + b"GET /api/health HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % host.encode())
+    head, _, rest = both.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 %d " % got.status_code)
+    assert rest.startswith(b"HTTP/1.1 200 "), rest[:100]
+
+
+def test_two_cookie_lines_reach_the_app_joined_with_a_comma_so_the_second_is_no_session(client):
+    """Browsers send one Cookie line. The Functions host joins a repeated header's lines with "," for HTTP/1.1
+    (Cookie too: `theme=dark,usermapper_session=...`), and a session cookie is only a pair of its own between
+    ';' (see the comma test above), so a session sent on a second line is not read: one line works."""
+    client.post_file()
+    connection = http.client.HTTPConnection(client.base.removeprefix("http://"), timeout=30)
+    connection.putrequest("GET", API)
+    connection.putheader("Cookie", "theme=dark")
+    connection.putheader("Cookie", f"usermapper_session={client.token}")
+    connection.endheaders()
+    response = connection.getresponse()
+    assert response.status == 404, response.read()
+    connection.close()
+    assert with_cookie(client.base, f"{client.token}; theme=dark").status_code == 200
 
 
 # -- chunked bodies, which the Functions host drops -----------------------------------------------------------
