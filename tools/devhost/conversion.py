@@ -62,9 +62,8 @@ def function_request(
 
 
 def request_headers(environ: Mapping[str, Any]) -> dict[str, str]:
-    """Headers with lower-case names, as the host sends them. The host joins a repeated header's lines
-    with "," (Cookie lines too); waitress joins them with ", ", and a WSGI app cannot tell a join from a
-    ", " inside one line, so that space is the one difference left."""
+    """Headers with lower-case names, as the host sends them: a repeated header's lines joined with ","
+    (Cookie lines too), which `server.HostLikeParser` does where waitress joins them with ", "."""
     headers = {}
     for key, value in environ.items():
         name = _header_name(key)
