@@ -107,7 +107,7 @@ def app_url(azurite, served_by):
         yield app.url
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def app_host(served_by):
     """Starts an app of the test's own under ``served_by``: ``with app_host(storage, table=..., **settings) as app``."""
 
