@@ -485,6 +485,13 @@ def test_every_route_that_serves_get_answers_head_as_get_without_a_body(client, 
     assert rest.startswith(b"HTTP/1.1 200 "), rest[:100]
 
 
+@pytest.mark.parametrize("target", ["/static/../api/health", "/api/usermapping/%2E%2E/health", "/api/./health"])
+def test_dot_segments_are_removed_before_routing_as_kestrel_removes_them(app_url, target):
+    """Kestrel decodes the path, then removes its dot segments (RFC 3986 5.2.4) before the host routes it."""
+    answer = raw_exchange(app_url, f"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+    assert answer.startswith(b"HTTP/1.1 200 ") and b'{"status": "ok"}' in answer, answer[:200]
+
+
 def test_two_cookie_lines_reach_the_app_joined_with_a_comma_so_the_second_is_no_session(client):
     """Browsers send one Cookie line. The Functions host joins a repeated header's lines with "," for HTTP/1.1
     (Cookie too: `theme=dark,usermapper_session=...`), and a session cookie is only a pair of its own between

@@ -23,8 +23,10 @@ the host's part as the host's source does it:
   with an empty body (`src/WebJobs.Script.WebHost/Middleware/ExceptionMiddleware.cs`).
 - Routes: functions in the host's order (names compared case-insensitively, in upper case, as .NET's
   `OrdinalIgnoreCase`), each template matched by devhost's `tools/devhost/routing.py`, which mirrors
-  ASP.NET Core's template router; so a difference in matching cannot show here. `POST
-  /admin/functions/{name}` with a JSON body runs a timer function now (202), as Core Tools do.
+  ASP.NET Core's template router. The request's path (decoded and its dot segments removed, as Kestrel's
+  `PathDecoder` does), URL and query are made by devhost's `tools/devhost/conversion.py` too. So a
+  difference in these cannot show here.
+- `POST /admin/functions/{name}` with a JSON body runs a timer function now (202), as Core Tools do.
 
 What this proves and what it cannot is in docs/development.md ("The second target").
 Run: `python tests/workerhost.py --port 7071 --app-dir .` (Python 3.13 with azure-functions-runtime).
@@ -47,17 +49,17 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from tools.devhost.conversion import query_params  # noqa: E402  (the host's query rules, shared with devhost)
+# the host's path, URL and query rules, shared with devhost
+from tools.devhost.conversion import host_path, host_url, query_params  # noqa: E402
 from tools.devhost.routing import RouteTemplate, parse_route  # noqa: E402
 from tools.devhost.settings import load_local_settings, read_request_body_limit, read_route_prefix  # noqa: E402
 
 logger = logging.getLogger("workerhost")
-_ENCODED_SLASH = re.compile("%2[fF]")
 _ADMIN_INVOKE = re.compile(r"/admin/functions/([^/]+)/?", re.IGNORECASE)
 _NO_BODY_STATUSES = (204, 304)
 
@@ -158,14 +160,13 @@ def _raise_unless_succeeded(response: Message, doing: str) -> None:
 @dataclass(frozen=True)
 class HostRequest:
     method: str
-    target: str  # as sent: /path?query
+    target: str  # as sent: /path?query, or an absolute URL
     headers: dict[str, str]  # lower-case names, repeated lines joined with ","
     body: bytes
 
     @property
     def path(self) -> str:
-        """Percent-decoded as Kestrel decodes it, keeping %2F encoded so that it never splits a segment."""
-        return "%2F".join(unquote(part) for part in _ENCODED_SLASH.split(self._origin_form.partition("?")[0]))
+        return host_path(self._origin_form.partition("?")[0])
 
     @property
     def query(self) -> str:
@@ -173,9 +174,7 @@ class HostRequest:
 
     @property
     def url(self) -> str:
-        """`{scheme}://{Host}{Path}{QueryString}`, the path re-encoded as ASP.NET Core's PathString does."""
-        path = quote(self.path, safe="/!$&'()*+,;=:@%")
-        return f"http://{self.headers.get('host', '')}{path}" + (f"?{self.query}" if self.query else "")
+        return host_url(self.headers.get("host", ""), self.path, self.query)
 
     @property
     def _origin_form(self) -> str:
@@ -325,7 +324,8 @@ class KestrelLikeHandler(BaseHTTPRequestHandler):
         except ValueError:
             self._send(HostResponse(400), closing=True)
             return
-        request = HostRequest(self.command, self.path, self._joined_headers(), body)
+        target = self.requestline.split(" ")[1]  # as sent: `self.path` has leading slashes collapsed
+        request = HostRequest(self.command, target, self._joined_headers(), body)
         answered_by, response = self.server.host.respond(request)
         logger.info("%s %s -> %s %d (%d ms)", self.command, request.path, answered_by, response.status,
                     round((time.perf_counter() - started) * 1000))
