@@ -40,16 +40,19 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import quote, urlsplit
+
+import azure_functions_runtime as library
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -116,9 +119,6 @@ class Worker:
     """The library in this process: its own event loop in a thread, and its thread pool for sync functions."""
 
     def __init__(self, app_dir: Path):
-        import azure_functions_runtime as library
-
-        self._library = library
         self._loop = asyncio.new_event_loop()
         threading.Thread(target=self._loop.run_forever, name="worker loop", daemon=True).start()
         library.start_threadpool_executor()
@@ -143,7 +143,7 @@ class Worker:
             input_data=[PROTOS.ParameterBinding(name=function.trigger["name"], data=data)],
             trace_context=Message(trace_parent="", trace_state="", attributes={}),
             retry_context=Message(retry_count=0, max_retry_count=0, exception=None))
-        return self._call(self._library.invocation_request, invocation_request=request)
+        return self._call(library.invocation_request, invocation_request=request)
 
     def _call(self, entry_point, **message) -> Message:
         envelope = Message(request=Message(**message), properties={"host": "127.0.0.1", "protos": PROTOS})
@@ -203,8 +203,7 @@ class Host:
             if function.trigger["type"] == "httpTrigger":
                 route = function.trigger.get("route") or function.name
                 template = parse_route(f"{route_prefix}/{route}" if route_prefix else route)
-                self.http_functions.append(Function(function.name, function.function_id, function.trigger,
-                                                    template))
+                self.http_functions.append(replace(function, route=template))
             else:
                 self.timer_functions.append(function)
 
@@ -389,8 +388,6 @@ class KestrelLikeHandler(BaseHTTPRequestHandler):
 
 
 class WorkerHostServer(ThreadingHTTPServer):
-    daemon_threads = True
-
     def __init__(self, address: tuple[str, int], host: Host, body_limit: int):
         super().__init__(address, KestrelLikeHandler)
         self.host = host
@@ -422,21 +419,15 @@ def main() -> None:
     arguments = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(message)s")
     logging.getLogger("azure.functions").setLevel(logging.WARNING)  # the library's line per invocation
-    signal_stop()
+    signal.signal(signal.SIGTERM, _stop_as_ctrl_c)
     try:
         serve(arguments.app_dir, arguments.host, arguments.port)
     except KeyboardInterrupt:
         pass
 
 
-def signal_stop() -> None:
-    """SIGTERM stops the server as Ctrl+C does."""
-    import signal
-
-    def interrupt(_signal_number, _frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
+def _stop_as_ctrl_c(_signal_number, _frame) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
