@@ -1,10 +1,15 @@
-"""The real app, run as a user runs it (``python -m tools.devhost``), on a loopback port of its own.
+"""The real app on a loopback port of its own, under one of two hosts (``HOSTS``):
+
+- ``devhost``: as a user runs it, ``python -m tools.devhost``;
+- ``worker``: loaded by Microsoft's worker library (``azure-functions-runtime``, Python 3.13 only) behind the
+  stand-in host of ``tests/workerhost.py``.
 
 Nothing here depends on pytest, so the benchmarks start the app the same way the tests do.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -20,13 +25,29 @@ START_TIMEOUT_SECONDS = 30
 # A schedule that never fires during a test run: sweeps are driven by the tests themselves.
 NEVER = "0 0 0 1 1 *"
 HOST_BODY_LIMIT = "4194304"
+WORKER_HOST = REPO_ROOT / "tests" / "workerhost.py"
+
+
+def worker_library_missing() -> str | None:
+    """Why this Python cannot run the ``worker`` target, or None when it can."""
+    if sys.version_info < (3, 13):
+        return "azure-functions-runtime runs on Python 3.13 and newer"
+    if importlib.util.find_spec("azure_functions_runtime") is None:
+        return "azure-functions-runtime is not installed (pip install -r requirements-dev.txt)"
+    return None
+
+
+# The hosts the HTTP-facing tests run the app under on this Python: the worker's on 3.13 and newer.
+HOSTS = ("devhost", "worker") if sys.version_info >= (3, 13) else ("devhost",)
 
 
 class AppHost:
-    """One devhost process serving function_app against the given storage connection string."""
+    """One process serving function_app against the given storage connection string, under ``host``."""
 
-    def __init__(self, storage: str, table: str = "usermappings", root: Path = REPO_ROOT, **settings: str):
+    def __init__(self, storage: str, table: str = "usermappings", host: str = "devhost", root: Path = REPO_ROOT,
+                 **settings: str):
         """``root``: the checkout whose app to serve (a benchmark serves an older commit's beside this one's)."""
+        self.host = host
         self.port = free_port()
         self.root = root
         self.env = {
@@ -51,10 +72,10 @@ class AppHost:
         return self._process.pid
 
     def start(self) -> "AppHost":
-        self._log = tempfile.NamedTemporaryFile(prefix="devhost-", suffix=".log", delete=False)
+        self._log = tempfile.NamedTemporaryFile(prefix=f"{self.host}-", suffix=".log", delete=False)
+        program = [str(WORKER_HOST)] if self.host == "worker" else ["-m", "tools.devhost"]
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "tools.devhost", "--host", "127.0.0.1", "--port", str(self.port),
-             "--app-dir", str(self.root)],
+            [sys.executable, *program, "--host", "127.0.0.1", "--port", str(self.port), "--app-dir", str(self.root)],
             cwd=self.root, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL)
         self._wait_until_serving()
@@ -82,7 +103,7 @@ class AppHost:
         if failure:
             log = self.log()
             self.stop()
-            raise RuntimeError(f"devhost {failure} (serving {self.url}):\n{log}")
+            raise RuntimeError(f"{self.host} {failure} (serving {self.url}):\n{log}")
 
     def _serving(self) -> bool:
         try:

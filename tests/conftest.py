@@ -4,6 +4,8 @@
   and ``tables`` to look at that prefix's tables straight through the SDK.
 - ``private_azurite``: an Azurite of the test's own, for tests that stop storage and bring it back.
 - ``clock``: a settable time; ``store`` reads it, so tests move time instead of waiting.
+- ``app_url`` and ``app_host``: the app over HTTP. Every test that uses either runs once per host in
+  ``apphost.HOSTS``: under devhost, and on Python 3.13 under Microsoft's worker library too (``served_by``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from apphost import AppHost
+from apphost import HOSTS, AppHost, worker_library_missing
 from azurite import Azurite
 from pages import CHROMIUM_ARGS, DESKTOP, Watch
 from playwright.sync_api import Browser, sync_playwright
@@ -85,14 +87,34 @@ def store(azurite, table_name, tables, clock) -> SessionStore:
     return SessionStore.from_settings(settings, clock=clock)
 
 
-@pytest.fixture(scope="session")
-def app_url(azurite):
-    """The real app, ``python -m tools.devhost`` on a free port, backed by the run's Azurite; yields its base URL.
+@pytest.fixture(scope="session", params=HOSTS)
+def served_by(request) -> str:
+    """The host the app runs under: ``devhost``, or ``worker`` (skipped where azure-functions-runtime is not
+    installed). Session-scoped, so pytest runs every test under one host before the other."""
+    missing = worker_library_missing() if request.param == "worker" else None
+    if missing:
+        pytest.skip(missing)
+    return request.param
 
-    One app for the whole run: every test that uses it makes its own sessions, as real clients do.
+
+@pytest.fixture(scope="session")
+def app_url(azurite, served_by):
+    """The real app under ``served_by`` on a free port, backed by the run's Azurite; yields its base URL.
+
+    One app per host for the whole run: every test that uses it makes its own sessions, as real clients do.
     """
-    with AppHost(azurite.connection_string, table="endtoend") as app:
+    with AppHost(azurite.connection_string, table="endtoend", host=served_by) as app:
         yield app.url
+
+
+@pytest.fixture(scope="session")
+def app_host(served_by):
+    """Starts an app of the test's own under ``served_by``: ``with app_host(storage, table=..., **settings) as app``."""
+
+    def start(storage: str, table: str = "usermappings", **settings: str) -> AppHost:
+        return AppHost(storage, table, host=served_by, **settings)
+
+    return start
 
 
 # -- the browser tests' pages (pages.py has what they share) --------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import requests
 
-from apphost import AppHost
 from httpclient import CLASSROOM, EXAMPLES, Client, assert_problem, set_cookies
 from sessiontables import entities_in_account
 
@@ -53,8 +52,8 @@ def test_an_invalid_config_gets_the_very_problem_a_post_answers_with(app_url):
     assert client.token is None
 
 
-def test_a_file_too_large_for_the_web_app_is_a_located_verdict_not_an_error(azurite, table_name):
-    with AppHost(azurite.connection_string, table=table_name, USERMAPPER_MAX_XML_BYTES="50000") as app:
+def test_a_file_too_large_for_the_web_app_is_a_located_verdict_not_an_error(app_host, azurite, table_name):
+    with app_host(azurite.connection_string, table=table_name, USERMAPPER_MAX_XML_BYTES="50000") as app:
         client = Client(app.url)
         answer = check(client, CLASSROOM.replace(b"quantity: 12", b"quantity: 100")).json()
         assert answer["valid"] is False and answer["problem"]["status"] == 413
@@ -78,8 +77,8 @@ def test_the_request_rules_of_a_post_apply(app_url):
     assert raw.json()["valid"] is True
 
 
-def test_checking_needs_no_storage(private_azurite, table_name):
-    with AppHost(private_azurite.connection_string, table=table_name) as app:
+def test_checking_needs_no_storage(app_host, private_azurite, table_name):
+    with app_host(private_azurite.connection_string, table=table_name) as app:
         client = Client(app.url)
         private_azurite.stop()
         assert_problem(client.post_file(), 503)

@@ -153,6 +153,13 @@ def test_a_parameter_route_whose_name_sorts_last_leaves_earlier_routes_alone(sit
     assert response.json() == {"function": "zzz_docs", "route_params": {"name": "guide"}}
 
 
+def test_names_are_ordered_in_upper_case_as_the_host_orders_them_so_an_underscore_sorts_after_letters(site):
+    """.NET's OrdinalIgnoreCase compares upper-cased names: APIORDER_FIRST before API_ORDER (in lower case,
+    api_order would come first and take /api/order/first)."""
+    assert requests.get(site.url("/api/order/first")).json()["function"] == "apiorder_first"
+    assert requests.get(site.url("/api/order/other")).json()["function"] == "api_order"
+
+
 @pytest.mark.parametrize("path, function, route_params", [
     ("/api/pages", "api_pages", {}),
     ("/api/pages/3", "api_pages", {"page": "3"}),
@@ -217,8 +224,8 @@ def test_the_url_and_query_arrive_as_the_host_sends_them(site):
 
 def test_headers_arrive_with_repeated_ones_joined_cookie_lines_too(site):
     """The host joins a header's lines with "," (ASP.NET Core's StringValues.ToString()), Cookie lines like any
-    other; waitress joins them with ", ", the nearest a WSGI app can see. Either way a cookie on a second
-    Cookie line arrives inside the first line's last value, not as a cookie-pair of its own."""
+    other, with no space (waitress's own join has one): a cookie on a second Cookie line arrives inside the
+    first line's last value, not as a cookie-pair of its own."""
     connection = http.client.HTTPConnection(site.base_url.removeprefix("http://"))
     connection.putrequest("GET", "/api/echo")
     for name, value in [("X-Multi", "one"), ("X-Multi", "two"), ("Cookie", "a=1"), ("Cookie", "b=2")]:
@@ -226,8 +233,8 @@ def test_headers_arrive_with_repeated_ones_joined_cookie_lines_too(site):
     connection.endheaders()
     headers = json.loads(connection.getresponse().read())["headers"]
     connection.close()
-    assert headers["x-multi"] == "one, two"
-    assert headers["cookie"] == "a=1, b=2"
+    assert headers["x-multi"] == "one,two"
+    assert headers["cookie"] == "a=1,b=2"
 
 
 def test_a_comma_inside_one_cookie_line_stays_part_of_a_value(site):

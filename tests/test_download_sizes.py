@@ -10,7 +10,6 @@ import random
 
 import pytest
 
-from apphost import AppHost
 from bench.hostile_configs import SHAPES
 from httpclient import EXAMPLES, Client, assert_problem
 from usermapper.generate import generate
@@ -95,8 +94,8 @@ LONG_NAMES = ("users:\n  s: {quantity: 25, username_prefix: \"u" + "\\x85" * 60 
 
 
 @pytest.fixture(scope="module")
-def small_app(azurite):
-    with AppHost(azurite.connection_string, table="sizes", USERMAPPER_MAX_XML_BYTES=str(LIMIT)) as app:
+def small_app(app_host, azurite):
+    with app_host(azurite.connection_string, table="sizes", USERMAPPER_MAX_XML_BYTES=str(LIMIT)) as app:
         yield app
 
 

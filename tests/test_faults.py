@@ -137,10 +137,10 @@ def swept(log: str) -> list[set[str]]:
 
 
 @pytest.fixture
-def proxied_app(private_azurite, table_name):
+def proxied_app(app_host, private_azurite, table_name):
     """The app reaching its own Azurite through a TCP proxy the test can slow, stall or cut."""
     with TcpProxy(private_azurite.port) as proxy, \
-            AppHost(connection_string(proxy.port), table=table_name) as app:
+            app_host(connection_string(proxy.port), table=table_name) as app:
         yield app, proxy
 
 
@@ -159,8 +159,8 @@ def calls(client: Client) -> dict:
 
 # -- storage stopped ----------------------------------------------------------------------------------------
 
-def test_stopped_storage_every_call_is_a_quick_503_and_the_page_still_loads(private_azurite, table_name):
-    with AppHost(private_azurite.connection_string, table=table_name) as app:
+def test_stopped_storage_every_call_is_a_quick_503_and_the_page_still_loads(app_host, private_azurite, table_name):
+    with app_host(private_azurite.connection_string, table=table_name) as app:
         client = Client(app.url)
         assert client.post_file().status_code == 201
         private_azurite.stop()
@@ -176,9 +176,10 @@ def test_stopped_storage_every_call_is_a_quick_503_and_the_page_still_loads(priv
         assert "Traceback" not in app.log()
 
 
-def test_a_timer_sweep_with_storage_stopped_fails_quickly_and_the_next_run_sweeps(private_azurite, table_name):
+def test_a_timer_sweep_with_storage_stopped_fails_quickly_and_the_next_run_sweeps(app_host, private_azurite,
+                                                                                  table_name):
     storage = private_azurite.connection_string
-    with AppHost(storage, table=table_name) as app:
+    with app_host(storage, table=table_name) as app:
         assert Client(app.url).post_file().status_code == 201
         private_azurite.stop()
         started = time.monotonic()
@@ -334,13 +335,14 @@ def expired_and_live(azurite, table_name):
     SessionTables(storage, table_name).drop()
 
 
-def test_two_app_instances_sweeping_at_once_delete_each_expired_session_once(azurite, table_name, expired_and_live):
+def test_two_app_instances_sweeping_at_once_delete_each_expired_session_once(app_host, azurite,
+                                                                             table_name, expired_and_live):
     """Three sweeps started together, two of them in one app: whichever way they interleave, every past
     table is deleted (two sweeps may both report one: the second's delete finds it gone, which is fine)
     and no live session is touched."""
     live, expired = expired_and_live
-    with AppHost(azurite.connection_string, table=table_name) as first, \
-            AppHost(azurite.connection_string, table=table_name) as second:
+    with app_host(azurite.connection_string, table=table_name) as first, \
+            app_host(azurite.connection_string, table=table_name) as second:
         for app in (first, second, first):
             start_sweep(app)
         wait_for_sweeps(first, 2)
@@ -352,10 +354,10 @@ def test_two_app_instances_sweeping_at_once_delete_each_expired_session_once(azu
     assert "-> Failed" not in "".join(logs)
 
 
-def test_a_timer_sweep_cut_off_half_way_is_finished_by_the_next_run(azurite, table_name, expired_and_live):
+def test_a_timer_sweep_cut_off_half_way_is_finished_by_the_next_run(app_host, azurite, table_name, expired_and_live):
     live, expired = expired_and_live
     storage = azurite.connection_string
-    with TcpProxy(azurite.port) as proxy, AppHost(connection_string(proxy.port), table=table_name) as app:
+    with TcpProxy(azurite.port) as proxy, app_host(connection_string(proxy.port), table=table_name) as app:
         proxy.forward(latency=0.3)  # slow enough to cut the sweep between its deletes
         start_sweep(app)
         deadline = time.monotonic() + SWEEP_SECONDS
@@ -385,7 +387,8 @@ print(store.sweep(), flush=True)
 """
 
 
-def test_a_sweep_process_killed_half_way_is_finished_by_the_next_timer_run(azurite, table_name, expired_and_live):
+def test_a_sweep_process_killed_half_way_is_finished_by_the_next_timer_run(app_host, azurite,
+                                                                           table_name, expired_and_live):
     live, expired = expired_and_live
     storage = azurite.connection_string
     with TcpProxy(azurite.port) as proxy:
@@ -405,7 +408,7 @@ def test_a_sweep_process_killed_half_way_is_finished_by_the_next_timer_run(azuri
     remaining = past_tables(storage, table_name)
     assert remaining and remaining < expired, f"not killed half way: {output}"
 
-    with AppHost(storage, table=table_name) as app:
+    with app_host(storage, table=table_name) as app:
         assert swept(fire_sweep(app)) == [remaining]
     assert set(whole_sessions(storage, table_name)) == live
 
@@ -420,7 +423,7 @@ def client_config(client: int, flow: int) -> bytes:
     return yaml.safe_dump(lab, sort_keys=False).encode()
 
 
-def test_many_clients_each_download_exactly_the_file_they_uploaded(azurite, table_name, capsys):
+def test_many_clients_each_download_exactly_the_file_they_uploaded(app_host, azurite, table_name, capsys):
     tallies = {"flows": 0, "mismatches": 0, "5xx": 0, "other": 0}
     latencies: list[float] = []
     lock = threading.Lock()
@@ -449,7 +452,7 @@ def test_many_clients_each_download_exactly_the_file_they_uploaded(azurite, tabl
             count("flows")
             flow += 1
 
-    with AppHost(azurite.connection_string, table=table_name) as app:
+    with app_host(azurite.connection_string, table=table_name) as app:
         deadline = time.monotonic() + LOAD_SECONDS
         with ThreadPoolExecutor(LOAD_CLIENTS) as pool:
             for done in [pool.submit(run, n, app.url, deadline) for n in range(LOAD_CLIENTS)]:

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from apphost import HOST_BODY_LIMIT, AppHost
+from apphost import HOST_BODY_LIMIT
 from azurite import REPO_ROOT
 from httpclient import API, CLASSROOM, Client, assert_problem, set_cookies, with_cookie
 
@@ -483,8 +483,8 @@ def test_a_post_or_delete_with_a_bad_cookie_starts_afresh(app_url, two_sessions,
     assert alice.get().status_code == 200 and bob.get().status_code == 200
 
 
-def test_a_token_of_an_expired_session_is_a_404_and_a_post_starts_afresh(azurite):
-    with AppHost(azurite.connection_string, table="hostileexpiry", USERMAPPER_SESSION_SECONDS="1") as app:
+def test_a_token_of_an_expired_session_is_a_404_and_a_post_starts_afresh(app_host, azurite):
+    with app_host(azurite.connection_string, table="hostileexpiry", USERMAPPER_SESSION_SECONDS="1") as app:
         client = Client(app.url, timeout=CLIENT_TIMEOUT)
         assert client.post_file().status_code == 201
         expired = client.cookie

@@ -1,12 +1,14 @@
-"""End to end over real HTTP: ``python -m tools.devhost`` serving function_app, backed by a real Azurite."""
+"""End to end over real HTTP: function_app under each host of ``apphost.HOSTS``, backed by a real Azurite."""
 
 from __future__ import annotations
 
 import ast
 import hashlib
 import html
+import http.client
 import json
 import re
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +20,6 @@ import yaml
 import zstandard
 from lxml import etree
 
-from apphost import AppHost
 from httpclient import API, CLASSROOM, EXAMPLES, PROBLEM_SECTIONS, Client, assert_problem, set_cookies, with_cookie
 from sessiontables import SessionTables
 from usermapper.web.problems import PROBLEMS
@@ -345,8 +346,8 @@ def test_health_answers_when_storage_does(app_url):
 
 # -- time and faults (their own app and storage, so they disturb nobody) ------------------------------------
 
-def test_expiry_is_exact_even_before_the_sweep(azurite):
-    with AppHost(azurite.connection_string, table="shortlived", USERMAPPER_SESSION_SECONDS="2") as app:
+def test_expiry_is_exact_even_before_the_sweep(app_host, azurite):
+    with app_host(azurite.connection_string, table="shortlived", USERMAPPER_SESSION_SECONDS="2") as app:
         client = Client(app.url)
         created = client.post_file()
         assert "max-age=2" in set_cookies(created)[0].lower()
@@ -355,8 +356,8 @@ def test_expiry_is_exact_even_before_the_sweep(azurite):
         assert_problem(client.get(), 404)
 
 
-def test_storage_down_is_a_quick_503_and_the_app_recovers(private_azurite):
-    with AppHost(private_azurite.connection_string) as app:
+def test_storage_down_is_a_quick_503_and_the_app_recovers(app_host, private_azurite):
+    with app_host(private_azurite.connection_string) as app:
         client = Client(app.url)
         assert client.post_file().status_code == 201
         private_azurite.stop()
@@ -429,8 +430,8 @@ def test_a_request_from_the_apps_own_origin_or_no_page_passes(app_url, headers):
     assert client.delete(headers=sent).status_code == 204
 
 
-def test_allowed_origins_may_post(azurite):
-    with AppHost(azurite.connection_string, table="allowedorigins",
+def test_allowed_origins_may_post(app_host, azurite):
+    with app_host(azurite.connection_string, table="allowedorigins",
                  USERMAPPER_ALLOWED_ORIGINS="https://lab.example.org, http://127.0.0.1:9") as app:
         client = Client(app.url)
         for origin in ("https://lab.example.org", "http://127.0.0.1:9"):
@@ -440,8 +441,8 @@ def test_allowed_origins_may_post(azurite):
 
 # -- every method on every route ---------------------------------------------------------------------------
 
-ROUTES = {API: "POST, GET, DELETE", API + "/credentials": "GET", "/api/health": "GET", "/": "GET",
-          "/static/app.js": "GET"}
+ROUTES = {API: "POST, GET, DELETE, HEAD", API + "/credentials": "GET, HEAD", "/api/health": "GET, HEAD",
+          "/": "GET, HEAD", "/static/app.js": "GET, HEAD", API + "/check": "POST"}
 
 
 @pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "PUT", "PATCH", "TRACE", "PROPFIND", "POST", "DELETE"])
@@ -456,6 +457,59 @@ def test_every_route_answers_every_method(app_url, path, method):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     if method != "HEAD":  # a HEAD answer never has a body
         assert_problem(response, 405)
+
+
+def raw_exchange(app_url: str, request: bytes) -> bytes:
+    """Send bytes as they are and read until the server closes the connection."""
+    host, port = app_url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+@pytest.mark.parametrize("path", [path for path, allowed in ROUTES.items() if "HEAD" in allowed])
+def test_every_route_that_serves_get_answers_head_as_get_without_a_body(client, path):
+    """RFC 9110 9.1: wherever GET is served, HEAD is too, with GET's status and headers and no body (so
+    `curl -I` works). On a kept-alive connection the next answer starts right after the HEAD's headers."""
+    client.post_file()
+    got, headed = client.request("GET", path), client.request("HEAD", path)
+    assert headed.status_code == got.status_code and headed.content == b""
+    for name in ("Content-Type", "Cache-Control", "X-Content-Type-Options", "Content-Disposition", "ETag"):
+        assert headed.headers.get(name) == got.headers.get(name), name
+    host = client.base.removeprefix("http://")
+    cookie = f"Cookie: usermapper_session={client.token}\r\n".encode()
+    both = raw_exchange(client.base, b"HEAD %s HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (path.encode(), host.encode(),
+                                                                                      cookie)
+                        + b"GET /api/health HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % host.encode())
+    head, _, rest = both.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 %d " % got.status_code)
+    assert rest.startswith(b"HTTP/1.1 200 "), rest[:100]
+
+
+@pytest.mark.parametrize("target", ["/static/../api/health", "/api/usermapping/%2E%2E/health", "/api/./health"])
+def test_dot_segments_are_removed_before_routing_as_kestrel_removes_them(app_url, target):
+    """Kestrel decodes the path, then removes its dot segments (RFC 3986 5.2.4) before the host routes it."""
+    answer = raw_exchange(app_url, f"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+    assert answer.startswith(b"HTTP/1.1 200 ") and b'{"status": "ok"}' in answer, answer[:200]
+
+
+def test_two_cookie_lines_reach_the_app_joined_with_a_comma_so_the_second_is_no_session(client):
+    """Browsers send one Cookie line. The Functions host joins a repeated header's lines with "," for HTTP/1.1
+    (Cookie too: `theme=dark,usermapper_session=...`), and a session cookie is only a pair of its own between
+    ';' (see the comma test above), so a session sent on a second line is not read: one line works."""
+    client.post_file()
+    connection = http.client.HTTPConnection(client.base.removeprefix("http://"), timeout=30)
+    connection.putrequest("GET", API)
+    connection.putheader("Cookie", "theme=dark")
+    connection.putheader("Cookie", f"usermapper_session={client.token}")
+    connection.endheaders()
+    response = connection.getresponse()
+    assert response.status == 404, response.read()
+    connection.close()
+    assert with_cookie(client.base, f"{client.token}; theme=dark").status_code == 200
 
 
 # -- chunked bodies, which the Functions host drops -----------------------------------------------------------
@@ -519,8 +573,8 @@ def token_of(cookie: str) -> str:
 
 
 @pytest.fixture
-def race_app(azurite):
-    with AppHost(azurite.connection_string, table="races") as app:
+def race_app(app_host, azurite):
+    with app_host(azurite.connection_string, table="races") as app:
         yield app, azurite.connection_string, "races"
 
 
@@ -603,8 +657,8 @@ def test_a_cookie_of_the_one_table_layout_is_a_404_generate_it_again_and_can_be_
     assert client.post_file().status_code == 201 and client.get().status_code == 200
 
 
-def test_a_download_of_a_session_whose_table_was_swept_is_a_404_generate_it_again(azurite):
-    with AppHost(azurite.connection_string, table="sweptaway") as app:
+def test_a_download_of_a_session_whose_table_was_swept_is_a_404_generate_it_again(app_host, azurite):
+    with app_host(azurite.connection_string, table="sweptaway") as app:
         client = Client(app.url)
         client.post_file()
         assert client.get().status_code == 200

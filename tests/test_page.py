@@ -18,7 +18,6 @@ import yaml
 from lxml import etree
 from playwright.sync_api import Page, expect
 
-from apphost import AppHost
 from pages import (ARTIFACTS, CLASSROOM, DESKTOP, PHONE, ROOT, SMALL_PHONE, WIDTHS, caret_line, focused_id,
                    generate_example, generate_pods, in_view, line_of, load_example, serious_violations)
 
@@ -249,9 +248,9 @@ def test_an_expired_session_is_a_sentence_not_json(open_page):
     watch.assert_clean(404)
 
 
-def test_a_network_failure_is_a_sentence(open_page, azurite):
+def test_a_network_failure_is_a_sentence(app_host, open_page, azurite):
     """The app goes away under an open page (its own app, stopped for real)."""
-    app = AppHost(azurite.connection_string, table="pagenetwork").start()
+    app = app_host(azurite.connection_string, table="pagenetwork").start()
     try:
         page, watch = open_page(base_url=app.url)
         load_example(page)
@@ -264,9 +263,9 @@ def test_a_network_failure_is_a_sentence(open_page, azurite):
     assert watch.csp_violations == []
 
 
-def test_a_storage_outage_says_when_to_retry(open_page, private_azurite):
+def test_a_storage_outage_says_when_to_retry(app_host, open_page, private_azurite):
     """Storage stops for real under the page's own app: the page words the 503 and its Retry-After."""
-    with AppHost(private_azurite.connection_string) as app:
+    with app_host(private_azurite.connection_string) as app:
         page, watch = open_page(base_url=app.url)
         load_example(page)
         private_azurite.stop()

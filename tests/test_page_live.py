@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from apphost import AppHost
 from pages import CLASSROOM, ROOT, line_of, load_example, serious_violations
 from sessiontables import entities_in_account
 
@@ -177,8 +176,8 @@ def test_marks_and_the_list_pass_axe(open_page, color_scheme):
     page.locator("#config-panel").screenshot(path=ROOT / "tests" / "artifacts" / f"live-check-{color_scheme}.png")
 
 
-def test_with_storage_down_checking_goes_on_and_the_page_says_generating_waits(open_page, private_azurite):
-    with AppHost(private_azurite.connection_string) as app:
+def test_with_storage_down_checking_goes_on_and_the_page_says_generating_waits(app_host, open_page, private_azurite):
+    with app_host(private_azurite.connection_string) as app:
         page, watch = open_page(base_url=app.url)
         load_example(page)
         private_azurite.stop()

@@ -11,7 +11,6 @@ import guacamole_json_auth as auth
 import guacamole_reader
 import pytest
 
-from apphost import AppHost
 from bench.hostile_configs import SHAPES
 from httpclient import API, EXAMPLES, Client, assert_problem
 from usermapper.cli import CLI_LIMITS
@@ -152,14 +151,13 @@ def test_lists_that_all_differ_are_parsed_up_to_a_bound_whatever_the_download_li
     assert len(answer["tails"]) == 200
 
 
-def test_the_route_refuses_a_link_too_long_and_an_answer_over_the_limit(azurite):
+def test_the_route_refuses_a_link_too_long_and_an_answer_over_the_limit(azurite, app_host):
     # Quotes cost 1 byte in the file, 4 in the answer (a JSON string in a JSON string): three users with
     # pods of their own (three tails) of 1 MB of file, 4 MB of answer.
     quotes = (b"users: {u: {quantity: 3, username_prefix: q, username_suffix: '1', password: p}}\n"
               b"devices: {pc: {per_user: 1, name_prefix: PC, name_suffix: '', hostname_prefix: '10.0.{pod}.', "
               b"hostname_suffix: '1', parameters: {protocol: rdp, hostname: ~, note: '" + b'"' * 300_000 + b"'}}}\n")
-    with AppHost(azurite.connection_string, table="signindocuments",
-                 USERMAPPER_MAX_XML_BYTES="3000000") as app:
+    with app_host(azurite.connection_string, table="signindocuments", USERMAPPER_MAX_XML_BYTES="3000000") as app:
         client = Client(app.url)
         assert client.post_file(TOO_LONG).status_code == 201
         problem = assert_problem(client.get(PATH), 422)

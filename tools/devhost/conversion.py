@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import azure.functions as func
 from azure.functions.http import HttpRequest as WorkerHttpRequest
@@ -20,6 +20,7 @@ from .cookies import host_set_cookie_headers
 
 _UNPREFIXED_HEADERS = ("CONTENT_TYPE", "CONTENT_LENGTH")
 _ENCODED_SLASH = re.compile("%2[fF]")
+_PATH_CHARACTERS = "/!$&'()*+,;=:@%"  # RFC 3986's pchar and "/", besides letters, digits and -._~
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,10 @@ class RequestTarget:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, Any]) -> "RequestTarget":
-        target = _origin_form(environ)
-        path, _, query = target.partition("?")
+        raw_path, _, query = _origin_form(environ).partition("?")
         host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
-        return cls(url=f"http://{host}{target}", host=host, path=_decode_path(path), query=query)
+        path = host_path(raw_path)
+        return cls(url=host_url(host, path, query), host=host, path=path, query=query)
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,8 @@ def function_request(
 
 
 def request_headers(environ: Mapping[str, Any]) -> dict[str, str]:
-    """Headers with lower-case names, as the host sends them. The host joins a repeated header's lines
-    with "," (Cookie lines too); waitress joins them with ", ", and a WSGI app cannot tell a join from a
-    ", " inside one line, so that space is the one difference left."""
+    """Headers with lower-case names, as the host sends them: a repeated header's lines joined with ","
+    (Cookie lines too), which `server.HostLikeParser` does where waitress joins them with ", "."""
     headers = {}
     for key, value in environ.items():
         name = _header_name(key)
@@ -122,9 +122,28 @@ def _origin_form(environ: Mapping[str, Any]) -> str:
     return target.encode("latin-1").decode("utf-8", "replace")
 
 
-def _decode_path(raw_path: str) -> str:
-    """Percent-decode like Kestrel, which keeps %2F encoded so it never splits a segment."""
-    return "%2F".join(unquote(part) for part in _ENCODED_SLASH.split(raw_path))
+def host_path(raw_path: str) -> str:
+    """The request's path as Kestrel gives it to the host (ASP.NET Core's Kestrel `PathDecoder.DecodePath`):
+    percent-decoded, but %2F kept encoded so that it never splits a segment, then its dot segments removed
+    (RFC 3986 5.2.4: `/static/../api/health` is `/api/health`)."""
+    decoded = "%2F".join(unquote(part) for part in _ENCODED_SLASH.split(raw_path))
+    kept: list[str] = []
+    segments = decoded.split("/")[1:]
+    for number, segment in enumerate(segments, 1):
+        if segment == "..":
+            kept = kept[:-1]
+        elif segment != ".":
+            kept.append(segment)
+        if segment in (".", "..") and number == len(segments):
+            kept.append("")  # `/a/.` is `/a/`
+    return "/" + "/".join(kept)
+
+
+def host_url(host: str, path: str, query: str) -> str:
+    """The URL the host gives the worker: `{scheme}://{Host}{Path}{QueryString}` (azure-functions-host
+    `GrpcMessageConversionExtensions.ToRpcHttp`), the path escaped again as ASP.NET Core's
+    `PathString.ToUriComponent` does (what a path may hold stays as it is), the query as sent."""
+    return f"http://{host}{quote(path, safe=_PATH_CHARACTERS)}" + (f"?{query}" if query else "")
 
 
 def _header_name(environ_key: str) -> str | None:

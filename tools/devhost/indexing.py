@@ -68,9 +68,9 @@ class FunctionIndex:
 def index_app(app_dir: Path, route_prefix: str, environ: Mapping[str, str]) -> FunctionIndex:
     """Import the app in `app_dir` and describe each of its functions.
 
-    HTTP routes are ordered alphabetically by function name, ignoring case: the host registers
-    them in that order and takes the first match, so a catch-all whose name sorts first swallows
-    the routes after it, here as in Azure.
+    HTTP routes are ordered alphabetically by function name, ignoring case as .NET's OrdinalIgnoreCase
+    does, in upper case (so `_` sorts after letters): the host registers them in that order and takes
+    the first match, so a catch-all whose name sorts first swallows the routes after it, here as in Azure.
     """
     app = _find_function_app(_import_function_app(app_dir))
     try:
@@ -84,7 +84,7 @@ def index_app(app_dir: Path, route_prefix: str, environ: Mapping[str, str]) -> F
             http_functions.append(_http_function(function, route_prefix))
         else:
             timer_functions.append(_timer_function(function, environ))
-    http_functions.sort(key=lambda function: function.name.casefold())
+    http_functions.sort(key=lambda function: function.name.upper())
     return FunctionIndex(tuple(http_functions), tuple(timer_functions))
 
 

@@ -1,8 +1,11 @@
 """The app loaded as the host loads it, served by waitress set up as the host's front end, timers started.
 
-`HostLikeParser` is devhost's one hook into waitress's internals (its request parser), for two things a
+`HostLikeParser` is devhost's one hook into waitress's internals (its request parser), for three things a
 WSGI app cannot see or change:
 
+- Repeated request headers: the host joins a header's lines with "," (ASP.NET Core's
+  `StringValues.ToString()`), Cookie lines too; waitress joins them with ", ". The parser joins them again
+  from the request's own lines, as the host does.
 - Chunked request bodies: the host passes a body on to the worker only when it has a `Content-Length`
   above 0, so a body sent with `Transfer-Encoding: chunked` (`curl -T`, streaming clients) reaches the
   function empty, with that header still there. waitress de-chunks such a body, removes the header and
@@ -21,7 +24,7 @@ from typing import Any
 
 import waitress
 from waitress.channel import HTTPChannel
-from waitress.parser import HTTPRequestParser
+from waitress.parser import HEADER_FIELD_RE, HTTPRequestParser, get_header_lines
 from waitress.utilities import RequestEntityTooLarge
 
 from .indexing import FunctionIndex, index_app
@@ -87,8 +90,23 @@ def serve(app_dir: str | Path = ".", host: str = "127.0.0.1", port: int = 7071) 
 class HostLikeParser(HTTPRequestParser):
     def parse_header(self, header_plus: bytes) -> None:
         super().parse_header(header_plus)
+        self._join_repeated_lines_as_the_host_does(header_plus)
         if self.chunked:
             self.headers["TRANSFER_ENCODING"] = "chunked"
+
+    def _join_repeated_lines_as_the_host_does(self, header_plus: bytes) -> None:
+        """Join each repeated header's values with "," where waitress put ", ", from lines waitress has already
+        accepted (so each matches its header grammar), skipping what it skips (names with "_") and the two
+        headers it reads itself (their repetition is its own error)."""
+        values: dict[str, list[str]] = {}
+        for line in get_header_lines(header_plus.partition(b"\r\n")[2]):
+            name, value = HEADER_FIELD_RE.match(line).group("name", "value")
+            key = name.upper().replace(b"-", b"_").decode("latin-1")
+            if b"_" not in name and key not in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):
+                values.setdefault(key, []).append(value.strip(b" \t").decode("latin-1"))
+        for key, lines in values.items():
+            if len(lines) > 1:
+                self.headers[key] = ",".join(lines)
 
     def received(self, data: bytes) -> int:
         """Parse as waitress does; a request it refuses is never invited to send its body, and a body over

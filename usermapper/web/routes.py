@@ -106,7 +106,13 @@ class Api:
         self.store.sweep()
 
     def dispatch(self, request: Request, handlers: Mapping[str, Handler]) -> Response:
-        """The handler for the request's method, behind the origin check for those that change state."""
+        """The handler for the request's method, behind the origin check for those that change state.
+
+        A route that serves GET serves HEAD with the same handler (RFC 9110 9.3.2): the same status and
+        headers, and the body, which every host drops from a HEAD answer (Kestrel writes none of it; devhost
+        sends only its length), so `curl -I` sees what a GET would get."""
+        if "GET" in handlers:
+            handlers = {**handlers, "HEAD": handlers["GET"]}
         handler = handlers.get(request.method.upper())
         if handler is None:
             return _method_not_allowed(request, handlers)

@@ -82,6 +82,17 @@ def docs_index(req: func.HttpRequest) -> func.HttpResponse:
     return _matched("docs_index", req)
 
 
+@app.route(route="api/order/{name}")
+def api_order(req: func.HttpRequest) -> func.HttpResponse:
+    """Sorts after apiorder_first in the host, which compares names in upper case ("_" after letters)."""
+    return _matched("api_order", req)
+
+
+@app.route(route="api/order/first")
+def apiorder_first(req: func.HttpRequest) -> func.HttpResponse:
+    return _matched("apiorder_first", req)
+
+
 @app.route(route="api/cookies", methods=["GET"])
 def api_cookies(req: func.HttpRequest) -> func.HttpResponse:
     response = func.HttpResponse("cookies")
