@@ -117,6 +117,8 @@ def test_the_sheet_has_the_configs_size_limit_and_a_row_per_user_at_most():
     assert refusal(b"username,password\n" + b"x" * 83, limits) == [
         ("", 0, 0, "the credentials sheet is 101 bytes; the largest accepted is 100 bytes")]
     many = b"username,password\n" + b"".join(b"u%d,p\n" % n for n in range(5))
-    assert refusal(many, limits) == [("", 5, 1, "the sheet has more rows than the 3 users a lab may have at most; "
-                                                "it was read no further")]
+    assert refusal(many, limits) == [("", 5, 1, "the sheet has more than 4 lines: a first line, and one per user a "
+                                                "lab may have at most; it was read no further")]
+    assert refusal(b"\n" * 90, limits) == [("", 5, 1, "the sheet has more than 4 lines: a first line, and one per "
+                                                     "user a lab may have at most; it was read no further")]
     assert len(read_sheet(b"username,password\n" + b"".join(b"u%d,p\n" % n for n in range(3)), limits).passwords) == 3

@@ -8,8 +8,9 @@ its quotes doubled. Every cell is taken exactly, as the sheet is written exactly
 ``=1+2`` or ``-x``, which a spreadsheet would run, is the password.
 
 The sheet is refused whole, with the line and column of each cause, when it is not that: larger than the
-limit, not UTF-8, not CSV (a stray quote), without the two columns, a row with another number of cells
-than the first line, a username given twice, an empty username or password, or a username or password
+config may be, longer than a line per user a lab may have, not UTF-8, not CSV (a quote that no quote
+closes, text after a closing quote), without the two columns, a row with another number of cells than the
+first line, a username given twice, an empty username or password, or a username or password
 holding a line break (which a browser's login form cannot send) or a character XML cannot carry. Nothing is
 kept from half a sheet. Usernames are compared exactly, as Guacamole compares them: ``Student01`` and
 ``student01`` are two users.
@@ -22,6 +23,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 from ..lab.fields import NOT_XML_CHARACTER
 from ..lab.model import Problem, Refused
@@ -66,8 +68,8 @@ def read_sheet(data: bytes, limits: Limits) -> PreviousSheet:
     try:
         return _sheet(rows, limits.max_users)
     except csv.Error as error:
-        line, cells = rows.located(rows.start_line)
-        raise SheetRefused([Problem("", *_syntax_place(cells, line), f"not CSV: {_CSV_ERRORS.get(str(error), error)}")]) from None
+        cells = rows.located(rows.start_line)
+        raise SheetRefused([Problem("", *cells[-1], f"not CSV: {_CSV_ERRORS.get(str(error), error)}")]) from None
 
 
 class _Rows:
@@ -77,45 +79,46 @@ class _Rows:
     def __init__(self, text: str):
         self.text = text
         self.reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-        self.start_line = 1
+        self.start_line = 1  # of the record being read
+        self.count = 0  # records read, blank lines too
         self._cursor = (1, 0)  # a line and where it starts: lines are located in order, each found once
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
         reader = self.reader
         for row in reader:
+            self.count += 1
             yield self.start_line, row
             self.start_line = reader.line_num + 1
 
-    def located(self, line: int) -> tuple[int, list[tuple[int, int]]]:
-        """The place of each cell of the record starting on ``line`` (as far as it can be read)."""
+    def located(self, line: int) -> list[tuple[int, int]]:
+        """The place of each cell of the record starting on ``line``, as far as it is CSV: at least one."""
         at_line, offset = self._cursor
         for found in LINE_BREAK.finditer(self.text, offset) if at_line < line else ():
             at_line, offset = at_line + 1, found.end()
             if at_line == line:
                 break
         self._cursor = (at_line, offset)
-        return line, _places(self.text, offset, line)
+        return _places(self.text, offset, line)
 
 
 def _sheet(rows: _Rows, max_users: int) -> PreviousSheet:
-    records = iter(rows)
+    most = max_users + 2  # the first line, a row per user, and one more that says there are more
+    records = islice(rows, most)
     first = next(((line, row) for line, row in records if any(row)), None)  # blank lines are no users
+    if first is None and rows.count == most:
+        raise SheetRefused([_too_long(rows, most)])
     if first is None:
         raise SheetRefused([Problem("", 1, 1, "the credentials sheet is empty: its first line must name the "
                                               "columns username and password")])
     header_line, header = first
-    columns = _columns(header, rows.located(header_line)[1])
+    columns = _columns(header, rows.located(header_line))
     user_at, password_at, type_at = columns[USERNAME], columns[PASSWORD], columns.get(TYPE)
     width = len(header)
     passwords: dict[str, str] = {}
     types: dict[str, str] = {}
     lines: dict[str, int] = {}
     found = _Problems(rows)
-    for count, (line, row) in enumerate(records):
-        if count == max_users:
-            found.add(line, 0, "", f"the sheet has more rows than the {max_users:,} users a lab may have at "
-                                   f"most; it was read no further")
-            break
+    for line, row in records:
         if len(row) != width:
             if any(row):  # at the first cell too many, or the last of too few
                 found.add(line, width if len(row) > width else len(row) - 1, "",
@@ -137,8 +140,15 @@ def _sheet(rows: _Rows, max_users: int) -> PreviousSheet:
         lines[username] = line
         if type_at is not None:
             types[username] = row[type_at]
+    if rows.count == most:
+        found.listed.append(_too_long(rows, most))
     found.raise_any()
     return PreviousSheet(passwords, types)
+
+
+def _too_long(rows: _Rows, most: int) -> Problem:
+    return Problem("", rows.start_line, 1, f"the sheet has more than {most - 1:,} lines: a first line, and one per "
+                                           f"user a lab may have at most; it was read no further")
 
 
 class _Problems:
@@ -150,7 +160,7 @@ class _Problems:
     def add(self, line: int, cell: int, path: str, message: str) -> None:
         self.count += 1
         if len(self.listed) <= MAX_REPORTED:  # one more than listed: where the rest start
-            places = self.rows.located(line)[1]
+            places = self.rows.located(line)
             self.listed.append(Problem(path, *places[min(cell, len(places) - 1)], message))
 
     def raise_any(self) -> None:
@@ -197,11 +207,6 @@ def _cell_problem(value: str, name: str) -> tuple[str, str] | None:
 _CSV_ERRORS = {"',' expected after '\"'": "text after a field's closing quote: a quote inside a quoted field "
                                           "is written twice",
                "unexpected end of data": "a quote opens a field that no quote closes"}
-
-
-def _syntax_place(cells: list[tuple[int, int]], line: int) -> tuple[int, int]:
-    """Where a record that is not CSV goes wrong: at its last cell that could be read."""
-    return cells[-1] if cells else (line, 1)
 
 
 def _places(text: str, at: int, line: int) -> list[tuple[int, int]]:
