@@ -209,6 +209,18 @@ devices:
     (b"<user-mapping>\n  <authorize username='a' password='b'>\n</user-mapping>",
      (3, 16, "not a user-mapping.xml Guacamole can read: Opening and ending tag mismatch: authorize line 2 and "
             "user-mapping")),
+    (b"<user-mapping><authorize username='a' password='b'/>\n<x/><authorize username='c' password='d'/>"
+     b"</user-mapping>", (2, 0, "not a user-mapping.xml Guacamole can read: <x> inside <user-mapping>")),
+    (b"<user-mapping><authorize username='a' password='b'/>\n<x/></user-mapping>",
+     (2, 0, "not a user-mapping.xml Guacamole can read: <x> inside <user-mapping>")),
+    (b"<user-mapping><authorize username='a' password='b'>\n<connection><protocol>ssh</protocol></connection>"
+     b"</authorize></user-mapping>", (2, 0, "not a user-mapping.xml Guacamole can read: <connection> without name")),
+    (b"<user-mapping><authorize username='a' password='b'><connection name='c'>\n<param name='x'><b/></param>"
+     b"</connection></authorize></user-mapping>", (2, 0, "not a user-mapping.xml Guacamole can read: <b> inside "
+                                                         "<param>")),
+    (b"<user-mapping><authorize username='a' password='b'><connection name='c'>\n<param>v</param>"
+     b"</connection></authorize></user-mapping>", (2, 0, "not a user-mapping.xml Guacamole can read: <param> "
+                                                         "without name")),
 ])
 def test_a_previous_file_guacamole_would_refuse_is_refused_at_its_line(data, expected):
     with pytest.raises(PreviousRefused) as refused:
@@ -224,3 +236,14 @@ def test_a_previous_file_that_declares_entities_is_refused_before_any_is_expande
     with pytest.raises(PreviousRefused) as refused:
         read_user_mapping(io.BytesIO(bomb))
     assert "DOCTYPE" in refused.value.problems[0].message
+
+
+def test_a_previous_file_is_read_as_guacamole_reads_it_and_each_types_list_is_kept_once(week_one):
+    previous = read_user_mapping(io.BytesIO(written(week_one)))
+    assert previous.connections("student01") is previous.connections("student12")
+    assert [c.name for c in previous.connections("trainer1")] == ["WS1", "WS2", "WS3", "Router"]
+    twice = read_user_mapping(io.BytesIO(
+        b"<user-mapping><authorize username='a' password='1'><connection name='c'><protocol>ssh</protocol>"
+        b"<param name='port'>1</param><param name='port'>2</param></connection></authorize>"
+        b"<authorize username='a' password='2'/></user-mapping>"))
+    assert list(twice.types) == ["a"] and twice.connections("a") == ()  # the last one wins

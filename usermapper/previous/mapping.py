@@ -30,10 +30,10 @@ from ..lab.model import Refused
 from ..limits import Limits
 
 XML_START = b"<"
-# The elements Guacamole's reader allows inside each one.
-CHILDREN = {"user-mapping": ("authorize",), "authorize": ("connection",), "connection": ("protocol", "param"),
-            "protocol": (), "param": ()}
-REQUIRED = {"authorize": "username", "connection": "name", "param": "name"}
+# What Guacamole's reader refuses inside an <authorize>, found by libxml2 in one search per distinct block.
+UNREADABLE = ("*[not(self::connection)] | connection[not(@name)] | connection/*[not(self::protocol or self::param)]"
+              " | connection/param[not(@name)] | connection/*/*")
+SHARED_BYTES = 64 << 20  # the blocks remembered, in bytes: a lab with pods has one per user, never shared
 
 
 class PreviousRefused(Refused):
@@ -85,11 +85,10 @@ def no_passwords(count: int, length: int) -> list[str]:
 
 def read_user_mapping(source: BinaryIO) -> PreviousLab:
     """The users of a previous user-mapping.xml read from ``source``; raises ``PreviousRefused``."""
-    lists: dict[tuple[Connection, ...], tuple[Connection, ...]] = {}  # each distinct list, kept once
     by_user: dict[str, tuple[Connection, ...]] = {}
     try:
         for username, connections in _users(source):
-            by_user[username] = lists.setdefault(connections, connections)  # the last one wins, as in Guacamole
+            by_user[username] = connections  # the last one wins, as in Guacamole
     except etree.XMLSyntaxError as error:
         line, column = error.position
         message = re.sub(r", line \d+, column \d+$", "", error.msg)  # the place is the problem's own
@@ -99,45 +98,94 @@ def read_user_mapping(source: BinaryIO) -> PreviousLab:
 
 
 def _users(source: BinaryIO) -> Iterator[tuple[str, tuple[Connection, ...]]]:
-    """Each ``<authorize>``'s username and connections, checked as Guacamole checks them, as they are read."""
-    parser = etree.iterparse(source, events=("start", "end"), resolve_entities=False, no_network=True,
-                             load_dtd=False, huge_tree=True, remove_comments=True, remove_pis=True)
-    depth: list[str] = []
+    """Each ``<authorize>``'s username and connections, checked as Guacamole checks them, as they are read.
+    lxml reports the root's start and each ``<authorize>``'s end alone. A user's connections are read once
+    per distinct block of them (its bytes as lxml writes them): the users of a type share one tuple."""
+    parser = etree.iterparse(source, events=("start", "end"), tag=("user-mapping", "authorize"), no_network=True,
+                             resolve_entities=False, load_dtd=False, remove_comments=True, remove_pis=True)
+    blocks = _Blocks()
     for event, element in parser:
-        if event == "start" and not depth and element.getroottree().docinfo.doctype:
-            raise PreviousRefused([Problem("", 1, 0, "not a user-mapping.xml Guacamole can read: it declares a "
-                                                     "DOCTYPE, which usermapper never writes and does not read")])
         if event == "start":
-            _check_place(element, depth[-1] if depth else None)
-            depth.append(element.tag)
+            if element.tag == "user-mapping" and element.getroottree().docinfo.doctype:
+                raise _refused(element, "it declares a DOCTYPE, which usermapper never writes and does not read")
             continue
-        depth.pop()
-        if element.tag == "authorize":
-            yield element.get("username"), tuple(_connection(c) for c in element)
-            element.clear(keep_tail=False)
-            parent = element.getparent()
-            if parent is not None:  # what came before, read and dropped
-                del parent[:]
+        parent = element.getparent()
+        if element.tag == "user-mapping":  # its end: what follows the last user
+            _check_children(element, ("authorize",))
+        elif parent is None or parent.tag != "user-mapping" or parent.getparent() is not None:
+            raise _refused(element, f"<authorize> inside <{parent.tag if parent is not None else ''}>")
+        else:
+            _check_children(parent, ("authorize",), until=element)  # what came between two users
+            yield _required(element, "username"), _connections(element, blocks)
+            element.clear(keep_tail=True)  # read: dropped, with the users before it (the next may be parsed)
+            while element.getprevious() is not None:
+                del parent[0]
+    if parser.root is not None and parser.root.tag != "user-mapping":
+        raise _refused(parser.root, f"<{parser.root.tag}> as the root")
 
 
-def _check_place(element: etree._Element, parent: str | None) -> None:
-    allowed = CHILDREN[parent] if parent else ("user-mapping",)
-    if element.tag not in allowed:
-        inside = f"inside <{parent}>" if parent else "as the root"
-        raise PreviousRefused([Problem("", element.sourceline or 0, 0, f"not a user-mapping.xml Guacamole can "
-                                                                       f"read: <{element.tag}> {inside}")])
-    required = REQUIRED.get(element.tag)
-    if required and element.get(required) is None:
-        raise PreviousRefused([Problem("", element.sourceline or 0, 0, f"not a user-mapping.xml Guacamole can "
-                                                                       f"read: <{element.tag}> without {required}")])
+class _Blocks(dict):
+    """Blocks of connections read, by their bytes, up to ``SHARED_BYTES`` of them."""
+
+    size = 0
+
+    def remember(self, block: bytes, connections: tuple[Connection, ...]) -> None:
+        if self.size + len(block) <= SHARED_BYTES:
+            self[block] = connections
+            self.size += len(block)
+
+
+def _connections(user: etree._Element, blocks: _Blocks) -> tuple[Connection, ...]:
+    """The connections of an ``<authorize>``: those of the same block read before, or read and checked now.
+    Blocks are remembered up to ``SHARED_BYTES`` in all."""
+    written = etree.tostring(user, with_tail=False)
+    block = written[written.find(b">") + 1:]  # after the start tag, whose attributes escape every ">"
+    known = blocks.get(block)
+    if known is not None:
+        return known
+    bad = user.xpath(UNREADABLE)
+    if bad:
+        raise _refused(bad[0], _why_unreadable(bad[0]))
+    connections = tuple(_connection(c) for c in user)
+    blocks.remember(block, connections)
+    return connections
+
+
+def _why_unreadable(element: etree._Element) -> str:
+    if element.tag in ("connection", "param") and element.get("name") is None:
+        return f"<{element.tag}> without name"
+    return f"<{element.tag}> inside <{element.getparent().tag}>"
 
 
 def _connection(element: etree._Element) -> Connection:
+    """A checked ``<connection>`` as Guacamole reads it: the last protocol, and of two parameters of one
+    name, the last."""
     protocol = ""
     parameters = {}
     for child in element:
         if child.tag == "protocol":
             protocol = child.text or ""
         else:
-            parameters[child.get("name")] = child.text or ""  # the last one wins, as in Guacamole
+            parameters[child.get("name")] = child.text or ""
     return Connection(element.get("name"), protocol, tuple(parameters.items()))
+
+
+def _check_children(parent: etree._Element, allowed: tuple[str, ...], until: etree._Element | None = None) -> None:
+    """Refuse a child of ``parent`` (those before ``until``) that Guacamole's reader does not allow there."""
+    for child in parent:
+        if child is until:
+            return
+        if child.tag not in allowed:
+            raise _refused(child, f"<{child.tag}> inside <{parent.tag}>")
+
+
+def _required(element: etree._Element, name: str) -> str:
+    value = element.get(name)
+    if value is None:
+        raise _refused(element, f"<{element.tag}> without {name}")
+    return value
+
+
+def _refused(element: etree._Element, reason: str) -> PreviousRefused:
+    return PreviousRefused([Problem("", element.sourceline or 0, 0, f"not a user-mapping.xml Guacamole can read: "
+                                                                    f"{reason}")])
