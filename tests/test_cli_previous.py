@@ -178,3 +178,9 @@ def test_a_directory_is_not_a_sheet(tmp_path):
     week_one(tmp_path)
     done = usermapper("-i", "lab.yaml", "--check", "--keep-passwords", ".", cwd=tmp_path)
     assert (done.returncode, done.stderr.decode()) == (2, "usermapper: cannot read .: Is a directory\n")
+
+
+def test_check_too_refuses_two_inputs_on_standard_input(tmp_path):
+    done = usermapper("-i", "-", "--check", "--previous", "-", cwd=tmp_path, stdin=WEEK_TWO.encode())
+    assert (done.returncode, done.stderr.decode()) == (
+        2, "usermapper: -i - and --previous - would both read standard input; name a file for one\n")

@@ -303,11 +303,7 @@ def _changes(args: argparse.Namespace, changes) -> str:
 def _previous_overwritten(args: argparse.Namespace, targets: dict[str, Target]) -> str | None:
     """Why an output would overwrite a previous run's file before it is read, or None. The sheet whose
     passwords are kept may be the sheet written, and the previous file the file written: each is read
-    first, then replaced whole. Standard input is read by one option at most."""
-    readers = [option for option, name in (("-i", args.input), ("--keep-passwords", args.keep_passwords),
-                                           ("--previous", args.previous)) if name == STDIO]
-    if len(readers) > 1:
-        return f"{readers[0]} - and {readers[1]} - would both read standard input; name a file for one"
+    first, then replaced whole."""
     for option, (attribute, replaced_by, what) in PREVIOUS_INPUTS.items():
         name = getattr(args, attribute)
         identity = input_identity(name) if name else None
@@ -327,7 +323,11 @@ def _outputs(args: argparse.Namespace) -> dict[str, str]:
 
 
 def _same_output(args: argparse.Namespace) -> str | None:
-    """Why two outputs cannot both go to standard output, or None."""
+    """Why two outputs cannot both go to standard output, or two inputs come from standard input, or None."""
+    readers = [option for option, name in (("-i", args.input), ("--keep-passwords", args.keep_passwords),
+                                           ("--previous", args.previous)) if name == STDIO]
+    if len(readers) > 1:
+        return f"{readers[0]} - and {readers[1]} - would both read standard input; name a file for one"
     if args.passwords_sql and args.passwords_sql[1] == STDIO and STDIO in (args.output, args.credentials):
         return "only one of -o, --credentials and --passwords-sql may write to standard output"
     if args.credentials == STDIO and args.output == STDIO:

@@ -4,12 +4,13 @@ the previous lab's config, to say what changed (``changes.py``).
 A user-mapping.xml is read as Guacamole's file authentication reads it (docs/architecture.md, "Facts
 about Guacamole's reader"): the root ``user-mapping``, inside it only ``authorize``, inside that only
 ``connection``, inside a connection only ``protocol`` and ``param``; anything else is refused with its line,
-as Guacamole would refuse the whole file. It is parsed as it streams (lxml's ``iterparse``, no DTD, no
-entities, no network), each user's block dropped once read; the connection lists of users who have the
-same ones are kept once, so a lab without pods takes the memory of one user per type. The file has no
-user types: its users' types are unknown (None).
+as Guacamole would refuse the whole file. It is parsed as it streams (lxml's ``iterparse``, no DOCTYPE,
+no network), each user's block dropped once read; the connection lists of users who have the same ones are
+kept once, so a lab without pods takes the memory of one user per type, and a lab with pods the memory of
+all its connections. The file has no user types: its users' types are unknown (None).
 
-A config is read and expanded like the current one, and its users' connections are made when asked for.
+A config is read and expanded like the current one, and its users' connections are made when asked for:
+its memory stays flat, pods or not.
 
 Which of the two it is, the first character says: a user-mapping.xml starts with ``<`` (after a byte-order
 mark and blank space), which no valid config does.
