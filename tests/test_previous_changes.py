@@ -15,6 +15,7 @@ import pytest
 
 from usermapper.generate import check
 from usermapper.limits import Limits
+from usermapper.outputs.user_mapping import FileTooLarge
 from usermapper.previous import PreviousRefused, previous_lab, read_user_mapping
 
 LIMITS = Limits()
@@ -247,3 +248,12 @@ def test_a_previous_file_is_read_as_guacamole_reads_it_and_each_types_list_is_ke
         b"<param name='port'>1</param><param name='port'>2</param></connection></authorize>"
         b"<authorize username='a' password='2'/></user-mapping>"))
     assert list(twice.types) == ["a"] and twice.connections("a") == ()  # the last one wins
+
+
+def test_kept_passwords_longer_than_new_ones_count_against_the_files_limit():
+    plain = WEEK_ONE.replace("        password_encoding: sha256\n", "")
+    size = check(plain, LIMITS).xml_size
+    limits = Limits(max_xml_bytes=size + 10)
+    assert check(plain, limits, sheet=b"username,password\nstudent01," + b"x" * 22 + b"\n").xml_size == size + 10
+    with pytest.raises(FileTooLarge):
+        check(plain, limits, sheet=b"username,password\nstudent01," + b"x" * 23 + b"\n")
