@@ -131,7 +131,7 @@ def changes(mapping: UserMapping, previous: PreviousLab | None, sheet: PreviousS
         {name: sheet.types.get(name) or None for name in sheet.passwords} if sheet is not None else {})
     by_type: dict[str | None, TypeChanges] = {g.users[0].user_type: TypeChanges(g.users[0].user_type)
                                               for g in mapping.groups if g.users}
-    budget = [SHOWN_CHANGES]
+    budget = Budget(SHOWN_CHANGES)
     differences: dict[tuple[int, int], str] = {}
     kept, new = 0, Named()
     for group in mapping.groups:
@@ -161,13 +161,20 @@ def changes(mapping: UserMapping, previous: PreviousLab | None, sheet: PreviousS
                    kept if sheet is not None else None, new)
 
 
-def _note(changed: TypeChanges, username: str, difference: str, budget: list[int]) -> None:
+@dataclass
+class Budget:
+    """How many more distinct changes may be listed, in all user types together."""
+
+    left: int
+
+
+def _note(changed: TypeChanges, username: str, difference: str, budget: Budget) -> None:
     if not difference:
         changed.unchanged += 1
     elif difference in changed.changes:
         changed.changes[difference].add(username)
-    elif budget[0] > 0:
-        budget[0] -= 1
+    elif budget.left > 0:
+        budget.left -= 1
         changed.changes[difference] = Named()
         changed.changes[difference].add(username)
     else:
