@@ -71,7 +71,7 @@ def read_bounded(name: str, limit: int, what: str = "the config") -> bytes:
     """The config (or ``what`` else) at ``name`` (``-``: standard input), read no further than ``limit`` + 1
     bytes; raises ``TooLarge`` above the limit (a regular file by its size, unread) and ``OSError``."""
     with open_bounded(name, limit, what) as file:
-        return file.read()
+        return file.read(limit + 1)  # in one piece where the file gives it so; the byte past the limit raises
 
 
 @contextmanager
