@@ -9,6 +9,7 @@ from the previous config alike; from the previous sheet alone, the users added, 
 from __future__ import annotations
 
 import io
+import json
 
 import guacamole_reader
 import pytest
@@ -257,3 +258,21 @@ def test_kept_passwords_longer_than_new_ones_count_against_the_files_limit():
     assert check(plain, limits, sheet=b"username,password\nstudent01," + b"x" * 22 + b"\n").xml_size == size + 10
     with pytest.raises(FileTooLarge):
         check(plain, limits, sheet=b"username,password\nstudent01," + b"x" * 23 + b"\n")
+
+
+def test_the_changes_as_data_for_the_web_say_what_the_lines_say(week_one):
+    checked = check(WEEK_TWO, LIMITS, sheet=week_one.credentials.csv)
+    data = json.loads(json.dumps(checked.changes(read_user_mapping(io.BytesIO(written(week_one)))).as_dict()))
+    change = "+ WS4; ~ Router (hostname)"
+    assert data == {
+        "user_types": [
+            {"name": "trainers", "added": {"first": [], "count": 0}, "removed": {"first": ["trainer2"], "count": 1},
+             "kept": 1, "changes": [{"users": {"first": ["trainer1"], "count": 1}, "change": change}],
+             "other_changes": 0, "unchanged": 0},
+            {"name": "students", "added": {"first": ["student13", "student14", "student15"], "count": 3},
+             "removed": {"first": [], "count": 0}, "kept": 12,
+             "changes": [{"users": {"first": ["student01", "student02", "student03", "student04", "student05"],
+                                    "count": 12}, "change": change}],
+             "other_changes": 0, "unchanged": 0}],
+        "more_user_types": 0, "connections_known": True, "passwords_kept": 13,
+        "passwords_new": {"first": ["student13", "student14", "student15"], "count": 3}}
