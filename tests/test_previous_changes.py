@@ -70,7 +70,7 @@ def week_one():
 
 def test_the_week_two_changes_are_named_exactly_from_the_previous_file_or_the_previous_lab(week_one):
     checked = check(WEEK_TWO, LIMITS, sheet=week_one.credentials.csv)
-    from_file = read_user_mapping(io.BytesIO(written(week_one)))
+    from_file = read_user_mapping(io.BytesIO(written(week_one)), LIMITS)
     assert checked.changes(from_file).lines() == CHANGES
     assert checked.changes(previous_lab(WEEK_ONE, LIMITS)).lines() == CHANGES
     assert checked.generate().changes(from_file).lines() == CHANGES
@@ -163,7 +163,7 @@ devices:
           parameters: {protocol: rdp}}
 """
     moved = pods.replace("hostname_suffix: '10'", "hostname_suffix: '20'")
-    previous = read_user_mapping(io.BytesIO(written(check(pods, LIMITS).generate())))
+    previous = read_user_mapping(io.BytesIO(written(check(pods, LIMITS).generate())), LIMITS)
     assert check(moved, LIMITS).changes(previous).lines() == ["students: 20 kept", "  all 20: ~ PC (hostname)"]
     fewer = pods.replace("quantity: 20", "quantity: 19")
     assert check(fewer, LIMITS).changes(previous).lines() == [  # a user-mapping.xml has no types
@@ -189,14 +189,14 @@ devices:
 """
     previous = read_user_mapping(io.BytesIO(previous_file(
         [(f"s{n}", ["PC", f"old{n}"]) for n in range(1, 301)]
-        + [(f"gone{n}", [f"a{k}" for k in range(9)]) for n in range(7)])))
+        + [(f"gone{n}", [f"a{k}" for k in range(9)]) for n in range(7)])), LIMITS)
     lines = check(lab, LIMITS).changes(previous).lines()
     assert lines[0] == "students: 300 kept"
     assert lines[1:4] == ["  s1: - old1", "  s2: - old2", "  s3: - old3"]
     assert len(lines) == 1 + 100 + 1 + 1
     assert lines[-2] == "  and 200 more users with other changes"
     assert lines[-1] == "no longer in the lab: 7 users (gone0, gone1, gone2, gone3, gone4 and 2 more)"
-    many = read_user_mapping(io.BytesIO(previous_file([("s1", [f"c{k}" for k in range(12)])])))
+    many = read_user_mapping(io.BytesIO(previous_file([("s1", [f"c{k}" for k in range(12)])])), LIMITS)
     assert check(lab, LIMITS).changes(many).lines()[:3] == [
         "students: 299 added (s2, s3, s4, s5, s6 and 294 more), 1 kept",
         "  s1: + PC; - c0, c1, c2, c3, c4 and 7 more"]
@@ -226,7 +226,7 @@ devices:
 ])
 def test_a_previous_file_guacamole_would_refuse_is_refused_at_its_line(data, expected):
     with pytest.raises(PreviousRefused) as refused:
-        read_user_mapping(io.BytesIO(data))
+        read_user_mapping(io.BytesIO(data), LIMITS)
     [problem] = refused.value.problems
     assert (problem.line, problem.column, problem.message) == expected
 
@@ -236,18 +236,18 @@ def test_a_previous_file_that_declares_entities_is_refused_before_any_is_expande
             b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>'
             b'<user-mapping><authorize username="&c;" password="x"/></user-mapping>')
     with pytest.raises(PreviousRefused) as refused:
-        read_user_mapping(io.BytesIO(bomb))
+        read_user_mapping(io.BytesIO(bomb), LIMITS)
     assert "DOCTYPE" in refused.value.problems[0].message
 
 
 def test_a_previous_file_is_read_as_guacamole_reads_it_and_each_types_list_is_kept_once(week_one):
-    previous = read_user_mapping(io.BytesIO(written(week_one)))
+    previous = read_user_mapping(io.BytesIO(written(week_one)), LIMITS)
     assert previous.connections("student01") is previous.connections("student12")
     assert [c.name for c in previous.connections("trainer1")] == ["WS1", "WS2", "WS3", "Router"]
     twice = read_user_mapping(io.BytesIO(
         b"<user-mapping><authorize username='a' password='1'><connection name='c'><protocol>ssh</protocol>"
         b"<param name='port'>1</param><param name='port'>2</param></connection></authorize>"
-        b"<authorize username='a' password='2'/></user-mapping>"))
+        b"<authorize username='a' password='2'/></user-mapping>"), LIMITS)
     assert list(twice.types) == ["a"] and twice.connections("a") == ()  # the last one wins
 
 
@@ -262,7 +262,7 @@ def test_kept_passwords_longer_than_new_ones_count_against_the_files_limit():
 
 def test_the_changes_as_data_for_the_web_say_what_the_lines_say(week_one):
     checked = check(WEEK_TWO, LIMITS, sheet=week_one.credentials.csv)
-    data = json.loads(json.dumps(checked.changes(read_user_mapping(io.BytesIO(written(week_one)))).as_dict()))
+    data = json.loads(json.dumps(checked.changes(read_user_mapping(io.BytesIO(written(week_one)), LIMITS)).as_dict()))
     change = "+ WS4; ~ Router (hostname)"
     assert data == {
         "user_types": [
@@ -276,3 +276,11 @@ def test_the_changes_as_data_for_the_web_say_what_the_lines_say(week_one):
              "other_changes": 0, "unchanged": 0}],
         "more_user_types": 0, "connections_known": True, "passwords_kept": 13,
         "passwords_new": {"first": ["student13", "student14", "student15"], "count": 3}}
+
+
+def test_a_previous_file_is_read_no_further_than_the_most_users_a_lab_may_have():
+    users = "".join(f"<authorize username='u{n}' password='p'/>" for n in range(4))
+    with pytest.raises(PreviousRefused) as refused:
+        read_user_mapping(io.BytesIO(f"<user-mapping>{users}</user-mapping>".encode()), Limits(max_users=3))
+    assert refused.value.problems[0].message == ("the previous file has more than 3 users, the most a lab may "
+                                                 "have; it was read no further")

@@ -287,7 +287,7 @@ def _read_previous(name: str) -> PreviousLab:
     the previous config; raises ``TooLarge``, ``PreviousRefused`` or ``OSError``."""
     with open_bounded(name, CLI_LIMITS.max_xml_bytes, "the previous file") as stream:
         if is_user_mapping(stream.peek(64)):
-            return read_user_mapping(stream)
+            return read_user_mapping(stream, CLI_LIMITS)
         config = stream.read(CLI_LIMITS.max_config_bytes + 1)
     if len(config) > CLI_LIMITS.max_config_bytes:
         raise TooLarge(None, CLI_LIMITS.max_config_bytes, "the previous file")

@@ -84,12 +84,16 @@ def no_passwords(count: int, length: int) -> list[str]:
     return [""] * count
 
 
-def read_user_mapping(source: BinaryIO) -> PreviousLab:
-    """The users of a previous user-mapping.xml read from ``source``; raises ``PreviousRefused``."""
+def read_user_mapping(source: BinaryIO, limits: Limits) -> PreviousLab:
+    """The users of a previous user-mapping.xml read from ``source``, as many as a lab may have at most;
+    raises ``PreviousRefused``."""
     by_user: dict[str, tuple[Connection, ...]] = {}
     try:
         for username, connections in _users(source):
             by_user[username] = connections  # the last one wins, as in Guacamole
+            if len(by_user) > limits.max_users:
+                raise PreviousRefused([Problem("", 0, 0, f"the previous file has more than {limits.max_users:,} "
+                                                         f"users, the most a lab may have; it was read no further")])
     except etree.XMLSyntaxError as error:
         line, column = error.position
         message = re.sub(r", line \d+, column \d+$", "", error.msg)  # the place is the problem's own
