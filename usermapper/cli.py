@@ -48,6 +48,7 @@ from .outputs.signin_links import (
 from .outputs.summary import lab_facts
 from .outputs.user_mapping import FileTooLarge
 from .previous import (
+    Changes,
     PreviousLab,
     PreviousRefused,
     SheetRefused,
@@ -136,11 +137,15 @@ def _run(args: argparse.Namespace) -> int:
                   f"{OUTPUTS[overwritten]} would overwrite the key", file=sys.stderr)
             return EXIT_INVALID
     source = _read(args.input, "the config")
-    sheet = _read(args.keep_passwords, "the credentials sheet") if args.keep_passwords else b""
-    if source is None or sheet is None:
+    if source is None:
         return EXIT_INVALID
+    sheet = None
+    if args.keep_passwords:
+        sheet = _read(args.keep_passwords, "the credentials sheet")
+        if sheet is None:
+            return EXIT_INVALID
     try:
-        checked = check(source, CLI_LIMITS, sheet=sheet if args.keep_passwords else None)
+        checked = check(source, CLI_LIMITS, sheet=sheet)
     except ConfigError as error:
         _report(args.input, error.problems)
         return EXIT_INVALID
@@ -294,7 +299,7 @@ def _read_previous(name: str) -> PreviousLab:
     return previous_lab(config, CLI_LIMITS)
 
 
-def _changes(args: argparse.Namespace, changes) -> str:
+def _changes(args: argparse.Namespace, changes: Changes) -> str:
     """``changes since FILE:`` and the change summary's lines, indented."""
     since = args.previous or args.keep_passwords
     return "\n".join([f"changes since {_name(since)}:", *(f"  {line}" for line in changes.lines())])
