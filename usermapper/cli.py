@@ -23,12 +23,13 @@ from .files import (
     Target,
     TooLarge,
     input_identity,
+    open_bounded,
     plan,
     read_bounded,
     removing_temporaries_on_signals,
     write_all,
 )
-from .generate import Generated, ImportFile, check
+from .generate import Checked, Generated, ImportFile, check
 from .lab import ConfigError, Lab, Problem
 from .limits import Limits
 from .outputs import IMPORT_FORMATS, SIGN_IN_LINKS, SQL_DIALECTS, USER_MAPPING
@@ -46,6 +47,15 @@ from .outputs.signin_links import (
 )
 from .outputs.summary import lab_facts
 from .outputs.user_mapping import FileTooLarge
+from .previous import (
+    Changes,
+    PreviousLab,
+    PreviousRefused,
+    SheetRefused,
+    is_user_mapping,
+    previous_lab,
+    read_user_mapping,
+)
 from .wording import counted
 
 STDIO = "-"
@@ -60,6 +70,10 @@ LINK_OPTIONS = {"--json-secret-key-file": "json_secret_key_file", "--expires": "
 KEY_VARIABLE = "USERMAPPER_JSON_SECRET_KEY"
 KEY_FILE_BYTES = 4096
 OUTPUTS = {"--credentials": "sheet", "--passwords-sql": "script", "-o": "file"}
+# The files of a previous run that are read, by option, and the one output each may be replaced by: the
+# week-two run reads passwords.csv and user-mapping.xml, then writes them again (docs/week-two.md).
+PREVIOUS_INPUTS = {"--keep-passwords": ("keep_passwords", "--credentials", "sheet whose passwords are kept"),
+                   "--previous": ("previous", "-o", "previous file")}
 
 # The command line builds files on the trainer's own machine, so it takes far bigger labs than the web app.
 CLI_LIMITS = Limits(max_config_bytes=64 << 20, max_nodes=4_000_000, max_users=1_000_000, max_devices=100_000,
@@ -111,6 +125,10 @@ def _run(args: argparse.Namespace) -> int:
         if clash:
             print(f"usermapper: {clash}", file=sys.stderr)
             return EXIT_INVALID
+        clash = _previous_overwritten(args, targets)
+        if clash:
+            print(f"usermapper: {clash}", file=sys.stderr)
+            return EXIT_INVALID
         key_file = input_identity(args.json_secret_key_file) if links and args.json_secret_key_file else None
         overwritten = next((option for option, target in targets.items() if key_file and target.identity == key_file),
                            None)
@@ -118,25 +136,38 @@ def _run(args: argparse.Namespace) -> int:
             print(f"usermapper: {overwritten} and --json-secret-key-file name one file; the "
                   f"{OUTPUTS[overwritten]} would overwrite the key", file=sys.stderr)
             return EXIT_INVALID
-    try:
-        source = read_bounded(args.input, CLI_LIMITS.max_config_bytes)
-    except TooLarge as error:
-        _report(args.input, [Problem("", 0, 0, str(error))])
+    source = _read(args.input, "the config")
+    if source is None:
         return EXIT_INVALID
-    except OSError as error:
-        print(f"usermapper: cannot read {'standard input' if args.input == STDIO else args.input}: {error.strerror}",
-              file=sys.stderr)
-        return EXIT_INVALID
+    sheet = None
+    if args.keep_passwords:
+        sheet = _read(args.keep_passwords, "the credentials sheet")
+        if sheet is None:
+            return EXIT_INVALID
     try:
-        checked = check(source, CLI_LIMITS)
+        checked = check(source, CLI_LIMITS, sheet=sheet)
     except ConfigError as error:
         _report(args.input, error.problems)
+        return EXIT_INVALID
+    except SheetRefused as error:
+        _report(args.keep_passwords, error.problems)
         return EXIT_INVALID
     except FileTooLarge as error:
         print(f"usermapper: {args.input}: {error}", file=sys.stderr)
         return EXIT_INVALID
+    try:
+        previous = _read_previous(args.previous) if args.previous else None
+    except PreviousRefused as error:
+        _report(args.previous, error.problems)
+        return EXIT_INVALID
+    except TooLarge as error:
+        _report(args.previous, [Problem("", 0, 0, str(error))])
+        return EXIT_INVALID
+    except OSError as error:
+        _cannot_read(args.previous, error)
+        return EXIT_INVALID
     lab = checked.lab
-    _report(args.input, lab.warnings, "warning: ")
+    _report(args.input, checked.warnings, "warning: ")
     unseen = _unseen_passwords(lab)
     if unseen and not args.credentials and not args.check and links is None:
         print(f"usermapper: {_name(args.input)}: users.{unseen}: random passwords stored only as hashes would "
@@ -146,7 +177,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.passwords_sql:
             check_passwords(lab, args.passwords_sql[0])
         if args.check:
-            return _print_summary(args.input, lab)
+            return _print_summary(args, checked, previous)
         generated = checked.generate()
         made = _links(args.input, generated, links) if links else None
         imported = None if args.format in (USER_MAPPING.name, SIGN_IN_LINKS.name) else generated.import_file(
@@ -154,7 +185,7 @@ def _run(args: argparse.Namespace) -> int:
     except (ImportRefused, LinksRefused) as error:
         _report(args.input, error.problems)
         return EXIT_INVALID
-    return _write(args, targets, generated, imported, made)
+    return _write(args, targets, generated, imported, made, previous)
 
 
 def _links(source: str, generated: Generated, options: LinkOptions) -> SignInLinks:
@@ -205,7 +236,7 @@ def link_options(args: argparse.Namespace) -> LinkOptions:
 
 
 def _write(args: argparse.Namespace, targets: dict[str, Target], generated: Generated,
-           imported: ImportFile | None, links: SignInLinks | None = None) -> int:
+           imported: ImportFile | None, links: SignInLinks | None = None, previous: PreviousLab | None = None) -> int:
     """Write every file asked for, all or none (``files.write_all``); the links, like the passwords, 0600."""
     data = links.csv if links else imported.data if imported else None
     writers = {"-o": generated.write_user_mapping if data is None else (lambda out: out.write(data))}
@@ -236,7 +267,58 @@ def _write(args: argparse.Namespace, targets: dict[str, Target], generated: Gene
         if imported is not None:
             print("usermapper: Guacamole 1.6.0 imports only into connection groups that exist; create these "
                   "first: " + _quoted_list(imported.groups), file=sys.stderr)
+        if args.keep_passwords or args.previous:
+            print("usermapper: " + _changes(args, generated.changes(previous)), file=sys.stderr)
     return 0
+
+
+def _read(name: str, what: str) -> bytes | None:
+    """The config or the sheet at ``name``, within the config's limit; or None, once it has said why not."""
+    try:
+        return read_bounded(name, CLI_LIMITS.max_config_bytes, what)
+    except TooLarge as error:
+        _report(name, [Problem("", 0, 0, str(error))])
+    except OSError as error:
+        _cannot_read(name, error)
+    return None
+
+
+def _cannot_read(name: str, error: OSError) -> None:
+    print(f"usermapper: cannot read {'standard input' if name == STDIO else name}: {error.strerror}", file=sys.stderr)
+
+
+def _read_previous(name: str) -> PreviousLab:
+    """The previous user-mapping.xml (read as it streams, up to the largest file the command line writes) or
+    the previous config; raises ``TooLarge``, ``PreviousRefused`` or ``OSError``."""
+    with open_bounded(name, CLI_LIMITS.max_xml_bytes, "the previous file") as stream:
+        if is_user_mapping(stream.peek(64)):
+            return read_user_mapping(stream, CLI_LIMITS)
+        config = stream.read(CLI_LIMITS.max_config_bytes + 1)
+    if len(config) > CLI_LIMITS.max_config_bytes:
+        raise TooLarge(None, CLI_LIMITS.max_config_bytes, "the previous file")
+    return previous_lab(config, CLI_LIMITS)
+
+
+def _changes(args: argparse.Namespace, changes: Changes) -> str:
+    """``changes since FILE:`` and the change summary's lines, indented."""
+    since = args.previous or args.keep_passwords
+    return "\n".join([f"changes since {_name(since)}:", *(f"  {line}" for line in changes.lines())])
+
+
+def _previous_overwritten(args: argparse.Namespace, targets: dict[str, Target]) -> str | None:
+    """Why an output would overwrite a previous run's file before it is read, or None. The sheet whose
+    passwords are kept may be the sheet written, and the previous file the file written: each is read
+    first, then replaced whole."""
+    for option, (attribute, replaced_by, what) in PREVIOUS_INPUTS.items():
+        name = getattr(args, attribute)
+        identity = input_identity(name) if name else None
+        if identity is None:
+            continue
+        for output, target in targets.items():
+            if target.identity == identity and not (output == replaced_by and target.replace):
+                return (f"{output} and {option} both name {_as(_outputs(args)[output], name)}; the "
+                        f"{OUTPUTS[output]} would overwrite the {what}")
+    return None
 
 
 def _outputs(args: argparse.Namespace) -> dict[str, str]:
@@ -246,7 +328,11 @@ def _outputs(args: argparse.Namespace) -> dict[str, str]:
 
 
 def _same_output(args: argparse.Namespace) -> str | None:
-    """Why two outputs cannot both go to standard output, or None."""
+    """Why two outputs cannot both go to standard output, or two inputs come from standard input, or None."""
+    readers = [option for option, name in (("-i", args.input), ("--keep-passwords", args.keep_passwords),
+                                           ("--previous", args.previous)) if name == STDIO]
+    if len(readers) > 1:
+        return f"{readers[0]} - and {readers[1]} - would both read standard input; name a file for one"
     if args.passwords_sql and args.passwords_sql[1] == STDIO and STDIO in (args.output, args.credentials):
         return "only one of -o, --credentials and --passwords-sql may write to standard output"
     if args.credentials == STDIO and args.output == STDIO:
@@ -334,6 +420,11 @@ def _parser() -> argparse.ArgumentParser:
                              f"after the import; DIALECT is {' or '.join(SQL_DIALECTS)}")
     parser.add_argument("--credentials", metavar="FILE",
                         help="also write a CSV of every user's type, username and password")
+    parser.add_argument("--keep-passwords", metavar="FILE",
+                        help="keep the random passwords of a previous credentials sheet (a CSV with username and "
+                             "password columns; may be the --credentials file); users not in it get new ones")
+    parser.add_argument("--previous", metavar="FILE",
+                        help="the previous user-mapping.xml (may be the -o file) or lab config: say what changed")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print nothing on success (problems and warnings are still printed)")
     parser.add_argument("--check", action="store_true",
@@ -362,9 +453,12 @@ def _name(source: str) -> str:
     return "<stdin>" if source == STDIO else source
 
 
-def _print_summary(source: str, lab: Lab) -> int:
+def _print_summary(args: argparse.Namespace, checked: Checked, previous: PreviousLab | None) -> int:
+    text = _summary(args.input, checked.lab)
+    if args.keep_passwords or args.previous:
+        text += "\n" + _changes(args, checked.changes(previous))
     try:
-        print(_summary(source, lab), flush=True)
+        print(text, flush=True)
     except BrokenPipeError:
         _discard_stdout()
         return 1

@@ -19,6 +19,7 @@ signals removes every temporary file and ends the process by that signal.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import signal
 import stat
@@ -52,30 +53,57 @@ class NotWritten(Exception):
 
 
 class TooLarge(Exception):
-    """The config is larger than the limit: ``size`` when known (a regular file), else None."""
+    """The config (or ``what`` else is read) is larger than the limit: ``size`` when known (a regular
+    file), else None."""
 
-    def __init__(self, size: int | None, limit: int):
+    def __init__(self, size: int | None, limit: int, what: str = "the config"):
         super().__init__(size, limit)
-        self.size, self.limit = size, limit
+        self.size, self.limit, self.what = size, limit, what
 
     def __str__(self) -> str:
         if self.size is None:
-            return (f"the config is larger than {self.limit:,} bytes, the largest accepted; "
+            return (f"{self.what} is larger than {self.limit:,} bytes, the largest accepted; "
                     f"it was read no further")
-        return f"the config is {self.size:,} bytes; the largest accepted is {self.limit:,} bytes"
+        return f"{self.what} is {self.size:,} bytes; the largest accepted is {self.limit:,} bytes"
 
 
-def read_bounded(name: str, limit: int) -> bytes:
-    """The config at ``name`` (``-``: standard input), read no further than ``limit`` + 1 bytes; raises
-    ``TooLarge`` above the limit (a regular file by its size, unread) and ``OSError``."""
-    with open(0 if name == STDIO else name, "rb", closefd=name != STDIO) as file:
+def read_bounded(name: str, limit: int, what: str = "the config") -> bytes:
+    """The config (or ``what`` else) at ``name`` (``-``: standard input), read no further than ``limit`` + 1
+    bytes; raises ``TooLarge`` above the limit (a regular file by its size, unread) and ``OSError``."""
+    with open_bounded(name, limit, what) as file:
+        return file.read(limit + 1)  # in one piece where the file gives it so; the byte past the limit raises
+
+
+@contextmanager
+def open_bounded(name: str, limit: int, what: str) -> Iterator[io.BufferedReader]:
+    """``name`` (``-``: standard input) open for reading in a stream that raises ``TooLarge`` as soon as
+    more than ``limit`` bytes are read (a regular file larger than that by its size, before reading), for
+    what is parsed as it is read (a previous user-mapping.xml)."""
+    with open(0 if name == STDIO else name, "rb", buffering=0, closefd=name != STDIO) as file:
         info = os.fstat(file.fileno())
-        if stat.S_ISREG(info.st_mode) and info.st_size - file.tell() > limit:  # standard input may be part read
-            raise TooLarge(info.st_size - file.tell(), limit)
-        data = file.read(limit + 1)
-    if len(data) > limit:
-        raise TooLarge(None, limit)
-    return data
+        start = file.tell() if stat.S_ISREG(info.st_mode) else 0
+        if stat.S_ISREG(info.st_mode) and info.st_size - start > limit:  # standard input may be part read
+            raise TooLarge(info.st_size - start, limit, what)
+        yield io.BufferedReader(_Bounded(file, limit, what), BUFFER)
+
+
+class _Bounded(io.RawIOBase):
+    """A file read no further than one byte past ``limit``; that byte raises ``TooLarge``."""
+
+    def __init__(self, file: BinaryIO, limit: int, what: str):
+        super().__init__()
+        self.file, self.left, self.limit, self.what = file, limit, limit, what
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.file.read(min(len(buffer), self.left + 1))
+        self.left -= len(data)
+        if self.left < 0:
+            raise TooLarge(None, self.limit, self.what)
+        buffer[: len(data)] = data
+        return len(data)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,10 @@ counts the exact size of its ``user-mapping.xml`` before anything is built, refu
 ``Checked.generate`` expands the lab (drawing its random passwords) and every output is written from that
 one expansion, so the XML, the credentials sheet, the import files and the password scripts of one
 generation always agree.
+
+Given a previous credentials sheet (its bytes: a file, or a form's field), ``check`` reads it with the
+config's size limit and the generation keeps its passwords; ``changes`` says what changed since the
+previous run (``previous/``, docs/week-two.md).
 """
 
 from __future__ import annotations
@@ -20,17 +24,32 @@ from .outputs.import_files import ImportRefused, entries, group_paths, import_fi
 from .outputs.mysql_names import mysql_problems
 from .outputs.password_scripts import check_passwords, passwords_sql
 from .outputs.user_mapping import check_file_size, write_user_mapping
+from .previous import Changes, PreviousLab, PreviousSheet, changes, read_sheet
+from .previous.mapping import no_passwords
+from .previous.passwords import kept_warnings, size_difference
 
 
 @dataclass(frozen=True)
 class Checked:
-    """A valid lab within the limits, and the exact size in bytes of its ``user-mapping.xml``."""
+    """A valid lab within the limits, the exact size in bytes of its ``user-mapping.xml``, and the
+    previous sheet whose passwords it keeps, if any."""
 
     lab: Lab
     xml_size: int
+    kept: PreviousSheet | None = None
+
+    @cached_property
+    def warnings(self) -> list[Problem]:
+        """The config's warnings, and what it makes of the previous sheet: all located in the config."""
+        return [*self.lab.warnings, *(kept_warnings(self.lab, self.kept) if self.kept else ())]
 
     def generate(self) -> Generated:
-        return Generated(self.lab, self.xml_size, expand(self.lab))
+        return Generated(self.lab, self.xml_size, expand(self.lab, kept=self.kept and self.kept.passwords),
+                         self.kept)
+
+    def changes(self, previous: PreviousLab | None = None) -> Changes:
+        """What changed since ``previous`` (or since the sheet's users), without drawing any password."""
+        return changes(expand(self.lab, no_passwords), previous, self.kept, _random_types(self.lab))
 
 
 @dataclass(frozen=True)
@@ -60,6 +79,11 @@ class Generated:
     lab: Lab
     xml_size: int
     mapping: UserMapping
+    kept: PreviousSheet | None = None
+
+    def changes(self, previous: PreviousLab | None = None) -> Changes:
+        """What changed since ``previous`` (or since the sheet's users) to this generation."""
+        return changes(self.mapping, previous, self.kept, _random_types(self.lab))
 
     def write_user_mapping(self, out: BinaryIO) -> None:
         write_user_mapping(self.mapping, out)
@@ -95,11 +119,19 @@ class Generated:
         return DatabaseRoute(found, group_paths(self.lab, found), [], passwords_refused, mysql_only)
 
 
-def check(config: str | bytes, limits: Limits, *, as_json: bool = False) -> Checked:
-    """Read and validate ``config``; raises ``ConfigError`` (its problems, located) or ``FileTooLarge``."""
+def check(config: str | bytes, limits: Limits, *, as_json: bool = False, sheet: bytes | None = None) -> Checked:
+    """Read and validate ``config``, and the previous credentials ``sheet`` whose passwords to keep; raises
+    ``ConfigError`` (its problems, located), ``SheetRefused`` (located in the sheet) or ``FileTooLarge``."""
     lab = read_config(config, limits, as_json=as_json)
-    return Checked(lab, check_file_size(lab, limits.max_xml_bytes))
+    kept = read_sheet(sheet, limits) if sheet is not None else None
+    size = check_file_size(lab, limits.max_xml_bytes, size_difference(lab, kept) if kept else 0)
+    return Checked(lab, size, kept)
 
 
-def generate(config: str | bytes, limits: Limits, *, as_json: bool = False) -> Generated:
-    return check(config, limits, as_json=as_json).generate()
+def generate(config: str | bytes, limits: Limits, *, as_json: bool = False, sheet: bytes | None = None
+             ) -> Generated:
+    return check(config, limits, as_json=as_json, sheet=sheet).generate()
+
+
+def _random_types(lab: Lab) -> frozenset[str]:
+    return frozenset(u.name for u in lab.user_types if u.password is None)

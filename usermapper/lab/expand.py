@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import string
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from .model import DeviceType, Lab, UserType
@@ -134,11 +134,13 @@ def random_passwords(count: int, length: int) -> list[str]:
     return [text[start : start + length] for start in range(0, needed, length)]
 
 
-def expand(lab: Lab, new_passwords: Callable[[int, int], list[str]] = random_passwords) -> UserMapping:
+def expand(lab: Lab, new_passwords: Callable[[int, int], list[str]] = random_passwords,
+           kept: Mapping[str, str] | None = None) -> UserMapping:
     """Build every user and connection. Where the config says ``random``, each user gets a password of
-    its own: ``new_passwords(count, length)`` is asked once per user type for all of them."""
+    its own: the one ``kept`` holds for their username (a previous sheet's, ``previous/sheet.py``), or else
+    a new one; ``new_passwords(count, length)`` is asked once per user type for all the new ones."""
     connections = {d.name: _connections(d) for d in lab.device_types if not d.per_user}
-    users_by_type = {u.name: _users(u, new_passwords) for u in lab.user_types}
+    users_by_type = {u.name: _users(u, new_passwords, kept or {}) for u in lab.user_types}
     groups = []
     owners: dict[tuple, tuple[tuple[str, int], ...]] = {}  # by owner types: one tuple for the pod types they share
     for user_type in lab.user_types:
@@ -173,17 +175,27 @@ def pod_connections(device: DeviceType, owner: int, pod_start: int, label: str =
         yield Connection(label + device.pod_name(owner, index), device.protocol, parameters)
 
 
-def _users(user_type: UserType, new_passwords: Callable[[int, int], list[str]]) -> tuple[User, ...]:
+def _users(user_type: UserType, new_passwords: Callable[[int, int], list[str]],
+           kept_passwords: Mapping[str, str]) -> tuple[User, ...]:
     names = user_type.username.names(user_type.quantity)
     encoding = user_type.password_encoding
     if user_type.password is None:
-        passwords = new_passwords(user_type.quantity, user_type.password_length)
+        passwords = _random_passwords(names, user_type.password_length, new_passwords, kept_passwords)
         stored = [stored_password(p, encoding) for p in passwords]
     else:  # one password for the whole type: hashed once
         passwords = [user_type.password] * user_type.quantity
         stored = [stored_password(user_type.password, encoding)] * user_type.quantity
     return tuple(User(user_type.name, name, password, encoding, kept)
                  for name, password, kept in zip(names, passwords, stored))
+
+
+def _random_passwords(names: list[str], length: int, new_passwords: Callable[[int, int], list[str]],
+                      kept: Mapping[str, str]) -> list[str]:
+    """Each user's password kept from a previous sheet, or else a new one, drawn for all of them at once."""
+    if not kept:
+        return new_passwords(len(names), length)
+    drawn = iter(new_passwords(sum(name not in kept for name in names), length))
+    return [kept[name] if name in kept else next(drawn) for name in names]
 
 
 def _connections(device: DeviceType) -> list[Connection]:

@@ -133,9 +133,10 @@ def user_mapping_bytes(mapping: UserMapping) -> bytes:
     return buffer.getvalue()
 
 
-def check_file_size(lab: Lab, limit: int) -> int:
-    """The file's size in bytes; raises ``FileTooLarge`` when it is above ``limit``."""
-    size = file_size(lab)
+def check_file_size(lab: Lab, limit: int, kept_difference: int = 0) -> int:
+    """The file's size in bytes, with ``kept_difference`` the bytes that passwords kept from a previous sheet
+    take beyond new ones (``previous/passwords.py``); raises ``FileTooLarge`` when it is above ``limit``."""
+    size = file_size(lab) + kept_difference
     if size > limit:
         raise FileTooLarge(size, limit)
     return size
@@ -428,6 +429,11 @@ def _authorize_start_size(user_type: UserType) -> int:
     else:  # letters and digits, or a hex digest: nothing to escape, only the length matters
         stored_password = "0" * HASH_LENGTHS.get(encoding, user_type.password_length)
     return len(_authorize_tag(user_type.username.prefix, stored_password, encoding))
+
+
+def password_attribute_size(password: str) -> int:
+    """The bytes a plain ``password`` takes in its ``<authorize>`` tag, escaped as lxml escapes it."""
+    return len(_escaped_attribute(password))
 
 
 def _authorize_start_tag(user: User) -> bytes:
