@@ -313,5 +313,7 @@ def _csv_size(entries_: list[dict]) -> int:
 
 def _csv_list(items: Iterable[str]) -> str:
     """Names separated by ``;``, as the importer's ``splitIdentifiers`` reads them: a ``\\`` takes the next
-    character as it is, so ``\\`` and ``;`` within a name are written ``\\\\`` and ``\\;``."""
-    return ";".join(_CSV_LIST_ESCAPE.sub(r"\\\g<0>", item) for item in items)
+    character as it is, so ``\\`` and ``;`` within a name are written ``\\\\`` and ``\\;``. A name holding
+    neither is written as it is, unsearched: a pod lab's lists name 200,000 users, and re.sub took 0.35 s."""
+    return ";".join(_CSV_LIST_ESCAPE.sub(r"\\\g<0>", item) if "\\" in item or ";" in item else item
+                    for item in items)
