@@ -17,7 +17,7 @@ from . import guacamole, pods, tokens
 from .checks import check_lab
 from .fields import CONSTRUCTOR, MAX_NAME_LENGTH, MAX_SUFFIX_DIGITS, FieldReader
 from .model import DEFAULT_LAB_NAME, ConfigError, DeviceType, Lab, Problem, UserType
-from .yaml_nodes import BOOL_TAG, is_empty, is_null, parse, reported
+from .yaml_nodes import BOOL_TAG, cycle_collection_paused, is_empty, is_null, parse, reported
 
 # Guacamole's rdp, the protocol with the most, has about 110 parameters; a device type needs no more.
 MAX_PARAMETERS = 200
@@ -32,15 +32,16 @@ def read_config(source: str | bytes, limits: Limits = Limits(), *, as_json: bool
 
     ``as_json``: the config was sent as ``application/json`` (``yaml_nodes.parse`` says what changes).
     """
-    root = parse(source, limits.max_config_bytes, limits.max_nodes, as_json=as_json)
-    reader = LabReader()
-    lab = reader.lab(root, limits)
-    if reader.problems:
-        raise ConfigError(reported(reader.problems, "problems"))
-    return replace(lab, warnings=tuple(reported(reader.warnings, "warnings")), places=_places(reader.nodes),
-                   name_places=_places(reader.type_names),
-                   parameter_places={device_and_name: (_place(key), _place(value))
-                                     for device_and_name, (key, value) in reader.parameter_nodes.items()})
+    with cycle_collection_paused():
+        root = parse(source, limits.max_config_bytes, limits.max_nodes, as_json=as_json)
+        reader = LabReader()
+        lab = reader.lab(root, limits)
+        if reader.problems:
+            raise ConfigError(reported(reader.problems, "problems"))
+        return replace(lab, warnings=tuple(reported(reader.warnings, "warnings")), places=_places(reader.nodes),
+                       name_places=_places(reader.type_names),
+                       parameter_places={device_and_name: (_place(key), _place(value))
+                                         for device_and_name, (key, value) in reader.parameter_nodes.items()})
 
 
 def _places(nodes: dict[str, yaml.Node]) -> dict[str, tuple[int, int]]:

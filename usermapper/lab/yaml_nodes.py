@@ -8,8 +8,12 @@ level and builds an object for every value.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import yaml
 
@@ -51,6 +55,30 @@ def parse(source: str | bytes, max_bytes: int, max_nodes: int, *, as_json: bool 
     if as_json:
         json_nulls_empty(root)
     return root
+
+
+@contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a node tree lives: each value is about seven objects (the node,
+    its two marks, their dicts, a mapping's pairs), and every pass of the collector walks the whole tree
+    again; it took 35-45% of the CPU time of checking the largest configs (bench/bench_hostile.py). Nothing
+    is lost: a cycle made meanwhile (an alias inside its own anchor, ``&a [*a]``) is collected once the
+    last config being read in any thread is read."""
+    global _readers
+    with _readers_lock:
+        _readers += 1
+        gc.disable()
+    try:
+        yield
+    finally:
+        with _readers_lock:
+            _readers -= 1
+            if _readers == 0:
+                gc.enable()
+
+
+_readers = 0  # the configs being read at once, in any thread
+_readers_lock = threading.Lock()
 
 
 def reported(problems: list[Problem], what: str) -> list[Problem]:
