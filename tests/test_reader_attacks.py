@@ -181,5 +181,5 @@ def test_nesting_without_aliases_is_refused_as_the_event_scan_refuses_it(depth, 
         assert problems is None
     elif depth == 13:
         line, column = yaml_nodes.place(text, len(opening) * 12)
-        assert problems == [(line, column, f"nested more than {yaml_nodes.MAX_DEPTH} levels deep; a lab config "
-                                           f"needs about 5")]
+        assert problems == [(line, column, (f"nested more than {yaml_nodes.MAX_DEPTH} levels deep; a lab config "
+                                            f"needs about 5"))]

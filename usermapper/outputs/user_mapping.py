@@ -76,8 +76,7 @@ def write_user_mapping(mapping: UserMapping, out: BinaryIO) -> None:
             start = _authorize_start_tag(user)
             if block:
                 out.write(b"%s%s>" % (USER_INDENT, start))
-                for run in block:
-                    out.write(run)
+                out.writelines(block)
                 out.write(AUTHORIZE_END)
             else:
                 out.write(b"%s%s/>\n" % (USER_INDENT, start))
