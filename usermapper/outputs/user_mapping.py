@@ -240,11 +240,12 @@ class _Serializer:
         parameter in order."""
         key = id(connection)  # a device type's connections are shared by every group that reaches them
         if key not in self._blocks:
-            pieces = [CONNECTION_INDENT, _start_tag("connection", name=connection.name), b">"]
-            for tag, name, value in (("protocol", None, connection.protocol),
-                                     *(("param", name, value) for name, value in connection.parameters)):
-                pieces += (CHILD_INDENT, *self.parameter_pieces(tag, name, value))
-            self._blocks[key] = b"".join((*pieces, CONNECTION_END))
+            pieces = [CONNECTION_INDENT, _start_tag("connection", name=connection.name), b">", CHILD_INDENT,
+                      *self.parameter_pieces("protocol", None, connection.protocol)]
+            for name, value in connection.parameters:
+                pieces += (CHILD_INDENT, *self.parameter_pieces("param", name, value))
+            pieces.append(CONNECTION_END)
+            self._blocks[key] = b"".join(pieces)
         return self._blocks[key]
 
     def write_viewed(self, part: Part, writer: _PodWriter, out: _Chunks) -> None:
@@ -309,7 +310,7 @@ class _Serializer:
         text = self._texts.get(value)
         if text is None:
             text = self._texts[value] = _escaped_text(value)
-        return start, text, b"</%s>" % tag.encode()
+        return start, text, _END_TAGS[tag]
 
 
 class _PodWriter:
@@ -385,6 +386,8 @@ class _PodWriter:
         return b"".join(_HEAD + _number(device.connection_name, i) + middle + _number(device.hostname, i) + tail
                         for i in numbers)
 
+
+_END_TAGS = {"protocol": b"</protocol>", "param": b"</param>"}  # a connection's children's
 
 # Marks in a pod type's block where each owner's pieces go: characters XML 1.0 cannot carry, so that no
 # config, and no byte lxml writes, holds them.
