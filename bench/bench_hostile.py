@@ -4,7 +4,9 @@ Each shape of ``hostile_configs.py`` (and the largest file the limits allow, and
 hill-climb finds) is posted to ``python -m tools.devhost`` on a real Azurite; a 201 is followed by a GET of the
 file as a browser without zstd would fetch it, and one with ``Accept-Encoding: zstd``. For each request:
 the time, the status, the bytes of XML, and the app's peak RSS during that request (Linux's high-water
-mark, reset before each request through ``/proc/PID/clear_refs``). Each config is also checked first
+mark, reset just before each request through ``/proc/PID/clear_refs``, so it is the most the process held
+while that request ran, what it held already included) beside its RSS just before (in parentheses): the
+difference is the request's own. Each config is also checked first
 (``POST /api/usermapping/check``), and each other format is fetched (``?format=``: the import files and
 the password scripts) with its status, time, bytes and peak RSS. Then ``--concurrent`` of the slowest
 posts at once, while ``GET /api/health`` is timed beside them; one client sending checks of the slowest
@@ -162,27 +164,36 @@ class App:
         Path(f"/proc/{self.pid}/clear_refs").write_text("5")
 
     def peak_mb(self) -> float:
+        return self._status_mb("VmHWM:")
+
+    def rss_mb(self) -> float:
+        return self._status_mb("VmRSS:")
+
+    def _status_mb(self, field: str) -> float:
         status = Path(f"/proc/{self.pid}/status").read_text()
-        line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+        line = next(line for line in status.splitlines() if line.startswith(field))
         return int(line.split()[1]) / 1024
 
     def measured(self, method: str, path: str = API, **kwargs) -> dict:
+        before = self.rss_mb()
         self.reset_peak()
         started = time.perf_counter()
         response = self.http.request(method, self.url + path, timeout=TIMEOUT, stream=True, **kwargs)
         received = sum(len(chunk) for chunk in response.raw.stream(1 << 20, decode_content=False))
         elapsed = time.perf_counter() - started
         return {"status": response.status_code, "seconds": elapsed, "peak_mb": self.peak_mb(),
-                "bytes": received, "response": response}
+                "before_mb": before, "bytes": received, "response": response}
 
 
 def one_shape(app: App, config: bytes) -> dict:
     checked = app.measured("POST", CHECK, data=config, headers={"Content-Type": "application/yaml"})
     posted = app.measured("POST", data=config, headers={"Content-Type": "application/yaml"})
     result = {"config_bytes": len(config), "check_status": checked["status"], "check_seconds": checked["seconds"],
-              "check_peak_mb": checked["peak_mb"], "post_status": posted["status"], "post_seconds": posted["seconds"],
-              "post_peak_mb": posted["peak_mb"], "summary_bytes": posted["bytes"], "xml_bytes": None,
-              "get_seconds": None, "get_peak_mb": None, "zstd_get_seconds": None, "zstd_bytes": None, "formats": {}}
+              "check_peak_mb": checked["peak_mb"], "check_before_mb": checked["before_mb"],
+              "post_status": posted["status"], "post_seconds": posted["seconds"], "post_peak_mb": posted["peak_mb"],
+              "post_before_mb": posted["before_mb"], "summary_bytes": posted["bytes"], "xml_bytes": None,
+              "get_seconds": None, "get_peak_mb": None, "get_before_mb": None, "zstd_get_seconds": None,
+              "zstd_bytes": None, "formats": {}}
     if posted["status"] != 201:
         return result
     token = posted["response"].cookies.get(COOKIE) or _cookie(posted["response"])
@@ -192,10 +203,10 @@ def one_shape(app: App, config: bytes) -> dict:
     for name in OTHER_FORMATS:
         got = app.measured("GET", params={"format": name}, headers={**cookie, "Accept-Encoding": "identity"})
         result["formats"][name] = {"status": got["status"], "seconds": got["seconds"], "bytes": got["bytes"],
-                                   "peak_mb": got["peak_mb"]}
+                                   "peak_mb": got["peak_mb"], "before_mb": got["before_mb"]}
     app.http.delete(app.url + API, headers=cookie, timeout=TIMEOUT)
     result.update(xml_bytes=plain["bytes"], get_seconds=plain["seconds"], get_peak_mb=plain["peak_mb"],
-                  zstd_get_seconds=zstd["seconds"], zstd_bytes=zstd["bytes"])
+                  get_before_mb=plain["before_mb"], zstd_get_seconds=zstd["seconds"], zstd_bytes=zstd["bytes"])
     return result
 
 
@@ -350,22 +361,23 @@ def verdict(result: dict) -> dict:
 
 
 def report(result: dict) -> None:
-    print("| config | size | POST | time | peak RSS | XML bytes | GET | peak RSS | GET zstd (bytes) |")
+    print("| config | size | POST | time | peak RSS (before) | XML bytes | GET | peak RSS (before) | GET zstd (bytes) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, s in result["shapes"].items():
         get = f"{s['get_seconds'] * 1000:.0f} ms" if s["get_seconds"] is not None else "-"
-        get_peak = f"{s['get_peak_mb']:.0f} MB" if s["get_peak_mb"] is not None else "-"
+        get_peak = f"{s['get_peak_mb']:.0f} MB ({s['get_before_mb']:.0f})" if s["get_peak_mb"] is not None else "-"
         zstd = (f"{s['zstd_get_seconds'] * 1000:.0f} ms ({s['zstd_bytes']:,})" if s["zstd_get_seconds"] is not None
                 else "-")
         xml = f"{s['xml_bytes']:,}" if s["xml_bytes"] is not None else "-"
         print(f"| {name} | {s['config_bytes']:,} | {s['post_status']} | {s['post_seconds'] * 1000:.0f} ms | "
-              f"{s['post_peak_mb']:.0f} MB | {xml} | {get} | {get_peak} | {zstd} |")
-    print("\n| config | check | time | peak RSS | summary bytes | " + " | ".join(OTHER_FORMATS) + " |")
+              f"{s['post_peak_mb']:.0f} MB ({s['post_before_mb']:.0f}) | {xml} | {get} | {get_peak} | {zstd} |")
+    print("\n| config | check | time | peak RSS (before) | summary bytes | " + " | ".join(OTHER_FORMATS) + " |")
     print("|---|---:|---:|---:|---:|" + "---:|" * len(OTHER_FORMATS))
     for name, s in result["shapes"].items():
-        cells = [f"{f['status']}, {f['seconds'] * 1000:.0f} ms, {f['bytes']:,} B, {f['peak_mb']:.0f} MB"
+        cells = [f"{f['status']}, {f['seconds'] * 1000:.0f} ms, {f['bytes']:,} B, {f['peak_mb']:.0f} MB ({f['before_mb']:.0f})"
                  if (f := s["formats"].get(n)) else "-" for n in OTHER_FORMATS]
-        print(f"| {name} | {s['check_status']} | {s['check_seconds'] * 1000:.0f} ms | {s['check_peak_mb']:.0f} MB | "
+        print(f"| {name} | {s['check_status']} | {s['check_seconds'] * 1000:.0f} ms | {s['check_peak_mb']:.0f} MB "
+              f"({s['check_before_mb']:.0f}) | "
               f"{s['summary_bytes']:,} | " + " | ".join(cells) + " |")
     for name, c in result["cookies"].items():
         print(f"\n{name} ({c['cookie_bytes']:,} bytes of Cookie): {c['status']}, {c['seconds'] * 1000:.0f} ms, "

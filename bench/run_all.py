@@ -284,15 +284,20 @@ def targets(steps: dict[str, Step]) -> list[str]:
     starts.append(("hostile", len(rows)))
     hostile = steps["hostile"].figures()
     if hostile:
-        from bench_hostile import TARGET_HEALTH_SECONDS, TARGET_RSS_MB, TARGET_SECONDS
+        from bench_hostile import TARGET_CHECK_SECONDS, TARGET_HEALTH_SECONDS, TARGET_RSS_MB, TARGET_SECONDS
 
         shapes, concurrent, met = hostile["shapes"].values(), hostile["concurrent"], hostile["verdict"]
-        slowest = max(max(s["post_seconds"], s["get_seconds"] or 0) for s in shapes)
-        peak = max(max(s["post_peak_mb"], s["get_peak_mb"] or 0) for s in shapes)
+        formats = [f for s in shapes for f in s["formats"].values()]
+        slowest = max([max(s["post_seconds"], s["get_seconds"] or 0) for s in shapes] + [f["seconds"] for f in formats])
+        peak = max([max(s["post_peak_mb"], s["get_peak_mb"] or 0, s["check_peak_mb"]) for s in shapes]
+                   + [f["peak_mb"] for f in formats])
+        slowest_check = max(s["check_seconds"] for s in shapes)
         rows += [
-            [f"Hostile configs ({len(hostile['shapes'])}): slowest POST or GET", f"< {TARGET_SECONDS * 1000:.0f} ms",
-             f"{slowest * 1000:.0f} ms", verdict(met["every_answer_under_0.5_s"])],
-            ["Hostile configs: the app's peak RSS during any POST or GET", f"< {TARGET_RSS_MB} MB", f"{peak:.0f} MB",
+            [f"Hostile configs ({len(hostile['shapes'])}): slowest POST or GET (any format)",
+             f"< {TARGET_SECONDS * 1000:.0f} ms", f"{slowest * 1000:.0f} ms", verdict(met["every_answer_under_0.5_s"])],
+            ["Hostile configs: slowest check (POST /api/usermapping/check)", f"< {TARGET_CHECK_SECONDS * 1000:.0f} ms",
+             f"{slowest_check * 1000:.0f} ms", verdict(met["every_check_under_0.2_s"])],
+            ["Hostile configs: the app's peak RSS during any request", f"< {TARGET_RSS_MB} MB", f"{peak:.0f} MB",
              verdict(met["every_peak_under_300_mb"])],
             [f"Hostile configs: slowest health check beside {concurrent['posts']} concurrent worst posts",
              f"< {TARGET_HEALTH_SECONDS * 1000:.0f} ms", f"{concurrent['slowest_health_seconds'] * 1000:.0f} ms",
@@ -445,7 +450,8 @@ def hostile_section(step: Step) -> list[str]:
               f"lab the limits allow, and the slowest config a {figures['search']['seconds']:g} s hill-climb found, "
               f"POSTed as `application/yaml` to `python -m tools.devhost` on Azurite; each 201 followed by a GET "
               f"without zstd and one with it. Peak RSS is the devhost process's high-water mark during that request "
-              f"(reset before it). Medians of {figures['settings']['runs']} runs.", "", step.stdout.strip(), ""]
+              f"(reset just before it, so what the process already held counts), its RSS just before in parentheses. "
+              f"Medians of {figures['settings']['runs']} runs.", "", step.stdout.strip(), ""]
     return lines
 
 

@@ -25,6 +25,7 @@ START_TIMEOUT_SECONDS = 30
 # A schedule that never fires during a test run: sweeps are driven by the tests themselves.
 NEVER = "0 0 0 1 1 *"
 HOST_BODY_LIMIT = "4194304"
+MALLOC_ARENA_MAX = "2"
 WORKER_HOST = REPO_ROOT / "tests" / "workerhost.py"
 
 
@@ -57,6 +58,8 @@ class AppHost:
             "USERMAPPER_SWEEP_SCHEDULE": NEVER,
             # the host's body limit as deployed (infra/app/api.bicep), whatever local.settings.json says
             "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT": HOST_BODY_LIMIT,
+            # the C library's malloc arenas as deployed (infra/app/api.bicep): read as the process starts
+            "MALLOC_ARENA_MAX": MALLOC_ARENA_MAX,
             **settings,
         }
         self._process: subprocess.Popen | None = None

@@ -16,6 +16,7 @@ import io
 import json
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -141,6 +142,59 @@ def test_yaml_reads_back_every_text_exactly(text):
                  "users": [text]}]
     assert read_yaml(data) == expected
     assert yaml.safe_load(data) == expected  # YAML 1.1, as Guacamole's SnakeYAML reads it
+
+
+# What YAML readers refuse or fold unless escaped: C0 controls, DEL, the C1 controls (U+0085 a line break in
+# YAML 1.1), the line and paragraph separators and the byte-order mark; and texts YAML would read otherwise.
+HARD_TEXTS = [chr(code) for code in (*range(0x20), *range(0x7F, 0xA1), 0x2028, 0x2029, 0xFEFF)] + [
+    "".join(map(chr, range(0x7F, 0xA0))), "\x85" * 64, "a\x7fb\x9fc", "Yes", "NULL", "~", "*alias", "- x", "a #b",
+    "0x1F", "1_000", "<<", "\\", '"', "'", "\U0001f600"]
+
+
+def read_yaml_as_guacamole(data: bytes) -> object:
+    """What Guacamole 1.6.0's importer reads: the npm package yaml (its version, pinned in package.json),
+    run in node by tests/read_yaml.mjs."""
+    node = subprocess.run(["node", str(TESTS / "read_yaml.mjs")], input=data, capture_output=True, cwd=TESTS.parent,
+                          timeout=60, check=False)
+    assert node.returncode == 0, node.stderr.decode(errors="replace")  # "npm ci" installs the yaml package
+    return json.loads(node.stdout)
+
+
+def test_the_yaml_package_installed_is_the_one_package_json_pins():
+    """package.json pins Guacamole 1.6.0's yaml (its package-lock.json: 2.5.0); the tests read with that one."""
+    pinned = json.loads((TESTS.parent / "package.json").read_text())["devDependencies"]["yaml"]
+    installed = json.loads((TESTS.parent / "node_modules" / "yaml" / "package.json").read_text())["version"]
+    assert pinned == installed == "2.5.0"
+
+
+def test_guacamoles_yaml_reader_reads_every_hard_text_exactly():
+    written = [{"name": text, "protocol": "ssh", "parameters": {text: text, "port": "22"}, "group": f"ROOT/{text}/b",
+                "users": [text, "s01"]} for text in HARD_TEXTS]
+    assert read_yaml_as_guacamole(import_yaml(written)) == written
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_guacamoles_yaml_reader_reads_the_examples_as_the_json_says(name):
+    _, _, found = lab_of(name)
+    assert read_yaml_as_guacamole(import_yaml(found)) == read_json(import_json(found))
+
+
+def test_guacamoles_yaml_reader_reads_escaped_usernames_exactly():
+    """The escaped usernames of bench_hostile, smaller: names of U+0085 (a line break to YAML 1.1), DEL and
+    C1 controls, each user granted every shared device, and values of them; every reader reads them as meant."""
+    escaped = "\\x85" * 30 + "\\x7f\\x80\\x9f"
+    users = "".join(f"  u{i}: {{quantity: 3, username_prefix: \"{chr(0x41 + i)}{escaped}\", username_suffix: '1', "
+                    f"password: p}}\n" for i in range(3))
+    devices = "".join(f"  d{i}: {{quantity: 2, name_prefix: \"p{i}{escaped}\", name_suffix: '1', parameters: "
+                      f"{{protocol: rdp, hostname: \"h{escaped}\", \"x{escaped}\": \"{escaped}\"}}}}\n"
+                      for i in range(4))
+    lab = read_config(f"users:\n{users}devices:\n{devices}")
+    found = entries(lab, expand(lab))
+    assert "\x85" * 30 + "\x7f\x80\x9f" in found[0]["users"][0] and len(found) == 8
+    data = import_yaml(found)
+    meant = read_json(import_json(found))
+    assert read_yaml_as_guacamole(data) == meant
+    assert read_yaml(data) == meant and yaml.safe_load(data) == meant
 
 
 def test_yaml_of_empty_parameters_and_no_entries():

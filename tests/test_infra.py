@@ -22,7 +22,7 @@ CHECKOV = ROOT / ".venv-infra" / "bin" / "checkov"
 HOST_SETTINGS = {
     "AzureWebJobsStorage__credential", "AzureWebJobsStorage__clientId", "AzureWebJobsStorage__blobServiceUri",
     "AzureWebJobsDisableHomepage", "APPLICATIONINSIGHTS_CONNECTION_STRING", "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
-    "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT",
+    "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT", "MALLOC_ARENA_MAX",
 }
 NOT_IN_AZURE = {
     "WEBSITE_SITE_NAME": "set by the platform",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from usermapper.lab import ConfigError, Lab, Numbering, Problem, read_config
+from usermapper.lab.yaml_nodes import cycle_collection_paused
 from usermapper.limits import Limits
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -568,3 +571,31 @@ def test_merging_what_is_not_a_mapping_is_refused_where_it_stands():
 def test_a_mapping_merged_into_itself_is_read_once():
     problems = refused("users: &u\n    <<: *u\n    s: {quantity: 1}\ndevices: {}\n")
     assert any(p.path == "users.s.username_prefix" for p in problems)
+
+
+def test_the_cycle_collector_runs_again_once_every_config_is_read():
+    """Paused while any thread reads a config (yaml_nodes.cycle_collection_paused), whether the config is
+    valid, refused or unreadable, and running again after the last: never left off."""
+    configs = [(EXAMPLES / "classroom.yaml").read_text(), "users: {}\ndevices: {}\n", "a: [", "&a [*a]"]
+    paused_inside, failures = [], []
+    barrier = threading.Barrier(8)
+
+    def read(index: int) -> None:
+        barrier.wait()
+        for _ in range(20):
+            try:
+                read_config(configs[index % len(configs)])
+            except ConfigError:
+                pass
+            except Exception as error:  # noqa: BLE001 - reported below, not swallowed
+                failures.append(error)
+        with cycle_collection_paused():
+            paused_inside.append(not gc.isenabled())
+
+    threads = [threading.Thread(target=read, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures and paused_inside == [True] * 8
+    assert gc.isenabled()

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from test_reader import config, only, refused
 from usermapper.lab import guacamole, tokens
-from usermapper.lab import read_config
+from usermapper.lab import ConfigError, read_config, yaml_nodes
 from usermapper.lab.expand import expand
 from bench.hostile_configs import SHAPES
 
@@ -138,3 +141,45 @@ def test_an_aliased_value_is_run_through_the_token_filter_once(monkeypatch):
     lab = read_config(SHAPES["aliased-token-warnings"]())
     assert len([c for c in calls if len(c[0]) > 1000]) == 1
     assert len(lab.warnings) == 101 and all(len(w.message) < 1000 for w in lab.warnings)
+
+
+# -- bounding the node tree: the event scan, or the tree once composed ------------------------------------
+
+TREES = st.recursive(st.sampled_from(["a", "", "0", "x y", "'q'"]),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from("abcd"), inner,
+                                                                                 max_size=4), max_leaves=60)
+
+
+def refusal(check) -> list[tuple[int, int, str]] | None:
+    try:
+        check()
+    except ConfigError as error:
+        return [(p.line, p.column, p.message) for p in error.problems]
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(TREES, st.booleans(), st.integers(1, 70))
+def test_the_tree_is_refused_where_the_event_scan_refuses_it(tree, flow, max_nodes):
+    """A config without aliases or tags is composed first and its tree checked (yaml_nodes._check_tree):
+    refused, or not, exactly as the scan of its events would, at the same value and in the same words."""
+    text = yaml.safe_dump(tree, default_flow_style=flow)
+    scanned = refusal(lambda: yaml_nodes._check_shape(text, max_nodes))
+    assert refusal(lambda: yaml_nodes._check_tree(yaml.compose(text, Loader=yaml.CSafeLoader), max_nodes)) == scanned
+
+
+@pytest.mark.parametrize("depth", [12, 13, 999, 1001, 5000])
+@pytest.mark.parametrize("opening, closing", [("[", "]"), ("{a: ", "}"), ("- ", "")])
+def test_nesting_without_aliases_is_refused_as_the_event_scan_refuses_it(depth, opening, closing, monkeypatch):
+    """At the 13th level; past libyaml's 1,000 levels, libyaml's own refusal comes first, as it does when
+    the events are scanned first."""
+    text = opening * depth + "x" + closing * depth
+    problems = refusal(lambda: yaml_nodes.compose(text, 20_000))
+    monkeypatch.setattr(yaml_nodes, "_may_alias_tag_or_overflow", lambda text, max_nodes: True)
+    assert problems == refusal(lambda: yaml_nodes.compose(text, 20_000))
+    if depth == 12:
+        assert problems is None
+    elif depth == 13:
+        line, column = yaml_nodes.place(text, len(opening) * 12)
+        assert problems == [(line, column, (f"nested more than {yaml_nodes.MAX_DEPTH} levels deep; a lab config "
+                                            f"needs about 5"))]

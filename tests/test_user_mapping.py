@@ -226,7 +226,8 @@ devices:
     name_suffix: {name_suffix}
     hostname_prefix: {hostname_prefix}
     hostname_suffix: {name_suffix}
-    parameters: {{protocol: rdp, port: 3389, hostname: ~, domain: 'a&b', empty: '', initial-program: "l1\\nl2"}}
+    parameters: {{protocol: rdp, port: 3389, hostname: ~, domain: 'a&b', empty: '', initial-program: "l1\\nl2",
+                  'n<&"é': 'v"é>', "t\\tx": "\\t"}}
   routers:
     quantity: 2
     name_prefix: R

@@ -198,10 +198,10 @@ def _viewed_names(lab: Lab, device: DeviceType) -> Iterator[str]:
 
 def _extreme_pod_hostnames(lab: Lab, device: DeviceType) -> list[tuple[str, str]]:
     """The first and last hostname of the first and the last owner, each with ``for <username>``."""
-    owners = lab.owners(device)
-    if not owners:
+    ends = lab.end_owners(device)
+    if ends is None:
         return []
-    (first_type, first), (last_type, last_first) = owners[0], owners[-1]
+    (first_type, first), (last_type, last_first) = ends
     ends = [(first_type, 0, first), (last_type, last_type.quantity - 1, last_first + last_type.quantity - 1)]
     hosts = []
     for user_type, index, owner in ends:

@@ -221,12 +221,11 @@ class FieldReader:
 
     def suggest(self, name: str, choices) -> str:
         """" (did you mean 'x'?)" for a name close to one of ``choices``; nothing once the budget is spent."""
-        choices = list(choices)
         if self.suggestions_left <= 0 or len(name) > MAX_SUGGESTED_NAME or len(choices) > self.pairs_left:
             return ""
         self.suggestions_left -= 1
         self.pairs_left -= len(choices)
-        close = difflib.get_close_matches(name, choices, n=1)
+        close = difflib.get_close_matches(name, list(choices), n=1)
         return f" (did you mean {close[0]!r}?)" if close else ""
 
 

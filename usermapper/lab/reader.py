@@ -17,7 +17,7 @@ from . import guacamole, pods, tokens
 from .checks import check_lab
 from .fields import CONSTRUCTOR, MAX_NAME_LENGTH, MAX_SUFFIX_DIGITS, FieldReader
 from .model import DEFAULT_LAB_NAME, ConfigError, DeviceType, Lab, Problem, UserType
-from .yaml_nodes import BOOL_TAG, is_empty, is_null, parse, reported
+from .yaml_nodes import BOOL_TAG, cycle_collection_paused, is_empty, is_null, parse, reported
 
 # Guacamole's rdp, the protocol with the most, has about 110 parameters; a device type needs no more.
 MAX_PARAMETERS = 200
@@ -31,16 +31,27 @@ def read_config(source: str | bytes, limits: Limits = Limits(), *, as_json: bool
     """Parse and validate a config; raise ``ConfigError`` listing every problem found.
 
     ``as_json``: the config was sent as ``application/json`` (``yaml_nodes.parse`` says what changes).
+    The node tree lives only inside ``_read``, so it is gone before the cycle collector runs again: one
+    pass over a tree still held cost as much as the passes the pause saves.
     """
+    with cycle_collection_paused():
+        lab, problems = _read(source, limits, as_json)
+    if problems:
+        raise ConfigError(reported(problems, "problems"))
+    return lab
+
+
+def _read(source: str | bytes, limits: Limits, as_json: bool) -> tuple[Lab | None, list[Problem]]:
+    """The lab with its warnings and places, or the problems that refuse it."""
     root = parse(source, limits.max_config_bytes, limits.max_nodes, as_json=as_json)
     reader = LabReader()
     lab = reader.lab(root, limits)
     if reader.problems:
-        raise ConfigError(reported(reader.problems, "problems"))
+        return None, reader.problems
     return replace(lab, warnings=tuple(reported(reader.warnings, "warnings")), places=_places(reader.nodes),
                    name_places=_places(reader.type_names),
                    parameter_places={device_and_name: (_place(key), _place(value))
-                                     for device_and_name, (key, value) in reader.parameter_nodes.items()})
+                                     for device_and_name, (key, value) in reader.parameter_nodes.items()}), []
 
 
 def _places(nodes: dict[str, yaml.Node]) -> dict[str, tuple[int, int]]:

@@ -1,15 +1,21 @@
 """YAML text in, a node tree out: every value keeps the line and column it was written at.
 
 The YAML is composed into nodes, never constructed into Python objects wholesale, so aliases are never
-expanded (an alias bomb costs nothing here) and every later problem can name its place. Before composing,
-the event stream is scanned once to bound nesting, aliases and values: the composer recurses once per
-level and builds an object for every value.
+expanded (an alias bomb costs nothing here) and every later problem can name its place. Nesting, aliases
+and values are bounded before the composer works for them (it recurses once per level and builds objects
+for every value): a config that may hold an alias or a tag, or more values than the limit, has its event
+stream scanned first; any other is composed at once, its cost bounded by libyaml's count of its events,
+and its tree checked.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import yaml
 
@@ -53,6 +59,30 @@ def parse(source: str | bytes, max_bytes: int, max_nodes: int, *, as_json: bool 
     return root
 
 
+@contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a node tree lives: each value is about seven objects (the node,
+    its two marks, their dicts, a mapping's pairs), and every pass of the collector walks the whole tree
+    again; it took 35-45% of the CPU time of checking the largest configs (bench/bench_hostile.py). Nothing
+    is lost: a cycle made meanwhile (an alias inside its own anchor, ``&a [*a]``) is collected once the
+    last config being read in any thread is read."""
+    global _readers
+    with _readers_lock:
+        _readers += 1
+        gc.disable()
+    try:
+        yield
+    finally:
+        with _readers_lock:
+            _readers -= 1
+            if _readers == 0:
+                gc.enable()
+
+
+_readers = 0  # the configs being read at once, in any thread
+_readers_lock = threading.Lock()
+
+
 def reported(problems: list[Problem], what: str) -> list[Problem]:
     """In line order, the first ``MAX_REPORTED`` and then one line that counts the rest, at the first of
     them: ten thousand copies of one mistake help nobody."""
@@ -89,8 +119,12 @@ def decode(source: str | bytes, max_bytes: int) -> str:
 
 def compose(text: str, max_nodes: int) -> yaml.Node | None:
     try:
-        _check_shape(text, max_nodes)
-        return yaml.compose(text, Loader=Loader)
+        if _may_alias_tag_or_overflow(text, max_nodes):
+            _check_shape(text, max_nodes)
+            return yaml.compose(text, Loader=Loader)
+        root = yaml.compose(text, Loader=Loader)
+        _check_tree(root, max_nodes)
+        return root
     except yaml.reader.ReaderError as error:
         # libyaml gives the offset in the UTF-8 bytes of a character YAML does not allow
         before = text.encode("utf-8")[: error.position].decode("utf-8", "replace")
@@ -202,8 +236,7 @@ def _check_shape(text: str, max_nodes: int) -> None:
         if isinstance(event, yaml.NodeEvent):
             nodes += 1
             if nodes > max_nodes:
-                _refuse_shape(event, f"holds more than {max_nodes:,} values (names, numbers, lists and "
-                                     f"mappings); a lab config needs far fewer")
+                _refuse_shape(event, _too_many_values(max_nodes))
             tag = getattr(event, "tag", None)
             if tag is not None and tag not in _READ_TAGS:
                 _refuse_shape(event, f"the tag {quoted(tag.replace(_YAML_TAG, '!!'))} is not read here: a lab "
@@ -212,7 +245,7 @@ def _check_shape(text: str, max_nodes: int) -> None:
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
-                _refuse_shape(event, f"nested more than {MAX_DEPTH} levels deep; a lab config needs about 5")
+                _refuse_shape(event, _TOO_DEEP)
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             depth -= 1
         elif isinstance(event, yaml.AliasEvent):
@@ -221,6 +254,51 @@ def _check_shape(text: str, max_nodes: int) -> None:
                 _refuse_shape(event, f"more than {MAX_ALIASES} aliases (*name)")
 
 
+def _may_alias_tag_or_overflow(text: str, max_nodes: int) -> bool:
+    """Whether the config needs ``_check_shape``'s scan of its events before it is composed: it may hold an
+    alias or a tag (a ``*`` or ``!`` anywhere), or libyaml counts more events than ``max_nodes`` values and
+    their ends make, or cannot read it (the scan says where, in its words). Otherwise composing costs no
+    more than a config within the limits does (libyaml itself refuses nesting past 1,000 levels), and
+    ``_check_tree`` checks the tree: libyaml's count of events, made in C, costs a sixth of the scan, whose
+    event objects took 15% of checking the largest configs."""
+    if "*" in text or "!" in text:
+        return True
+    loader = Loader(text)
+    try:
+        return loader.raw_parse() > 2 * max_nodes + _STREAM_EVENTS
+    except yaml.YAMLError:
+        return True
+    finally:
+        loader.dispose()
+
+
+_STREAM_EVENTS = 4  # the stream's and the document's start and end
+
+
+def _check_tree(root: yaml.Node | None, max_nodes: int) -> None:
+    """``_check_shape``'s bounds on a tree without aliases or tags: its values and its nesting, node by node
+    in the order they are written, so the first past a limit is the one the scan would refuse."""
+    pending = [] if root is None else [(root, 1)]
+    nodes = 0
+    while pending:
+        node, level = pending.pop()
+        nodes += 1
+        if nodes > max_nodes:
+            _refuse_node(node, _too_many_values(max_nodes))
+        if isinstance(node, yaml.ScalarNode):
+            continue
+        if level > MAX_DEPTH:
+            _refuse_node(node, _TOO_DEEP)
+        children = [part for pair in node.value for part in pair] if isinstance(node, yaml.MappingNode) else node.value
+        pending += ((child, level + 1) for child in reversed(children))
+
+
+def _too_many_values(max_nodes: int) -> str:
+    return (f"holds more than {max_nodes:,} values (names, numbers, lists and mappings); a lab config needs far "
+            f"fewer")
+
+
+_TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep; a lab config needs about 5"
 _YAML_TAG = "tag:yaml.org,2002:"
 # Explicit tags that say what the value is anyway (``!!str 10`` is the text 10; ``!`` a plain one's text).
 _READ_TAGS = frozenset({"!", *(_YAML_TAG + kind for kind in ("str", "int", "bool", "null", "map", "seq"))})
@@ -235,6 +313,10 @@ def place(text: str | bytes, offset: int) -> tuple[int, int]:
 def _refuse_shape(event: yaml.Event, message: str) -> None:
     mark = event.start_mark
     raise ConfigError([Problem("", mark.line + 1, mark.column + 1, message)], syntax=True)
+
+
+def _refuse_node(node: yaml.Node, message: str) -> None:
+    raise ConfigError([problem_at("", node, message)], syntax=True)
 
 
 def problem_at(path: str, node: yaml.Node, message: str) -> Problem:

@@ -76,7 +76,7 @@ def write_user_mapping(mapping: UserMapping, out: BinaryIO) -> None:
             start = _authorize_start_tag(user)
             if block:
                 out.write(b"%s%s>" % (USER_INDENT, start))
-                out.write(block)
+                out.writelines(block)
                 out.write(AUTHORIZE_END)
             else:
                 out.write(b"%s%s/>\n" % (USER_INDENT, start))
@@ -210,26 +210,43 @@ class _Serializer:
         self.viewers = viewers or Counter()  # how many instructors are still to see each pod type's owners
         self._starts: dict[tuple[str, str | None], bytes] = {}  # a parameter's start tag, by tag and name
         self._texts: dict[str, bytes] = {}  # a value escaped, by value: one aliased value may fill many
+        self._start_sizes: dict[tuple[str, str | None], int] = {}  # the sizes of those, for counting alone
+        self._text_sizes: dict[str, int] = {}
         self._blocks: dict[int, bytes] = {}
         self._viewed: dict[tuple[str, int], bytes] = {}  # by pod type and the tuple of owners instructors see
         self._labelled: dict[int, list[tuple[bytes, int]]] = {}  # by the tuple of owners
 
-    def block(self, connections: tuple[Connection, ...]) -> bytes:
-        """Everything between ``<authorize ...>`` and ``</authorize>``, indented for a user at level 1."""
-        if not connections:
-            return b""
-        return b"".join(self.connection(c) for c in connections) + BLOCK_END
+    def block(self, connections: tuple[Connection, ...]) -> list[bytes]:
+        """Everything between ``<authorize ...>`` and ``</authorize>``, indented for a user at level 1, as
+        runs of connections joined to write at once; a connection of ``CHUNK_BYTES`` or more is a run of
+        its own, the very bytes kept for it: a 76 MB connection (a megabyte-long value aliased by 75
+        parameters) was held twice, in the cache and joined into the block (bench/bench_hostile.py)."""
+        runs: list[bytes] = []
+        pieces: list[bytes] = []
+        for connection in connections:
+            written = self.connection(connection)
+            if len(written) < CHUNK_BYTES:
+                pieces.append(written)
+                continue
+            if pieces:
+                runs.append(b"".join(pieces))
+                pieces = []
+            runs.append(written)
+        if runs or pieces:
+            runs.append(b"".join([*pieces, BLOCK_END]))
+        return runs
 
     def connection(self, connection: Connection) -> bytes:
         """One connection, with the indentation before it: its children are the protocol, then each
         parameter in order."""
         key = id(connection)  # a device type's connections are shared by every group that reaches them
         if key not in self._blocks:
-            pieces = [CONNECTION_INDENT, _start_tag("connection", name=connection.name), b">"]
-            for tag, name, value in (("protocol", None, connection.protocol),
-                                     *(("param", name, value) for name, value in connection.parameters)):
-                pieces += (CHILD_INDENT, *self.parameter_pieces(tag, name, value))
-            self._blocks[key] = b"".join((*pieces, CONNECTION_END))
+            pieces = [CONNECTION_INDENT, _start_tag("connection", name=connection.name), b">", CHILD_INDENT,
+                      *self.parameter_pieces("protocol", None, connection.protocol)]
+            for name, value in connection.parameters:
+                pieces += (CHILD_INDENT, *self.parameter_pieces("param", name, value))
+            pieces.append(CONNECTION_END)
+            self._blocks[key] = b"".join(pieces)
         return self._blocks[key]
 
     def write_viewed(self, part: Part, writer: _PodWriter, out: _Chunks) -> None:
@@ -269,6 +286,21 @@ class _Serializer:
     def parameter(self, tag: str, name: str | None, value: str) -> bytes:
         return b"".join(self.parameter_pieces(tag, name, value))
 
+    def parameter_size(self, tag: str, name: str | None, value: str) -> int:
+        """``len(self.parameter(tag, name, value))``, counted: a name or a value lxml writes as it is is
+        measured, not serialized (making the start tags of 9,000 distinct parameter names took 40 ms of
+        checking many-parameter-names); any other is serialized once, as ``parameter_pieces`` makes it."""
+        start = self._start_sizes.get((tag, name))
+        if start is None:
+            start = self._start_sizes[tag, name] = (
+                len(b"<>") + len(tag) + (0 if name is None else len(b' name=""') + len(name))
+                if name is None or _verbatim(name) else len(self.parameter_pieces(tag, name, "")[0]))
+        text = self._text_sizes.get(value)
+        if text is None:
+            text = self._text_sizes[value] = (len(value) if _verbatim(value)
+                                              else len(self.parameter_pieces(tag, name, value)[1]))
+        return start + text + len(b"</>") + len(tag)
+
     def parameter_pieces(self, tag: str, name: str | None, value: str) -> tuple[bytes, bytes, bytes]:
         """A parameter's element as its start tag, its text and its end tag: lxml escapes the text alone,
         so the three are its bytes. Each start tag and each text is made once: a megabyte-long value
@@ -279,7 +311,7 @@ class _Serializer:
         text = self._texts.get(value)
         if text is None:
             text = self._texts[value] = _escaped_text(value)
-        return start, text, b"</%s>" % tag.encode()
+        return start, text, _END_TAGS[tag]
 
 
 class _PodWriter:
@@ -356,6 +388,8 @@ class _PodWriter:
                         for i in numbers)
 
 
+_END_TAGS = {"protocol": b"</protocol>", "param": b"</param>"}  # a connection's children's
+
 # Marks in a pod type's block where each owner's pieces go: characters XML 1.0 cannot carry, so that no
 # config, and no byte lxml writes, holds them.
 _HEAD, _HOST = b"\x00", b"\x01"
@@ -404,12 +438,12 @@ def _connection_size(device: DeviceType, name_prefix: str, hostname_prefix: str 
                      serialized: _Serializer) -> int:
     """The bytes of one of a device type's connections, less the numbers in its name and hostname."""
     fixed = len(CONNECTION_INDENT) + len(_start_tag("connection", name=name_prefix)) + len(b">")
-    fixed += len(CHILD_INDENT) + sum(map(len, serialized.parameter_pieces("protocol", None, device.protocol)))
+    fixed += len(CHILD_INDENT) + serialized.parameter_size("protocol", None, device.protocol)
     for name, value in device.parameters:
         if value is None:  # where the generated hostname goes
             size = len(_parameter_without_number(serialized, name, hostname_prefix))
         else:
-            size = sum(map(len, serialized.parameter_pieces("param", name, value)))
+            size = serialized.parameter_size("param", name, value)
         fixed += len(CHILD_INDENT) + size
     return fixed + len(CONNECTION_END)
 
