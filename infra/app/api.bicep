@@ -43,7 +43,7 @@ var appSettings = {
   FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: '4194304'
   // Read by the C library as the worker starts, not by the app: at most two malloc arenas. With one per
   // thread, each kept what its biggest request had freed, and the process grew from 50 to 310 MB over
-  // bench/bench_hostile.py's requests; with two it ends at about 120 MB (docs/settings.md).
+  // bench/bench_hostile.py's requests; with two it ends at 120-150 MB (docs/settings.md).
   MALLOC_ARENA_MAX: '2'
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
