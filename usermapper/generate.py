@@ -40,8 +40,7 @@ class Checked:
 
     @cached_property
     def warnings(self) -> list[Problem]:
-        """The config's warnings, and what it makes of the previous sheet: all located in the config."""
-        return [*self.lab.warnings, *(kept_warnings(self.lab, self.kept) if self.kept else ())]
+        return _warnings(self.lab, self.kept)
 
     def generate(self) -> Generated:
         return Generated(self.lab, self.xml_size, expand(self.lab, kept=self.kept and self.kept.passwords),
@@ -81,6 +80,10 @@ class Generated:
     mapping: UserMapping
     kept: PreviousSheet | None = None
 
+    @cached_property
+    def warnings(self) -> list[Problem]:
+        return _warnings(self.lab, self.kept)
+
     def changes(self, previous: PreviousLab | None = None) -> Changes:
         """What changed since ``previous`` (or since the sheet's users) to this generation."""
         return changes(self.mapping, previous, self.kept, _random_types(self.lab))
@@ -117,6 +120,11 @@ class Generated:
             return DatabaseRoute(refused=error.problems, passwords_refused=passwords_refused,
                                  passwords_refused_mysql=mysql_only)
         return DatabaseRoute(found, group_paths(self.lab, found), [], passwords_refused, mysql_only)
+
+
+def _warnings(lab: Lab, kept: PreviousSheet | None) -> list[Problem]:
+    """The config's warnings, and what it makes of the previous sheet: all located in the config."""
+    return [*lab.warnings, *(kept_warnings(lab, kept) if kept else ())]
 
 
 def check(config: str | bytes, limits: Limits, *, as_json: bool = False, sheet: bytes | None = None) -> Checked:

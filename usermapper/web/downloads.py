@@ -54,7 +54,8 @@ def generation_details(generated: Generated, xml: Compressed, limit: int) -> tup
              "passwords_refused_mysql": route.passwords_refused_mysql}
     preview = xml.head if len(xml.head) == xml.size else xml.head[: xml.head.rfind(b"\n") + 1]
     details = {
-        "warnings": [w.as_dict() for w in lab.warnings],
+        "warnings": [w.as_dict() for w in generated.warnings],
+        "changes": generated.changes().as_dict() if generated.kept else None,
         "preview": preview.decode("utf-8"),
         "preview_truncated": len(preview) < xml.size,
         "passwords": {"generated": any(u.password is None for u in lab.user_types),

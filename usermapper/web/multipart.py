@@ -79,3 +79,12 @@ def single_config_field(form: Mapping[str, list[bytes]]) -> bytes:
         raise HTTPProblem("no-config-in-the-upload", f"The form must hold exactly one field named 'config' "
                                                     f"(the YAML file); it held {found} of that name.")
     return values[0]
+
+
+def credentials_field(form: Mapping[str, list[bytes]]) -> bytes | None:
+    """The previous credentials sheet whose passwords to keep (the field ``credentials``, docs/week-two.md),
+    or None when the form holds none."""
+    values = form.get("credentials", [])
+    if len(values) > 1:
+        raise _unreadable_upload(f"it holds {len(values)} fields named 'credentials'; send one sheet")
+    return values[0] if values else None

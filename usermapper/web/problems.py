@@ -99,6 +99,15 @@ PROBLEMS: Mapping[str, ProblemKind] = {kind.key: kind for kind in (
         "The request held no config, or only white space.",
         "Send the YAML file: `curl -F config=@lab.yaml`, or a raw body with `--data-binary @lab.yaml`."),
     ProblemKind(
+        "invalid-credentials-sheet", (422,), "Invalid credentials sheet",
+        PageWording("The credentials sheet has {problems}", "Fix the sheet, or generate without it."),
+        "The previous credentials sheet sent in the field `credentials`, whose passwords the lab was to keep, "
+        "cannot be used: it is not UTF-8 CSV, lacks the `username` or `password` column, repeats a username, "
+        "holds a line break in a password, or is larger than a config may be. Nothing was generated from it.",
+        "Each entry of `errors` gives the line and column in the sheet (and its column's name as `path`). "
+        "Send the sheet a previous generation gave (its credentials download), or any CSV with `username` and "
+        "`password` columns."),
+    ProblemKind(
         "no-config-in-the-upload", (400,), "No config in the upload", READ_AGAIN,
         "A `multipart/form-data` upload must hold exactly one field named `config`.",
         "Name the file's field `config` (`curl -F config=@lab.yaml`), and send one."),

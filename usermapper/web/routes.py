@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from ..generate import Checked, check
 from ..lab import ConfigError
+from ..previous import SheetRefused
 from ..outputs import FORMATS, USER_MAPPING
 from ..outputs.summary import lab_summary
 from ..outputs.user_mapping import FileTooLarge
@@ -34,7 +35,7 @@ from .downloads import (
     xml_download,
 )
 from .http import Request, Response, json_response, prefers
-from .multipart import form_fields, single_config_field
+from .multipart import credentials_field, form_fields, single_config_field
 from .origin import STATE_CHANGING_METHODS, refuse_cross_origin
 from .problems import HTTPProblem, problem_document, problem_response, served_assets
 from .settings import SettingError, Settings
@@ -45,6 +46,7 @@ log = logging.getLogger("usermapper")
 
 MAX_ENDED_SESSIONS = 4  # the session cookies one DELETE reads: each costs storage requests
 MULTIPART_OVERHEAD = 64 * 1024  # room for boundaries and part headers around a config at the size limit
+UPLOAD_FILES = 2  # a config, and the previous credentials sheet whose passwords to keep: each within the limit
 # Not text/plain: that is what an HTML form on any site can send (enctype="text/plain").
 RAW_CONFIG_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/json")
 PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -155,15 +157,17 @@ class Api:
     def check_config(self, request: Request) -> Response:
         """Validation as the trainer types: what a POST would say of the config, with nothing made or kept.
         A config's problems are the answer here, not an error: ``valid`` false and the very problem
-        document a POST would answer with. No storage, no cookie: it works while storage is down."""
-        config = self.config_from(request)
+        document a POST would answer with. No storage, no cookie: it works while storage is down. With a
+        previous credentials sheet, ``changes`` says who keeps a password and who is new or gone."""
+        config, sheet = self.upload_from(request)
         try:
-            checked = self.checked_lab(config, as_json=request.media_type == "application/json")
+            checked = self.checked_lab(config, as_json=request.media_type == "application/json", sheet=sheet)
         except HTTPProblem as problem:
             return json_response(200, {"valid": False, "problem": problem_document(problem)})
         lab = checked.lab
         return json_response(200, {"valid": True, "users": lab.user_count, "connections": lab.connection_count,
-                                   "bytes": checked.xml_size, "warnings": [w.as_dict() for w in lab.warnings],
+                                   "bytes": checked.xml_size, "warnings": [w.as_dict() for w in checked.warnings],
+                                   "changes": checked.changes().as_dict() if checked.kept else None,
                                    "lab": lab_summary(lab)})
 
     def download(self, request: Request) -> Response:
@@ -213,19 +217,23 @@ class Api:
     # -- steps -------------------------------------------------------------------------------------------
 
     def checked(self, request: Request) -> Checked:
-        return self.checked_lab(self.config_from(request), as_json=request.media_type == "application/json")
+        config, sheet = self.upload_from(request)
+        return self.checked_lab(config, as_json=request.media_type == "application/json", sheet=sheet)
 
-    def config_from(self, request: Request) -> bytes:
-        """The config's bytes, from a multipart field ``config`` or the raw body, within the size limit."""
+    def upload_from(self, request: Request) -> tuple[bytes, bytes | None]:
+        """The config's bytes, from a multipart field ``config`` or the raw body, within the size limit; and
+        a form's previous credentials sheet (field ``credentials``), or None."""
         limit = self.settings.limits.max_config_bytes
-        if len(request.body) > limit + MULTIPART_OVERHEAD:
+        if len(request.body) > UPLOAD_FILES * limit + MULTIPART_OVERHEAD:
             raise _too_large(len(request.body), limit)
         if not request.body and "chunked" in request.header("transfer-encoding").lower():
             raise HTTPProblem("length-required", "The Functions host passes on a request body only when "
                               "it has a Content-Length; this one was sent in chunks and arrived empty. Send it "
                               "with Content-Length: curl --data-binary @lab.yaml, or curl -F config=@lab.yaml.")
+        sheet = None
         if request.media_type == "multipart/form-data":
-            config = single_config_field(form_fields(request))
+            form = form_fields(request)
+            config, sheet = single_config_field(form), credentials_field(form)
         elif request.media_type in RAW_CONFIG_TYPES:
             config = request.body
         else:
@@ -237,18 +245,22 @@ class Api:
             raise _too_large(len(config), limit)
         if not config.strip():
             raise HTTPProblem("empty-config", "The config is empty; it needs `users` and `devices`.")
-        return config
+        return config, sheet
 
-    def checked_lab(self, config: bytes, as_json: bool = False) -> Checked:
+    def checked_lab(self, config: bytes, as_json: bool = False, sheet: bytes | None = None) -> Checked:
         """The lab and the exact size of its file, or the 400, 413 or 422 problem that says why not."""
         try:
-            return check(config, self.settings.limits, as_json=as_json)
+            return check(config, self.settings.limits, as_json=as_json, sheet=sheet)
         except ConfigError as error:
             if error.syntax:
                 raise HTTPProblem("unreadable-config", _first_sentence(error), error.problems) from None
             raise HTTPProblem("invalid-config", f"The config has {len(error.problems)} "
                                                 f"problem{'s' if len(error.problems) > 1 else ''}; "
                                                 f"each names its field and line.", error.problems) from None
+        except SheetRefused as error:
+            raise HTTPProblem("invalid-credentials-sheet", f"The credentials sheet has {len(error.problems)} "
+                              f"problem{'s' if len(error.problems) > 1 else ''}; each gives its line and column "
+                              f"in the sheet.", error.problems) from None
         except FileTooLarge as error:
             raise HTTPProblem("file-too-large", f"The file would be {error.size:,} bytes of XML; the web app "
                               f"makes files of at most {error.limit:,} bytes. For a lab this big use the command "
