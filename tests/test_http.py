@@ -24,7 +24,7 @@ from httpclient import API, CLASSROOM, EXAMPLES, PROBLEM_SECTIONS, Client, asser
 from sessiontables import SessionTables
 from usermapper.web.problems import PROBLEMS
 from usermapper.web.settings import Settings, StorageTarget
-from usermapper.web.store import SessionStore
+from usermapper.web.store import SessionStore, locate
 from usermapper.web.routes import MAX_ENDED_SESSIONS, Api, Request
 
 
@@ -664,7 +664,9 @@ def test_a_download_of_a_session_whose_table_was_swept_is_a_404_generate_it_agai
         assert client.get().status_code == 200
         later = datetime.now(timezone.utc) + timedelta(hours=3)
         settings = Settings(storage=StorageTarget(connection_string=azurite.connection_string), table_name="sweptaway")
-        assert len(SessionStore.from_settings(settings, clock=lambda: later).sweep().tables) == 1
+        swept = SessionStore.from_settings(settings, clock=lambda: later).sweep().tables
+        # The app's own timer may have made the coming hour's table meanwhile: the sweep takes that too.
+        assert locate("sweptaway", client.token).table in swept
         assert_generate_it_again(client)
         assert client.delete().status_code == 204
         assert client.post_file().status_code == 201 and client.get().status_code == 200
