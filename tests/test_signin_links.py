@@ -21,8 +21,7 @@ import pytest
 
 from usermapper.cli import CLI_LIMITS
 from usermapper.generate import generate
-from usermapper.lab.expand import Connection, Group, User, UserMapping
-from usermapper.lab.reader import read_config
+from usermapper.lab.expand import Connection
 from usermapper.outputs import FORMATS, SIGN_IN_LINKS
 from usermapper.outputs.signin_links import (
     MAX_LINK_CHARS,
@@ -35,7 +34,6 @@ from usermapper.outputs.signin_links import (
     parse_key,
     seal,
     sign_in_links,
-    warnings,
 )
 from usermapper.outputs.user_mapping import user_mapping_bytes
 
@@ -124,14 +122,6 @@ def test_a_name_twice_keeps_the_last_as_guacamole_does():
                                Connection("A", "rdp", (("hostname", "two"),))]), EXPIRES)
     user = auth.decode(seal(data, KEY), KEY, NOW)
     assert auth.connections(user) == {"A": ("rdp", {"hostname": "two"}), "B": ("ssh", {})}
-
-
-def test_a_name_twice_in_a_list_is_warned_about_at_the_user_type():
-    lab = read_config((REPO / "examples" / "classroom.yaml").read_bytes(), CLI_LIMITS)
-    twice = (Connection("A", "ssh", ()), Connection("A", "ssh", ()))
-    mapping = UserMapping((Group((User(lab.user_types[0].name, "u1", "p", "plain", "p"),), twice),))
-    found = warnings(lab, mapping)
-    assert len(found) == 1 and "'A' twice" in found[0].message and found[0].line > 0
 
 
 GUAC_PASSWORD_LAB = b"""\

@@ -190,7 +190,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _links(source: str, generated: Generated, options: LinkOptions) -> SignInLinks:
     """Every user's sign-in link, after the warnings of what they cannot give; raises ``LinksRefused``."""
-    _report(source, warnings(generated.lab, generated.mapping), "warning: ")
+    _report(source, warnings(generated.lab), "warning: ")
     return sign_in_links(generated.lab, generated.mapping, options.key, options.expires, options.url,
                          options.single_use)
 

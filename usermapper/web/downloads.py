@@ -64,7 +64,7 @@ def generation_details(generated: Generated, xml: Compressed, limit: int) -> tup
         "lab": lab_summary(lab),
         "sizes": sizes,
         "formats": available_formats(sizes, limit),
-        "sign_in_links": {"warnings": [w.as_dict() for w in reported(sign_in_warnings(lab, generated.mapping),
+        "sign_in_links": {"warnings": [w.as_dict() for w in reported(sign_in_warnings(lab),
                                                                        "warnings")]},
         "import": {"groups": route.groups[:MAX_REPORTED], "groups_not_listed": max(0, len(route.groups) - MAX_REPORTED),
                    **{key: [p.as_dict() for p in reported(problems, "problems")] for key, problems in lists.items()},
