@@ -28,7 +28,7 @@ class Client:
 
     @property
     def token(self) -> str | None:
-        """The session's token: the cookie's value up to the version of the session it carries."""
+        """The session's token: the cookie's value up to its secret and version."""
         return self.cookie.partition(".")[0] if self.cookie else None
 
     def request(self, method: str, path: str = API, headers: dict | None = None, **kwargs) -> requests.Response:

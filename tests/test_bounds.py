@@ -138,7 +138,7 @@ def test_the_largest_lab_the_limits_allow_is_made_and_its_stored_frame_is_served
     assert summary["bytes"] == file_size(read_config(config))
     store = SessionStore.from_settings(Settings(storage=StorageTarget(azurite.connection_string),
                                                 table_name="endtoend"))
-    stored = store.load(client.token).xml_zstd
+    stored = store.load(client.cookie).xml_zstd
     sent = client.get(headers={"Accept-Encoding": "zstd"}, stream=True)
     assert sent.headers["Content-Encoding"] == "zstd"
     assert sent.raw.read(decode_content=False) == stored

@@ -145,7 +145,7 @@ def test_a_sheet_holding_formula_cells_is_exact_named_in_the_summary_and_offered
 
 def test_delete_ends_the_session_at_once_and_is_idempotent(client):
     client.post_file()
-    token = client.token
+    token = client.cookie
     ended = client.delete()
     assert ended.status_code == 204
     assert "max-age=0" in set_cookies(ended)[0].lower()
@@ -155,13 +155,27 @@ def test_delete_ends_the_session_at_once_and_is_idempotent(client):
                            timeout=30).status_code == 204
 
 
-def test_a_new_upload_replaces_and_deletes_the_old_file(client):
+def test_a_new_upload_replaces_the_old_file_and_the_old_cookie_reads_nothing(client):
     client.post_file()
-    old_token = client.token
+    old_cookie = client.cookie
     client.post_file((EXAMPLES / "original-format.yaml").read_bytes())
-    assert client.token != old_token
-    assert_problem(with_cookie(client.base, old_token), 404)
+    assert client.cookie != old_cookie
+    assert_problem(with_cookie(client.base, old_cookie), 404)
     assert client.get().content.count(b"<authorize ") == 12
+
+
+def test_a_planted_cookie_never_reads_the_file_its_browser_makes_next(app_url):
+    """Session fixation: a cookie planted in the trainer's browser (on localhost a page of another port can
+    set it) names the planter's session, which the trainer's upload rewrites in place with a new secret."""
+    planter, trainer = Client(app_url), Client(app_url)
+    planter.post_file((EXAMPLES / "original-format.yaml").read_bytes())
+    trainer.cookie = planter.cookie
+    mine = trainer.post_file().json()
+    assert trainer.token == planter.token and trainer.cookie != planter.cookie
+    assert_problem(planter.get(), 404)
+    assert hashlib.sha256(trainer.get().content).hexdigest() == mine["sha256"]
+    assert_problem(planter.post_file(), 409)  # the planter's stale version cannot replace it either
+    assert hashlib.sha256(trainer.get().content).hexdigest() == mine["sha256"]
 
 
 def test_two_clients_never_see_each_others_file(app_url):
@@ -278,14 +292,17 @@ def test_unknown_or_malformed_cookie_is_a_404(app_url, token):
     assert_problem(with_cookie(app_url, token), 404)
 
 
-def test_tampered_token_is_a_404_not_someone_elses_file(client):
-    """The cookie is the session's token, then after a '.' the version of it the browser saw: a version
-    changed by hand only costs the next write a read (tests/test_store.py), the token names no file."""
+def test_tampered_token_or_secret_is_a_404_not_someone_elses_file(client):
+    """The cookie is the session's token, its secret and the version of it the browser saw, between '.'s:
+    a version changed by hand only costs the next write a read (tests/test_store.py); a token or secret
+    changed by hand reads nothing."""
     client.post_file()
-    token, _, version = client.cookie.partition(".")
-    assert token == client.token and version
+    token, secret, version = client.cookie.split(".")
+    assert token == client.token and len(secret) == 22 and version
     tampered = token[:-1] + ("0" if token[-1] != "0" else "1")
-    assert_problem(with_cookie(client.base, f"{tampered}.{version}"), 404)
+    assert_problem(with_cookie(client.base, f"{tampered}.{secret}.{version}"), 404)
+    assert_problem(with_cookie(client.base, f"{token}.{secret.swapcase()}.{version}"), 404)
+    assert_problem(with_cookie(client.base, f"{token}.{version}"), 404)
     assert_problem(with_cookie(client.base, tampered), 404)
     assert with_cookie(client.base, client.cookie).status_code == 200
 
@@ -301,11 +318,11 @@ def test_a_session_cookie_smuggled_after_a_comma_in_another_cookie_is_not_a_sess
     def send(method: str, cookie: str) -> requests.Response:
         return requests.request(method, app_url + API, headers={"Cookie": cookie}, timeout=30)
 
-    both = send("GET", f"foo=a,{name}={planted.token}; {name}={real.token}")
+    both = send("GET", f"foo=a,{name}={planted.cookie}; {name}={real.cookie}")
     assert both.status_code == 200, both.text
     assert hashlib.sha256(both.content).hexdigest() == mine["sha256"]
-    assert_problem(send("GET", f"foo=a,{name}={planted.token}"), 404)
-    assert send("DELETE", f"foo=a,{name}={planted.token}").status_code == 204
+    assert_problem(send("GET", f"foo=a,{name}={planted.cookie}"), 404)
+    assert send("DELETE", f"foo=a,{name}={planted.cookie}").status_code == 204
     assert planted.get().status_code == 200  # a DELETE ends only the sessions the request really names
 
 
@@ -480,7 +497,7 @@ def test_every_route_that_serves_get_answers_head_as_get_without_a_body(client, 
     for name in ("Content-Type", "Cache-Control", "X-Content-Type-Options", "Content-Disposition", "ETag"):
         assert headed.headers.get(name) == got.headers.get(name), name
     host = client.base.removeprefix("http://")
-    cookie = f"Cookie: usermapper_session={client.token}\r\n".encode()
+    cookie = f"Cookie: usermapper_session={client.cookie}\r\n".encode()
     both = raw_exchange(client.base, b"HEAD %s HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (path.encode(), host.encode(),
                                                                                       cookie)
                         + b"GET /api/health HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % host.encode())
@@ -504,12 +521,12 @@ def test_two_cookie_lines_reach_the_app_joined_with_a_comma_so_the_second_is_no_
     connection = http.client.HTTPConnection(client.base.removeprefix("http://"), timeout=30)
     connection.putrequest("GET", API)
     connection.putheader("Cookie", "theme=dark")
-    connection.putheader("Cookie", f"usermapper_session={client.token}")
+    connection.putheader("Cookie", f"usermapper_session={client.cookie}")
     connection.endheaders()
     response = connection.getresponse()
     assert response.status == 404, response.read()
     connection.close()
-    assert with_cookie(client.base, f"{client.token}; theme=dark").status_code == 200
+    assert with_cookie(client.base, f"{client.cookie}; theme=dark").status_code == 200
 
 
 # -- chunked bodies, which the Functions host drops -----------------------------------------------------------
@@ -558,8 +575,8 @@ def live_files(storage: str, table: str) -> set[str]:
 
 
 def final_cookie(start: str, responses: list[requests.Response]) -> str | None:
-    """What a browser's cookie says once the responses arrived, in the order given (a token, then after
-    a '.' the version of the session it saw)."""
+    """What a browser's cookie says once the responses arrived, in the order given (a token, its secret
+    and the version of the session it saw, between '.'s)."""
     cookie = start
     for response in responses:
         for header in set_cookies(response):

@@ -42,7 +42,7 @@ def random_bytes_compressed(size: int) -> Compressed:
 
 def test_load_returns_what_was_saved(store):
     saved = save(store)
-    loaded = store.load(saved.token)
+    loaded = store.load(saved.cookie)
 
     assert loaded == saved
     assert loaded.xml() == XML
@@ -52,7 +52,7 @@ def test_load_returns_what_was_saved(store):
 
 
 def test_times_are_utc_and_the_session_lasts_its_lifetime(store, clock):
-    session = store.load(save(store).token)
+    session = store.load(save(store).cookie)
 
     assert session.created == clock.now
     assert session.created.utcoffset() == timedelta(0)
@@ -62,7 +62,7 @@ def test_times_are_utc_and_the_session_lasts_its_lifetime(store, clock):
 def test_load_returns_the_credentials_sheet_too(store):
     session = save(store)
 
-    assert store.load(session.token).credentials() == CREDENTIALS
+    assert store.load(session.cookie).credentials() == CREDENTIALS
 
 
 def test_token_names_the_expiry_hour_and_a_random_uuid4(store, clock):
@@ -97,7 +97,7 @@ def test_a_save_into_a_new_hour_creates_its_table_and_later_saves_share_it(store
 
     assert tables.names() == {table_name + "2026112615", table_name + "2026112616"}
     assert {token.split("-")[0] for token in tables.entities()} == {"2026112615", "2026112616"}
-    assert all(store.load(s.token) is not None for s in (first, second, third))
+    assert all(store.load(s.cookie) is not None for s in (first, second, third))
 
 
 def test_an_hour_crossing_a_day_and_a_year_is_one_table(store, tables, table_name, clock):
@@ -106,7 +106,7 @@ def test_an_hour_crossing_a_day_and_a_year_is_one_table(store, tables, table_nam
 
     assert session.token.startswith("2027010100-")
     assert tables.names() == {table_name + "2027010100"}
-    assert store.load(session.token) is not None
+    assert store.load(session.cookie) is not None
 
 
 def tampered(token: str) -> str:
@@ -143,10 +143,10 @@ def test_expiry_is_exact(store, clock):
     session = save(store)
 
     clock.now = session.expires - timedelta(microseconds=1)
-    assert store.load(session.token) is not None
+    assert store.load(session.cookie) is not None
 
     clock.now = session.expires
-    assert store.load(session.token) is None
+    assert store.load(session.cookie) is None
 
 
 def test_delete_removes_the_entity_and_is_idempotent(store, tables):
@@ -155,7 +155,7 @@ def test_delete_removes_the_entity_and_is_idempotent(store, tables):
     store.delete(session.token)
     store.delete(session.token)
 
-    assert store.load(session.token) is None
+    assert store.load(session.cookie) is None
     assert tables.entities() == {}
 
 
@@ -163,12 +163,12 @@ def test_sessions_never_see_each_other(store):
     first = save(store, xml=XML, credentials=b"type,username,password\na,alice,1\n")
     second = save(store, xml=XML.replace(b"student", b"trainee"), credentials=b"type,username,password\nb,bob,2\n")
 
-    assert store.load(first.token).xml() == XML
-    assert b"trainee" in store.load(second.token).xml()
-    assert store.load(first.token).credentials() != store.load(second.token).credentials()
+    assert store.load(first.cookie).xml() == XML
+    assert b"trainee" in store.load(second.cookie).xml()
+    assert store.load(first.cookie).credentials() != store.load(second.cookie).credentials()
 
     store.delete(first.token)
-    assert store.load(second.token) is not None
+    assert store.load(second.cookie) is not None
 
 
 def test_incompressible_file_over_the_budget_is_refused_before_any_request(store, tables):
@@ -187,7 +187,7 @@ def test_a_large_compressible_file_fits(store):
 
     session = save(store, xml=big, users=90_000, connections=90_000)
 
-    assert store.load(session.token).xml() == big
+    assert store.load(session.cookie).xml() == big
 
 
 def test_exactly_the_budget_fits_azurite_and_one_byte_more_does_not(store):
@@ -195,7 +195,7 @@ def test_exactly_the_budget_fits_azurite_and_one_byte_more_does_not(store):
     summary = random_bytes_compressed(500)
 
     session = store.save(random_bytes_compressed(xml_part), random_bytes_compressed(1000), 1, 1, summary=summary)
-    assert len(store.load(session.token).xml_zstd) == xml_part
+    assert len(store.load(session.cookie).xml_zstd) == xml_part
 
     with pytest.raises(SessionTooLarge):
         store.save(random_bytes_compressed(xml_part), random_bytes_compressed(1001), 1, 1, summary=summary)
@@ -214,7 +214,7 @@ def test_stopped_storage_is_unavailable_within_seconds_and_recovers(private_azur
     session = save(store)
     private_azurite.stop()
 
-    for call in (lambda: save(store), lambda: store.load(session.token), lambda: store.delete(session.token),
+    for call in (lambda: save(store), lambda: store.load(session.cookie), lambda: store.delete(session.token),
                  store.ping, store.sweep):
         started = time.monotonic()
         with pytest.raises(StorageUnavailable) as unavailable:
@@ -225,7 +225,7 @@ def test_stopped_storage_is_unavailable_within_seconds_and_recovers(private_azur
     private_azurite.start()
     store.ping()
     again = save(store)
-    assert store.load(again.token).xml() == XML
+    assert store.load(again.cookie).xml() == XML
 
 
 def test_the_environment_s_proxy_settings_are_honoured(azurite, table_name, monkeypatch):
@@ -273,7 +273,7 @@ def test_an_entity_this_version_cannot_read_is_no_session(store, tables, older):
     session = save(store)
     tables.rewrite(session.token, older(tables.entity(session.token)))
 
-    assert store.load(session.token) is None
+    assert store.load(session.cookie) is None
 
 
 def test_a_token_of_the_one_table_layout_names_nothing(store, tables, table_name):
@@ -293,20 +293,36 @@ def test_a_token_of_the_one_table_layout_names_nothing(store, tables, table_name
 
 # -- tombstones: replacing and ending ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("cookie", ["cookie", "token"], ids=["with-version", "token-alone"])
-def test_replace_drops_the_old_file_and_only_the_first_replacement_wins(store, tables, cookie):
-    """With the version the cookie carries, one conditional transaction; a cookie without one (as sent
-    before versions) is read first. The loser keeps nothing."""
+def test_a_replacement_rewrites_the_file_in_place_and_only_the_first_replacement_wins(store, tables):
+    """With the cookie's version, one conditional write over the same entity, with a new secret: the old
+    cookie reads nothing, and a second upload with it is refused and writes nothing."""
     old = save(store)
-    first = save(store, replacing=getattr(old, cookie))
+    first = save(store, xml=XML.replace(b"student", b"trainee"), replacing=old.cookie)
     with pytest.raises(SessionReplaced):
-        save(store, replacing=getattr(old, cookie))
+        save(store, replacing=old.cookie)
 
-    assert store.load(old.token) is None
-    tombstone = tables.entity(old.token)
-    assert (tombstone["State"], tombstone["Successor"]) == ("replaced", first.token)
-    assert not any(key.startswith(("Xml", "Credentials")) for key in tombstone)
+    assert first.token == old.token and first.secret != old.secret and first.etag != old.etag
+    assert store.load(old.cookie) is None
+    assert b"trainee" in store.load(first.cookie).xml()
     assert tables.files() == {first.token}
+
+
+def test_a_cookie_without_a_version_gets_a_new_token_and_the_old_file_a_tombstone(store, tables):
+    """A cookie of the layout before secrets (a token and a version) or a token alone: the old session is
+    read, then retired; of two uploads with it the first wins and the loser keeps nothing."""
+    for form in ("{token}", "{token}.{version}"):
+        old = save(store)
+        before_secrets = form.format(token=old.token, version=old.cookie.rpartition(".")[2])
+        first = save(store, replacing=before_secrets)
+        with pytest.raises(SessionReplaced):
+            save(store, replacing=before_secrets)
+
+        assert first.token != old.token and store.load(old.cookie) is None
+        tombstone = tables.entity(old.token)
+        assert (tombstone["State"], tombstone["Successor"]) == ("replaced", first.token)
+        assert not any(key.startswith(("Xml", "Credentials")) for key in tombstone)
+        assert tables.files() == {first.token}
+        store.delete(first.token)  # so that the next form starts with no file
 
 
 def test_a_replacement_in_the_same_hour_is_one_request_and_so_is_ending_it(azurite, table_name, tables, clock):
@@ -319,7 +335,7 @@ def test_a_replacement_in_the_same_hour_is_one_request_and_so_is_ending_it(azuri
     old = save(store)
     sent.clear()
     new = save(store, replacing=old.cookie)
-    assert sent == ["POST"]  # one transaction: the new entity and the old one's tombstone
+    assert sent == ["PUT"]  # the entity rewritten in place, If-Match the cookie's version
     sent.clear()
     assert store.load(new.cookie).xml() == XML
     assert sent == ["GET"]
@@ -340,15 +356,28 @@ def test_a_replacement_in_the_next_hour_is_two_requests_and_the_loser_keeps_noth
     assert tables.files() == {first.token}
 
 
+def test_a_cookie_reads_its_file_only_with_the_file_s_secret(store):
+    session = save(store)
+    token, secret, version = session.cookie.split(".")
+    other = save(store).secret
+    for cookie in (token, f"{token}.{version}", f"{token}.{other}.{version}", f"{token}.{secret[:-1]}.{version}",
+                   f"{token}.{secret}x.{version}", f"{token}.{secret.swapcase()}.{version}", f"{token}..{version}"):
+        assert store.load(cookie) is None, cookie
+    for garbled in ("", "%%%", "AAAA", "V1wiZGF0ZSIK"):  # the version is not needed to read
+        assert store.load(f"{token}.{secret}.{garbled}").xml() == XML
+
+
 def test_a_cookie_whose_version_is_forged_or_garbled_is_read_instead(store, tables):
     old = save(store)
-    for cookie in (old.token + ".", old.token + ".%%%", old.token + ".AAAA", old.token + ".V1wiZGF0ZSIK"):
-        assert store.load(cookie) is not None
-    stale = old.token + "." + old.cookie.partition(".")[2][:-4]
-    new = save(store, replacing=stale)
-    assert tables.entity(old.token)["Successor"] == new.token
+    token, secret, version = old.cookie.split(".")
+    for garbled in ("%%%", "V1wiZGF0ZSIK"):
+        live = save(store)
+        new = save(store, replacing=f"{live.token}.{live.secret}.{garbled}")
+        assert new.token != live.token and tables.entity(live.token)["Successor"] == new.token
+    stale = save(store, replacing=old.cookie)  # the in-place rewrite changes the version
     with pytest.raises(SessionReplaced):
-        save(store, replacing=old.cookie)
+        save(store, replacing=f"{token}.{secret}.{version}")
+    assert store.load(stale.cookie).xml() == XML
 
 
 def test_end_follows_the_sessions_that_replaced_it(store):
@@ -359,7 +388,7 @@ def test_end_follows_the_sessions_that_replaced_it(store):
     store.end(old.cookie)
     store.end(old.cookie)
 
-    assert store.load(new.token) is None
+    assert store.load(new.cookie) is None
     with pytest.raises(SessionReplaced):
         save(store, replacing=new.cookie)
 
@@ -408,7 +437,7 @@ def test_a_session_whose_table_was_swept_is_gone_and_every_call_on_it_works(stor
     store.sweep()
     assert session.token[:10] not in tables.hours()
 
-    assert store.load(session.token) is None
+    assert store.load(session.cookie) is None
     store.delete(session.token)
     store.end(session.cookie)
     save(store, replacing=session.cookie)

@@ -16,14 +16,22 @@ the same table under the same keys: ``State`` (``ended`` or ``replaced``), the t
 and no file. Tombstones are written with conditional requests, so when two requests from one browser race
 (two Generates, or Generate and Start over) exactly one wins, and no file is left alive that the
 browser's cookie does not name. They go with their table.
+
+The cookie holds the token, the session's secret and its version (the entity's ETag): an upload that
+replaces a file of the same hour rewrites that entity in place, ``If-Match`` the version, with a new
+secret, so a cookie from before the upload (or planted before it) reads nothing ("Two storage requests
+a flow" in docs/architecture.md).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import enum
+import hmac
 import logging
 import re
+import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -37,7 +45,7 @@ from azure.core.exceptions import (
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.data.tables import TableClient, TableServiceClient, TableTransactionError, UpdateMode
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from .compression import Compressed, decompress
 from .settings import Settings
@@ -57,15 +65,35 @@ CHUNK_BYTES = 64 * 1024
 STORED_BYTES_LIMIT = 11 * CHUNK_BYTES
 CLI_HINT = "python -m usermapper -i lab.yaml -o user-mapping.xml"
 # 1: before SchemaVersion, Summary chunks and tombstones; 2: before Import chunks; 3: one table for all hours;
-# 4: credentials cells a spreadsheet would run were written with a leading '
-SCHEMA_VERSION = 5
+# 4: credentials cells a spreadsheet would run were written with a leading '; 5: no Secret, a token per upload
+SCHEMA_VERSION = 6
 ENDED, REPLACED = "ended", "replaced"
 TOMBSTONE_PROPERTIES = ["State", "Successor"]
 RETIRE_ATTEMPTS = 5  # conditional writes lost to a concurrent change before storage counts as unusable
 KEPT_TABLE_CLIENTS = 8  # the hours' table clients kept at once (sessions of a few hours are in use)
 MAX_SUCCESSORS = 16  # how far Start over follows sessions that replaced each other while it ran
-VERSION_MARK = "."  # between a cookie's token and the version of the session it names (module docstring)
+COOKIE_MARK = "."  # between a cookie's token, secret and version (module docstring)
+SECRET_BYTES = 16  # a session's secret: 128 random bits, 22 base64url characters in the cookie
+SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{22}")
 ETAG_PATTERN = re.compile(r"[\x21-\x7e]{1,200}")  # what a version may be: visible ASCII, never a header break
+
+
+class Cookie(NamedTuple):
+    """What a session cookie holds: the token (where the entity is), the secret that lets it read the file,
+    and the version it was given; the secret or the version is None where it is missing or malformed."""
+
+    token: str
+    secret: str | None
+    etag: str | None
+
+
+class Retired(enum.Enum):
+    """How a conditional tombstone write with a cookie's version went."""
+
+    DONE = "the session is retired"
+    CHANGED = "the session changed since the cookie's version"
+    MISSING = "no entity under the token"
+    UNKNOWN = "no version to write over (none in the cookie, or one storage cannot read)"
 
 
 class SessionReplaced(Exception):
@@ -102,14 +130,15 @@ class Session:
     summary_zstd: bytes = field(repr=False)
     credentials_zstd: bytes = field(repr=False, default=b"")
     import_zstd: bytes = field(repr=False, default=b"")
+    secret: str = field(repr=False, default="")  # what proves a cookie was given this version of the file
     etag: str = ""  # the entity's version, as storage gave it
 
     @property
     def cookie(self) -> str:
-        """What the session cookie holds: the token, and the version of the entity this browser saw, with
-        which replacing or ending the session is one conditional write."""
+        """What the session cookie holds: the token, the secret that lets it read the file, and the version
+        of the entity this browser saw, with which replacing or ending the session is one conditional write."""
         version = base64.urlsafe_b64encode(self.etag.encode("ascii")).decode("ascii").rstrip("=")
-        return f"{self.token}{VERSION_MARK}{version}" if self.etag else self.token
+        return COOKIE_MARK.join((self.token, self.secret, version))
 
     def xml(self) -> bytes:
         return decompress(self.xml_zstd)
@@ -173,12 +202,14 @@ class SessionStore:
 
     def save(self, xml: Compressed, credentials: Compressed, users: int, connections: int, *,
              summary: Compressed, imported: Compressed | None = None, replacing: str | None = None) -> Session:
-        """Store a new session, wholly or not at all. ``replacing`` is the cookie of the session it replaces
-        (the browser's previous file), which becomes a tombstone naming the new one; of two uploads racing
-        with one cookie exactly one does so, and the other raises ``SessionReplaced`` keeping nothing.
+        """Store a new file, wholly or not at all. ``replacing`` is the cookie of the session it replaces
+        (the browser's previous file); of two uploads racing with one cookie exactly one replaces it, and
+        the other raises ``SessionReplaced`` keeping nothing.
 
-        One request when the cookie carries its session's version and both sessions expire in the same
-        hour (docs/architecture.md, "The storage layout"), else two (three for a cookie without a version).
+        One request when the cookie carries its secret and version and the new file expires in the same
+        hour as the old: the entity is rewritten in place, with a new secret. Otherwise the file gets a new
+        token and the old session becomes a tombstone naming it: two requests, or more for a cookie without
+        a version or naming nothing (docs/architecture.md, "Two storage requests a flow").
         Raises SessionTooLarge, before any request, when the compressed data cannot fit one entity.
         """
         import_zstd = imported.data if imported is not None else b""
@@ -187,13 +218,10 @@ class SessionStore:
             raise SessionTooLarge(xml.size, stored_bytes)
         created = self._clock().astimezone(timezone.utc)
         expires = created + self._lifetime
-        previous = locate(self._prefix, replacing) if replacing else None
-        token = _new_token(expires, previous if previous and previous.table == self._table_name(expires) else None)
-        where = locate(self._prefix, token)
+        secret = secrets.token_urlsafe(SECRET_BYTES)
         entity = {
-            "PartitionKey": where.partition,
-            "RowKey": where.row,
             "SchemaVersion": SCHEMA_VERSION,
+            "Secret": secret,
             "CreatedAt": created,
             "ExpiresAt": expires,
             "Users": users,
@@ -205,40 +233,48 @@ class SessionStore:
             **_chunked("Summary", summary.data),
             **_chunked("Import", import_zstd),
         }
+        cookie = parse_cookie(replacing) if replacing else None
         with storage_errors():
-            etag = self._save_replacing(where, entity, replacing) if previous else None
+            etag = self._rewrite(cookie, expires, entity) if cookie else None
+            token = cookie.token if etag else _new_token(expires)
             if etag is None:
-                etag = self._write(self._table(where), entity)
-                if previous:
-                    self._retire_replaced(replacing, token)
+                etag = self._write(self._table(locate(self._prefix, token)), _keyed(entity, token))
+                if cookie:
+                    self._retire_replaced(cookie, token)
         return Session(token=token, created=created, expires=expires, users=users, connections=connections,
                        xml_size=xml.size, xml_sha256=xml.sha256, xml_zstd=xml.data, summary_zstd=summary.data,
-                       credentials_zstd=credentials.data, import_zstd=import_zstd, etag=etag)
+                       credentials_zstd=credentials.data, import_zstd=import_zstd, secret=secret, etag=etag)
 
-    def load(self, token: str) -> Session | None:
-        """The session, or None if the token is malformed, unknown, expired (exactly at ExpiresAt), ended,
-        replaced, swept with its table, or stored under a layout this version cannot read."""
-        entity = self._live_entity(token)
-        if entity is None or entity.get("State"):
+    def load(self, cookie: str) -> Session | None:
+        """The session, or None if the cookie is malformed, unknown, expired (exactly at ExpiresAt), ended,
+        replaced (in place too: its secret is no longer the file's), swept with its table, or stored under a
+        layout this version cannot read."""
+        parsed = parse_cookie(cookie)
+        entity = self._live_entity(parsed.token) if parsed.secret else None
+        if entity is None or entity.get("State") or not hmac.compare_digest(str(entity.get("Secret")),
+                                                                            parsed.secret):
             return None
         try:
-            return _session(token, entity)
+            return _session(parsed.token, entity)
         except (KeyError, TypeError) as error:
             log.warning("session stored under schema version %s cannot be read (%r): treated as gone",
                         entity.get("SchemaVersion", 1), error)
             return None
 
-    def end(self, token: str) -> None:
-        """End the session now, and each session that replaced it meanwhile (a Generate that raced this
-        Start over): afterwards none of them holds a file. Ending twice is not an error. A cookie with the
-        session's version ends it in one conditional write. A token that names no entity (made up, expired
+    def end(self, cookie: str) -> None:
+        """End the session now, with what replaced it meanwhile (a Generate that raced this Start over,
+        rewriting it in place or naming its successor in a tombstone): afterwards none of them holds a
+        file. Ending twice is not an error. A cookie with the session's version ends it in one conditional
+        write. Only the token counts here, not the secret: ending a file shows nobody anything. A token that names no entity (made up, expired
         and swept, or deleted) is left as it is: nothing is written for it, so a request cannot make storage
         writes by naming tokens. (A Generate racing this call with that token as its cookie claims it with
         its own tombstone, as for any token that names nothing: if that came first, this call finds it and
         ends the new session too; if this call came first, its answer went out before the Generate's, whose
         cookie then names the new session.)"""
-        if self._retire_known_version(token, ENDED) is not None:
+        parsed = parse_cookie(cookie)
+        if self._retire_known_version(parsed, ENDED) in (Retired.DONE, Retired.MISSING):
             return
+        token = parsed.token
         for _ in range(MAX_SUCCESSORS):
             found = self._retire(token, ENDED, only_existing=True)
             if found is None or found.get("State") != REPLACED:
@@ -349,37 +385,58 @@ class SessionStore:
                     continue  # the entity was deleted between reading and replacing it: read again
         raise StorageUnavailable("the session kept changing under concurrent requests", retry_after=1)
 
-    def _save_replacing(self, where: Location, entity: dict, replacing: str) -> str | None:
-        """Write the new session and the replaced one's tombstone in one transaction, conditional on the
-        replaced session's version: the new entity's ETag, or None when this cannot be done in one request
-        (another hour's table, a cookie without a version, the replaced entity changed or not there)."""
-        previous, etag = locate(self._prefix, replacing), _version(replacing)
-        if etag is None or previous.table != where.table:
+    def _rewrite(self, cookie: Cookie, expires: datetime, entity: dict) -> str | None:
+        """Rewrite the cookie's session in place, conditional on the version the cookie carries: the new
+        ETag; None when this cannot be done in one request (no secret or version, another hour's table,
+        nothing there, a version storage cannot read), so that the file gets a token of its own."""
+        where = locate(self._prefix, cookie.token)
+        if not (cookie.secret and cookie.etag) or where is None or where.table != self._table_name(expires):
             return None
-        tombstone = self._tombstone(previous, REPLACED, _token(where))
+        table = self._table(where)
         try:
-            written = self._table(where).submit_transaction([
-                ("upsert", entity, {"mode": UpdateMode.REPLACE}),
-                ("update", tombstone, {"mode": UpdateMode.REPLACE, "etag": etag,
-                                       "match_condition": MatchConditions.IfNotModified})])
-        except TableTransactionError as error:
-            # 412: replaced or ended meanwhile, or rewritten; or the SDK sent a transaction again whose answer
-            # was lost. 400: a version storage cannot read (a cookie edited). 404: nothing there. The two
-            # requests' way reads the session and tells which (``_retire_replaced``).
-            if error.status_code in (400, 404, 412):
+            try:
+                return table.update_entity(_keyed(entity, cookie.token), mode=UpdateMode.REPLACE,
+                                           etag=cookie.etag, match_condition=MatchConditions.IfNotModified)["etag"]
+            except ResourceModifiedError:
+                found = _entity(table, where.partition, where.row, ["Secret", "State"])
+                if found is None or found.get("State"):  # ended meanwhile, or replaced by a new token
+                    raise SessionReplaced() from None
+                if found.get("Secret") == entity["Secret"]:  # this write, sent again after its answer was lost
+                    return found.metadata["etag"]
+                if found.get("Secret") != cookie.secret:  # another upload rewrote it first
+                    raise SessionReplaced() from None
+                # still the cookie's own file, written since by something other than an upload: over that
+                return table.update_entity(_keyed(entity, cookie.token), mode=UpdateMode.REPLACE,
+                                           etag=found.metadata["etag"],
+                                           match_condition=MatchConditions.IfNotModified)["etag"]
+        except ResourceModifiedError:
+            raise SessionReplaced() from None
+        except ResourceNotFoundError:  # expired and swept, ended and deleted, or made up: nothing to replace
+            return None
+        except HttpResponseError as error:
+            if error.status_code == 400:  # a version storage cannot read (a cookie edited by hand)
                 return None
             raise
-        return written[0]["etag"]
 
-    def _retire_replaced(self, replacing: str, successor: str) -> None:
+    def _retire_replaced(self, cookie: Cookie, successor: str) -> None:
         """Make the replaced session a tombstone naming ``successor``, which is already written; if another
         request replaced or ended it first, or storage fails, delete ``successor`` (no cookie will name it)
-        and raise SessionReplaced or StorageUnavailable."""
+        and raise SessionReplaced or StorageUnavailable.
+
+        With the cookie's version the tombstone goes only over that version: if the session changed since,
+        another request (an upload rewriting it in place, or Start over) won, unless the tombstone found is
+        this upload's own, written by a request the SDK sent again. Without a version, it is read first."""
         try:
-            if self._retire_known_version(replacing, REPLACED, successor) is None:
-                found = self._retire(replacing, REPLACED, successor)
-                if found is not None and found.get("Successor") != successor:  # not this upload's own, resent
-                    raise SessionReplaced()
+            outcome = self._retire_known_version(cookie, REPLACED, successor)
+            if outcome is Retired.CHANGED:
+                where = locate(self._prefix, cookie.token)
+                found = _entity(self._table(where), where.partition, where.row, TOMBSTONE_PROPERTIES) or {}
+            elif outcome in (Retired.UNKNOWN, Retired.MISSING):
+                found = self._retire(cookie.token, REPLACED, successor) or {"Successor": successor}
+            else:
+                found = {"Successor": successor}
+            if found.get("Successor") != successor:
+                raise SessionReplaced()
         except (SessionReplaced, StorageUnavailable):
             where = locate(self._prefix, successor)
             try:
@@ -389,26 +446,24 @@ class SessionStore:
                 log.warning("could not drop a session no cookie names; it will expire")
             raise
 
-    def _retire_known_version(self, token: str, state: str, successor: str = "") -> bool | None:
-        """One conditional write, with the version the cookie carries: True when this call retired the
-        session, False when the token names no entity (nothing written), None when it cannot tell (no
-        version, or the entity changed since): ``_retire`` then reads it."""
-        where, etag = locate(self._prefix, token), _version(token)
-        if where is None or etag is None:
-            return None
+    def _retire_known_version(self, cookie: Cookie, state: str, successor: str = "") -> "Retired":
+        """One conditional write, with the version the cookie carries (``Retired`` says how it went)."""
+        where = locate(self._prefix, cookie.token)
+        if where is None or cookie.etag is None:
+            return Retired.UNKNOWN
         try:
             with storage_errors():
                 self._table(where).update_entity(self._tombstone(where, state, successor),
-                                                 mode=UpdateMode.REPLACE, etag=etag,
+                                                 mode=UpdateMode.REPLACE, etag=cookie.etag,
                                                  match_condition=MatchConditions.IfNotModified)
-            return True
+            return Retired.DONE
         except ResourceModifiedError:
-            return None
+            return Retired.CHANGED
         except ResourceNotFoundError:
-            return False if state == ENDED else None
+            return Retired.MISSING
         except HttpResponseError as error:
             if error.status_code == 400:  # a version storage cannot read (a cookie edited by hand)
-                return None
+                return Retired.UNKNOWN
             raise
 
     def _tombstone(self, where: Location, state: str, successor: str = "") -> dict:
@@ -468,14 +523,15 @@ def _session(token: str, entity: Mapping) -> Session:
         summary_zstd=_joined(entity, "Summary"),
         credentials_zstd=_joined(entity, "Credentials"),
         import_zstd=_joined(entity, "Import"),
+        secret=entity["Secret"],
         etag=entity.metadata["etag"],
     )
 
 
 def locate(prefix: str, token: str) -> Location | None:
-    """The table and keys a token (or a cookie: a token and a version) names, or None for a token this
-    layout never made (malformed, tampered with, or of an older layout)."""
-    match = TOKEN_PATTERN.fullmatch((token or "").partition(VERSION_MARK)[0])
+    """The table and keys a token (or a cookie: a token, a secret and a version) names, or None for a token
+    this layout never made (malformed, tampered with, or of an older layout)."""
+    match = TOKEN_PATTERN.fullmatch((token or "").partition(COOKIE_MARK)[0])
     if match is None:
         return None
     try:
@@ -485,12 +541,16 @@ def locate(prefix: str, token: str) -> Location | None:
     return Location(prefix + match["hour"], match["row"][:2], match["row"], hour)
 
 
-def _version(cookie: str) -> str | None:
-    """The version of its session a cookie carries (the entity's ETag), or None when it carries none or
-    something that cannot be one."""
-    _, mark, version = cookie.partition(VERSION_MARK)
-    if not mark:
-        return None
+def parse_cookie(cookie: str) -> Cookie:
+    """A cookie's token, secret and version, each part None where it is missing or malformed (a cookie of
+    the layout before secrets held a token and a version, or a token alone)."""
+    token, _, rest = cookie.partition(COOKIE_MARK)
+    secret, _, version = rest.partition(COOKIE_MARK)
+    return Cookie(token, secret if SECRET_PATTERN.fullmatch(secret) else None, _etag(version))
+
+
+def _etag(version: str) -> str | None:
+    """The ETag a cookie's version stands for, or None when it cannot be one."""
     try:
         etag = base64.urlsafe_b64decode(version + "=" * (-len(version) % 4)).decode("ascii")
     except (binascii.Error, ValueError):
@@ -498,17 +558,15 @@ def _version(cookie: str) -> str | None:
     return etag if ETAG_PATTERN.fullmatch(etag) else None
 
 
-def _new_token(expires: datetime, beside: Location | None) -> str:
-    """A token in the expiry's hour; with ``beside``, a session's place in the same hour, in its partition,
-    so that one transaction can write both."""
-    row = str(uuid.uuid4())
-    if beside is not None:
-        row = beside.partition + row[len(beside.partition):]
-    return f"{expires.strftime(HOUR_FORMAT)}-{row}"
+def _new_token(expires: datetime) -> str:
+    """A token in the expiry's hour."""
+    return f"{expires.strftime(HOUR_FORMAT)}-{uuid.uuid4()}"
 
 
-def _token(where: Location) -> str:
-    return f"{where.hour.strftime(HOUR_FORMAT)}-{where.row}"
+def _keyed(entity: dict, token: str) -> dict:
+    """The entity under the keys the token names."""
+    where = locate("", token)
+    return {"PartitionKey": where.partition, "RowKey": where.row, **entity}
 
 
 def _entity(table: TableClient, partition: str, row: str, select: list[str] | None = None) -> dict | None:
