@@ -16,6 +16,9 @@ from dataclasses import dataclass
 import zstandard
 
 LEVEL = 3
+# Writes are gathered up to this many bytes before zstd sees them: the XML writer hands over one small
+# piece per element, and each call into zstd costs about as much as compressing a few KiB.
+BATCH_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class CompressingWriter(io.RawIOBase):
         self._sha256 = hashlib.sha256()
         self._compressor = zstandard.ZstdCompressor(level=LEVEL).compressobj(size=-1 if size is None else size)
         self._frame = io.BytesIO()
+        self._pending = bytearray()
 
     def writable(self) -> bool:
         return True
@@ -55,12 +59,15 @@ class CompressingWriter(io.RawIOBase):
         self._keep_head(data)
         self._size += len(data)
         self._sha256.update(data)
-        self._frame.write(self._compressor.compress(data))
+        self._pending += data
+        if len(self._pending) >= BATCH_BYTES:
+            self._frame.write(self._compressor.compress(self._pending))
+            self._pending.clear()
         return len(data)
 
     def finish(self) -> Compressed:
         """End the frame and close the writer; call it once, after the last write."""
-        self._frame.write(self._compressor.flush())
+        self._frame.write(self._compressor.compress(self._pending) + self._compressor.flush())
         self.close()
         return Compressed(
             data=self._frame.getvalue(),
