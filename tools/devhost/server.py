@@ -98,8 +98,11 @@ class HostLikeParser(HTTPRequestParser):
         """Join each repeated header's values with "," where waitress put ", ", from lines waitress has already
         accepted (so each matches its header grammar), skipping what it skips (names with "_") and the two
         headers it reads itself (their repetition is its own error)."""
+        lines = get_header_lines(header_plus.partition(b"\r\n")[2])
+        if len(lines) == len(self.headers):  # waitress keeps one entry per name: no name came twice
+            return
         values: dict[str, list[str]] = {}
-        for line in get_header_lines(header_plus.partition(b"\r\n")[2]):
+        for line in lines:
             name, value = HEADER_FIELD_RE.match(line).group("name", "value")
             key = name.upper().replace(b"-", b"_").decode("latin-1")
             if b"_" not in name and key not in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):
