@@ -7,7 +7,7 @@ import zstandard
 from hypothesis import given
 from hypothesis import strategies as st
 
-from usermapper.web.compression import CompressingWriter, compress, decompress
+from usermapper.web.compression import CompressingWriter, compress, decompress, decompress_head
 
 XMLISH = b"".join(
     b'<authorize username="user%05d" password="secret">'
@@ -109,3 +109,18 @@ def test_threads_each_with_their_own_writer_get_their_own_data():
         assert restored == document
         assert head == document[:64]
         assert sha256 == hashlib.sha256(document).hexdigest()
+
+
+@pytest.mark.parametrize("size", [0, 1, 65_535, 65_536, 65_537, 3_000_000])
+def test_the_head_of_a_frame_is_its_first_bytes_or_all_of_them(size):
+    data = os.urandom(size // 2) + b"<connection/>\n" * (size // 28) + b"x" * (size % 28)
+    for frame in (compress(data).data, _streamed(data)):
+        assert decompress_head(frame, 65_536) == data[:65_536]
+
+
+def _streamed(data: bytes) -> bytes:
+    """A frame written piece by piece with no content size in its header."""
+    writer = CompressingWriter()
+    for start in range(0, len(data), 70_000):
+        writer.write(data[start : start + 70_000])
+    return writer.finish().data

@@ -109,3 +109,16 @@ def decompress(data: bytes) -> bytes:
     if not decompressor.eof:
         raise ValueError("the zstd frame is incomplete")
     return content
+
+
+def decompress_head(data: bytes, limit: int) -> bytes:
+    """The first ``limit`` bytes a zstd frame holds (all of them when it holds fewer), decompressing no
+    more than that: the preview of a 68 MB file costs what its first 64 KiB cost."""
+    reader = zstandard.ZstdDecompressor().stream_reader(data)
+    head = bytearray()
+    while len(head) < limit:
+        piece = reader.read(limit - len(head))
+        if not piece:
+            break
+        head += piece
+    return bytes(head)

@@ -43,8 +43,8 @@ def written_user_mapping(generated: Generated) -> Compressed:
 
 
 def generation_details(generated: Generated, xml: Compressed, limit: int) -> tuple[dict, bytes]:
-    """What a summary says that the stored session does not, kept with it to be said again later; and
-    the database import's entries as JSON (empty when the lab cannot be imported, or its JSON file would be
+    """What a summary says that the stored session does not, kept with it to be said again later (all but
+    the preview, which is the stored XML's own first bytes); and the database import's entries as JSON (empty when the lab cannot be imported, or its JSON file would be
     over ``limit``: the other import formats are written from it)."""
     lab = generated.lab
     route = generated.database_route()
@@ -52,12 +52,9 @@ def generation_details(generated: Generated, xml: Compressed, limit: int) -> tup
     # Every list is capped (``reported``: the first MAX_REPORTED in line order, then one that counts the rest)
     lists = {"refused": route.refused, "passwords_refused": route.passwords_refused,
              "passwords_refused_mysql": route.passwords_refused_mysql}
-    preview = xml.head if len(xml.head) == xml.size else xml.head[: xml.head.rfind(b"\n") + 1]
     details = {
         "warnings": [w.as_dict() for w in generated.warnings],
         "changes": generated.changes().as_dict() if generated.kept else None,
-        "preview": preview.decode("utf-8"),
-        "preview_truncated": len(preview) < xml.size,
         "passwords": {"generated": any(u.password is None for u in lab.user_types),
                       "hashed": any(u.password_encoding != "plain" for u in lab.user_types),
                       "spreadsheet_warning": _with_json_form(generated.credentials.warning())},
@@ -99,7 +96,10 @@ def _with_json_form(warning: str | None) -> str | None:
     return f"{warning}, or download its JSON form ({CREDENTIALS_PATH}?format=json)" if warning else None
 
 
-def summary(session: Session, details: dict) -> dict:
+def summary(session: Session, details: dict, head: bytes) -> dict:
+    """What the page shows of a session: its figures, ``details`` (``generation_details``), and the preview
+    of the file, from ``head``, its first ``PREVIEW_BYTES`` or all of it."""
+    preview = head if len(head) == session.xml_size else head[: head.rfind(b"\n") + 1]
     return {
         "users": session.users,
         "connections": session.connections,
@@ -107,6 +107,8 @@ def summary(session: Session, details: dict) -> dict:
         "sha256": session.xml_sha256,
         "expires": session.expires.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         **details,
+        "preview": preview.decode("utf-8"),
+        "preview_truncated": len(preview) < session.xml_size,
         "links": {"download": DOWNLOAD_PATH, "credentials": CREDENTIALS_PATH,
                   "sign_in_documents": SIGN_IN_DOCUMENTS_PATH,
                   **{name: f"{DOWNLOAD_PATH}?format={name}" for name in FORMATS if name != USER_MAPPING.name}},

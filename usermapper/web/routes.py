@@ -21,10 +21,11 @@ from ..previous import SheetRefused
 from ..outputs import FORMATS, USER_MAPPING
 from ..outputs.summary import lab_summary
 from ..outputs.user_mapping import FileTooLarge
-from .compression import compress
+from .compression import compress, decompress_head
 from .downloads import (
     DOWNLOAD_PATH,
     JSON_TYPES,
+    PREVIEW_BYTES,
     XML_TYPES,
     credentials_download,
     generation_details,
@@ -150,7 +151,7 @@ class Api:
         if prefers(request.header("accept"), XML_TYPES, over=JSON_TYPES):
             response = xml_download(session, request)
         else:
-            response = json_response(201, summary(session, details), ("Location", DOWNLOAD_PATH))
+            response = json_response(201, summary(session, details, xml.head), ("Location", DOWNLOAD_PATH))
         response.headers.append(("Set-Cookie", cookie))
         return response
 
@@ -181,7 +182,8 @@ class Api:
         if format_name != USER_MAPPING.name:
             return import_download(session, FORMATS[format_name], self.settings.limits.max_xml_bytes)
         if prefers(request.header("accept"), JSON_TYPES, over=XML_TYPES):
-            return json_response(200, summary(session, json.loads(session.summary())))
+            return json_response(200, summary(session, json.loads(session.summary()),
+                                              decompress_head(session.xml_zstd, PREVIEW_BYTES)))
         return xml_download(session, request)
 
     def download_credentials(self, request: Request) -> Response:
