@@ -388,35 +388,33 @@ class SessionStore:
     def _rewrite(self, cookie: Cookie, expires: datetime, entity: dict) -> str | None:
         """Rewrite the cookie's session in place, conditional on the version the cookie carries: the new
         ETag; None when this cannot be done in one request (no secret or version, another hour's table,
-        nothing there, a version storage cannot read), so that the file gets a token of its own."""
+        nothing there, a version storage cannot read), so that the file gets a token of its own. Raises
+        SessionReplaced when another request replaced or ended the session first."""
         where = locate(self._prefix, cookie.token)
         if not (cookie.secret and cookie.etag) or where is None or where.table != self._table_name(expires):
             return None
-        table = self._table(where)
+        table, keyed = self._table(where), _keyed(entity, cookie.token)
         try:
-            try:
-                return table.update_entity(_keyed(entity, cookie.token), mode=UpdateMode.REPLACE,
-                                           etag=cookie.etag, match_condition=MatchConditions.IfNotModified)["etag"]
-            except ResourceModifiedError:
-                found = _entity(table, where.partition, where.row, ["Secret", "State"])
-                if found is None or found.get("State"):  # ended meanwhile, or replaced by a new token
-                    raise SessionReplaced() from None
-                if found.get("Secret") == entity["Secret"]:  # this write, sent again after its answer was lost
-                    return found.metadata["etag"]
-                if found.get("Secret") != cookie.secret:  # another upload rewrote it first
-                    raise SessionReplaced() from None
-                # still the cookie's own file, written since by something other than an upload: over that
-                return table.update_entity(_keyed(entity, cookie.token), mode=UpdateMode.REPLACE,
-                                           etag=found.metadata["etag"],
-                                           match_condition=MatchConditions.IfNotModified)["etag"]
+            return _update_if_unchanged(table, keyed, cookie.etag)
         except ResourceModifiedError:
-            raise SessionReplaced() from None
+            pass
         except ResourceNotFoundError:  # expired and swept, ended and deleted, or made up: nothing to replace
             return None
         except HttpResponseError as error:
             if error.status_code == 400:  # a version storage cannot read (a cookie edited by hand)
                 return None
             raise
+        found = _entity(table, where.partition, where.row, ["Secret", "State"])
+        if found is None or found.get("State"):  # ended meanwhile, or replaced under a new token
+            raise SessionReplaced()
+        if found.get("Secret") == entity["Secret"]:  # this very write, sent again after its answer was lost
+            return found.metadata["etag"]
+        if found.get("Secret") != cookie.secret:  # another upload rewrote it first
+            raise SessionReplaced()
+        try:  # still the cookie's own file, written since by something other than an upload: over that
+            return _update_if_unchanged(table, keyed, found.metadata["etag"])
+        except ResourceModifiedError:
+            raise SessionReplaced() from None
 
     def _retire_replaced(self, cookie: Cookie, successor: str) -> None:
         """Make the replaced session a tombstone naming ``successor``, which is already written; if another
@@ -453,9 +451,7 @@ class SessionStore:
             return Retired.UNKNOWN
         try:
             with storage_errors():
-                self._table(where).update_entity(self._tombstone(where, state, successor),
-                                                 mode=UpdateMode.REPLACE, etag=cookie.etag,
-                                                 match_condition=MatchConditions.IfNotModified)
+                _update_if_unchanged(self._table(where), self._tombstone(where, state, successor), cookie.etag)
             return Retired.DONE
         except ResourceModifiedError:
             return Retired.CHANGED
@@ -578,12 +574,17 @@ def _entity(table: TableClient, partition: str, row: str, select: list[str] | No
         return None
 
 
+def _update_if_unchanged(table: TableClient, entity: dict, etag: str) -> str:
+    """Replace the entity if its version is still ``etag``; its new ETag."""
+    return table.update_entity(entity, mode=UpdateMode.REPLACE, etag=etag,
+                               match_condition=MatchConditions.IfNotModified)["etag"]
+
+
 def _write_tombstone(table: TableClient, tombstone: dict, current: dict | None) -> None:
     if current is None:
         table.create_entity(tombstone)
     else:
-        table.update_entity(tombstone, mode=UpdateMode.REPLACE, etag=current.metadata["etag"],
-                            match_condition=MatchConditions.IfNotModified)
+        _update_if_unchanged(table, tombstone, current.metadata["etag"])
 
 
 def _table_missing(error: ResourceNotFoundError) -> bool:
