@@ -164,6 +164,12 @@ def test_week_two_on_the_page_keeps_every_remaining_password_and_says_what_chang
     logins = guacamole_reader.read(download(page, "Download user-mapping.xml"))
     assert {user: logins[user][0] for user in after} == after  # the file Guacamole reads says the same
     assert "WS4" in logins["student02"][2] and logins["student02"][2]["R01"][1]["hostname"] == "192.168.50.11"
+
+    page.reload()  # the file's summary still holds its changes; the page no longer holds the sheet
+    expect(page.locator("#summary-users")).to_have_text("15")
+    expect(page.locator("#lab-panel")).to_be_visible()
+    expect(page.locator("#sheet-chosen")).to_be_hidden()
+    expect(page.locator("#lab-changes")).to_be_hidden()
     watch.assert_clean()
 
 
