@@ -349,16 +349,25 @@ def test_start_over_forgets_the_sheet_and_it_is_never_in_the_browsers_storage(op
 def test_the_control_works_from_the_keyboard_and_passes_axe(open_page, color_scheme):
     # axe is injected as an inline script, which the page's CSP would rightly block: bypass it here only.
     page, watch = open_page(color_scheme=color_scheme, bypass_csp=True)
+    # Listening from the start: the browser then hands every file chooser to the test. (expect_file_chooser
+    # turns that on only as it starts waiting, and Enter sometimes came first: no chooser, a 30 s timeout.)
+    choosers = []
+    page.on("filechooser", lambda chooser: choosers.append(chooser))
     load_example(page)
     expect(page.locator("#live-summary")).to_contain_text("13 users", timeout=SOON_MS)
     assert page.get_by_label("Keep passwords from a previous sheet").evaluate("e => e.id") == "sheet-input"
     page.locator("#editor").focus()
     page.keyboard.press("Tab")  # Tab leaves the editor, for the sheet
     assert focused_id(page) == "sheet-input"
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Enter")
-    chooser.value.set_files(files=[{"name": "credentials.csv", "mimeType": "text/csv",
-                                    "buffer": hand_sheet(["trainer1", "student01", "student02"])}])
+    page.keyboard.press("Enter")
+    for _ in range(50):
+        if choosers:
+            break
+        page.wait_for_timeout(100)
+    [chooser] = choosers
+    assert chooser.element.evaluate("e => e.id") == "sheet-input"
+    chooser.set_files(files=[{"name": "credentials.csv", "mimeType": "text/csv",
+                              "buffer": hand_sheet(["student01", "student02"])}])
     expect(page.locator("#lab-changes-kept")).to_have_text(
         "2 users keep their password from credentials.csv; 10 users get a new one: "
         "student03, student04, student05, student06, student07 and 5 more.", timeout=SOON_MS)
