@@ -2,15 +2,19 @@
 // file, and shows what comes back. The page is served with a strict Content-Security-Policy, so
 // everything here builds the DOM with textContent and classes: no inline scripts, no HTML strings.
 // The editor (editor.js), the checking as you type (livecheck.js), the picture (labpicture.js), the
-// wording of problems (problems.js) and the requests (api.js) are modules of their own; this one ties
-// them to the page.
+// previous credentials sheet (previoussheet.js) and what changes since it (labchanges.js), the wording of
+// problems (problems.js) and the requests (api.js) are modules of their own; this one ties them to the page.
 
 import { request } from './api.js';
 import { Editor } from './editor.js';
+import { renderChanges } from './labchanges.js';
 import { renderLabPicture } from './labpicture.js';
 import { LiveCheck } from './livecheck.js';
+import { PreviousSheet } from './previoussheet.js';
 import { SignInLinks } from './signinlinks.js';
-import { describeProblem, endedElsewhereProblem, problemOf, renderIssues, retryWhen } from './problems.js';
+import {
+  describeProblem, endedElsewhereProblem, problemOf, renderIssues, renderSheetIssues, retryWhen,
+} from './problems.js';
 import { formatBytes, plural } from './words.js';
 
 const API = '/api/usermapping';
@@ -29,6 +33,8 @@ const SHOWN_KEY = 'usermapper.shown';
 const EDITOR_KEY = 'usermapper.editor';
 const RESULT_CONFIG_KEY = 'usermapper.resultConfig';
 const SAVE_DELAY_MS = 300;
+// The problem of a previous credentials sheet the server cannot use: located in the sheet, not the config.
+const SHEET_PROBLEM = 'invalid-credentials-sheet';
 // Bigger files are still sent, but not shown: a multi-megabyte textarea makes the page crawl.
 const EDITOR_MAX_BYTES = 2 * 1024 * 1024;
 // The server keeps one file per browser; tabs tell each other when they generate or start over.
@@ -61,6 +67,9 @@ const ui = {
   labOutdated: $('lab-outdated'),
   labPicture: $('lab-picture'),
   labFacts: $('lab-facts'),
+  labChanges: $('lab-changes'),
+  labChangesKept: $('lab-changes-kept'),
+  labChangesList: $('lab-changes-list'),
   liveSummary: $('live-summary'),
   liveNote: $('live-note'),
   liveProblems: $('live-problems'),
@@ -97,6 +106,13 @@ const ui = {
   status: $('status'),
 };
 
+// The lab picture's note when the check could not draw the current text: the config's problems, or the sheet's.
+const OUTDATED = {
+  config: ui.labOutdated.textContent,
+  sheet: 'While the credentials sheet has problems, this picture does not follow the config: fix the sheet, '
+    + 'or remove it.',
+};
+
 const state = {
   // The file the config came from, as long as the editor still holds its unchanged text.
   file: null,
@@ -111,9 +127,31 @@ const state = {
   verdict: '',
   configProblemShown: false,
   healthTimer: 0,
+  // What the page last said aloud of the passwords kept from the sheet.
+  changesSaid: '',
 };
 
 const editor = new Editor({ textarea: ui.editor, gutter: ui.gutter, marks: $('editor-marks') });
+
+// Held in memory only; a new or removed sheet is checked with the text at once.
+const previousSheet = new PreviousSheet({
+  ui: {
+    input: $('sheet-input'),
+    zone: $('sheet-drop'),
+    chosen: $('sheet-chosen'),
+    name: $('sheet-name'),
+    remove: $('sheet-remove'),
+    problem: $('sheet-problem'),
+    problemTitle: $('sheet-problem-title'),
+    problemDetail: $('sheet-problem-detail'),
+    problemList: $('sheet-problem-list'),
+  },
+  changed: () => {
+    hideChanges();
+    liveCheck.run();
+  },
+  announce: (text) => announce(text),
+});
 
 /* ---------- announcements and notices ---------- */
 
@@ -127,17 +165,21 @@ function showProblem(problem) {
   ui.problemTitle.textContent = problem.title;
   ui.problemDetail.textContent = problem.detail;
   ui.problemDetail.hidden = !problem.detail;
-  renderIssues(ui.problemList, problem.errors || [], goToIssue);
+  if (problem.key === SHEET_PROBLEM) renderSheetIssues(ui.problemList, problem.errors || []);
+  else renderIssues(ui.problemList, problem.errors || [], goToIssue);
   ui.problem.hidden = false;
   ui.problem.focus();
   announce(problem.title);
 }
 
 /** Generating found problems in the config: they show under Generate, in place of the list beside the editor
- * (until the next check), and are marked in the editor. */
+ * (until the next check), and are marked in the editor. Problems of the credentials sheet show there the
+ * same way, in place of the list under the sheet, and mark nothing in the editor: the config was read first. */
 function showConfigProblem(problem) {
+  const inSheet = problem.key === SHEET_PROBLEM;
   ui.liveProblems.hidden = true;
-  editor.mark(problem.errors || [], []);
+  if (inSheet) previousSheet.hideProblem();
+  editor.mark(inSheet ? [] : problem.errors || [], []);
   showProblem(problem);
   state.configProblemShown = true;
 }
@@ -269,6 +311,17 @@ function configBlob() {
   return new Blob([ui.editor.value], { type: 'application/yaml' });
 }
 
+/** What Generate and the check send: the config, and the previous credentials sheet if one is chosen. */
+function uploadForm() {
+  const blob = configBlob();
+  if (!blob) return null;
+  const form = new FormData();
+  form.append('config', blob, 'lab.yaml');
+  const sheet = previousSheet.chosen;
+  if (sheet) form.append('credentials', sheet.blob, sheet.name);
+  return form;
+}
+
 async function loadExample() {
   const hasOwnText = ui.editor.value.trim() !== '';
   if (hasOwnText && !window.confirm('Replace the text in the editor with the example lab?')) return;
@@ -290,7 +343,7 @@ async function loadExample() {
 
 /* ---------- checking as the trainer types ---------- */
 
-const liveCheck = new LiveCheck({ body: configBlob, answered: showCheck });
+const liveCheck = new LiveCheck({ form: uploadForm, answered: showCheck });
 
 /** Shows what the server said of the text in the editor: its problems, marked and listed, or its lab. */
 function showCheck(answer) {
@@ -312,11 +365,13 @@ function showCheck(answer) {
   const result = answer.body;
   if (!result.valid) {
     const problem = describeProblem(result.problem.status, result.problem);
-    showVerdict(problem.title, [problem], problem.errors || []);
+    if (problem.key === SHEET_PROBLEM) showSheetVerdict(problem);
+    else showVerdict(problem.title, [problem], problem.errors || []);
     return;
   }
   const warned = result.warnings.length ? `, ${plural(result.warnings.length, 'warning', 'warnings')}` : '';
   showVerdict(`No problems${warned}`, [], [], result.warnings);
+  previousSheet.hideProblem();
   showLab(result);
   ui.liveSummary.textContent = `No problems: ${labCounts(result)}.`;
 }
@@ -326,11 +381,11 @@ function showCheck(answer) {
  * the warnings, and says the verdict aloud only when it changed: a screen reader hears "3 problems" once,
  * not after every pause in typing.
  */
-function showVerdict(verdict, notices, errors, warnings = []) {
+function showVerdict(verdict, notices, errors, warnings = [], { sheet = false } = {}) {
   const [notice] = notices;
   if (state.configProblemShown) hideProblem(); // the list beside the editor says what is wrong now
   state.configProblemShown = false;
-  ui.liveProblems.hidden = !notice;
+  ui.liveProblems.hidden = !notice || sheet;
   if (notice) {
     ui.liveProblemsTitle.textContent = notice.title;
     ui.liveProblemsDetail.textContent = notice.detail;
@@ -344,11 +399,23 @@ function showVerdict(verdict, notices, errors, warnings = []) {
   editor.mark(errors, warnings);
   const outdated = Boolean(notice) && !ui.labPanel.hidden;
   ui.labOutdated.hidden = !outdated;
+  ui.labOutdated.textContent = sheet ? OUTDATED.sheet : OUTDATED.config;
   ui.labPanel.classList.toggle('is-outdated', outdated);
   // A first "no problems" (the example just loaded, a reload) is no news; problems, and their end, are.
   const news = verdict && verdict !== state.verdict && !(state.verdict === '' && notices.length === 0);
-  if (news) announce(`Config checked: ${verdict}.`);
+  if (news) announce(`${sheet ? 'Sheet' : 'Config'} checked: ${verdict}.`);
   state.verdict = verdict;
+}
+
+/**
+ * The check read the config and could not use the credentials sheet: its problems show under the sheet,
+ * each at its line and column in the sheet; the editor's text has nothing to mark, and what changes since
+ * the sheet is not known.
+ */
+function showSheetVerdict(problem) {
+  showVerdict(problem.title, [problem], [], [], { sheet: true });
+  previousSheet.showProblem(problem);
+  hideChanges();
 }
 
 /** A note beside the editor on why something waits: the server unreachable, or storage down. */
@@ -368,13 +435,41 @@ function labCounts(data) {
     + `${formatBytes(data.bytes)} of XML`;
 }
 
-/** The picture of the lab and its counts, from a check of the editor's text or a generated file's summary. */
+/**
+ * The picture of the lab and its counts, from a check of the editor's text or a generated file's summary;
+ * beside it what changes since the previous sheet, while one is chosen.
+ */
 function showLab(data) {
   renderLabPicture(ui.labPicture, ui.labFacts, data.lab);
   ui.labCounts.textContent = labCounts(data);
   ui.labPanel.hidden = false;
   ui.labOutdated.hidden = true;
   ui.labPanel.classList.remove('is-outdated');
+  showChanges(data.changes);
+}
+
+/** What the check or the generation says changes since the sheet; nothing without a sheet. */
+function showChanges(changes) {
+  const sheet = previousSheet.chosen;
+  if (!sheet || !changes) {
+    hideChanges();
+    return;
+  }
+  renderChanges(ui.labChangesKept, ui.labChangesList, changes, sheet.name);
+  ui.labChanges.hidden = false;
+  ui.labPanel.classList.add('has-changes');
+  // Said when it is news: a new sheet, or a change in who keeps what; not after every pause in typing.
+  const said = ui.labChangesKept.textContent;
+  if (said !== state.changesSaid) announce(said);
+  state.changesSaid = said;
+}
+
+function hideChanges() {
+  ui.labChanges.hidden = true;
+  ui.labPanel.classList.remove('has-changes');
+  ui.labChangesList.replaceChildren();
+  ui.labChangesKept.textContent = '';
+  state.changesSaid = '';
 }
 
 /** Storage is down: checking goes on (it needs no storage); generating waits, and the page says when. */
@@ -416,8 +511,8 @@ function setBusy(busy) {
 
 async function generate() {
   if (ui.generate.disabled) return;
-  const blob = configBlob();
-  if (!blob) {
+  const form = uploadForm();
+  if (!form) {
     showProblem({
       title: 'There is no config yet',
       detail: 'Choose a file, drop one on the page, write one in the editor, or load the example.',
@@ -425,8 +520,6 @@ async function generate() {
     return;
   }
   liveCheck.cancel(); // what Generate answers is the newest word on this text
-  const form = new FormData();
-  form.append('config', blob, 'lab.yaml');
   // What the file will be made from; unknown for a file too big to show in the editor.
   const sentText = state.file && ui.editor.value === '' ? null : ui.editor.value;
   setBusy(true);
@@ -492,7 +585,8 @@ function showResult(data) {
   markStale();
   ui.resultHeading.focus({ preventScroll: true });
   const warned = data.warnings?.length ? `, ${plural(data.warnings.length, 'warning', 'warnings')}` : '';
-  announce(`Generated: ${plural(data.users, 'user', 'users')}, ${plural(data.connections, 'connection', 'connections')}${warned}. Available until ${formatTime(expires)}.`);
+  const kept = previousSheet.chosen && data.changes ? ` ${ui.labChangesKept.textContent}` : '';
+  announce(`Generated: ${plural(data.users, 'user', 'users')}, ${plural(data.connections, 'connection', 'connections')}${warned}. Available until ${formatTime(expires)}.${kept}`);
 }
 
 function renderWarnings(warnings) {
@@ -771,8 +865,15 @@ async function startOver() {
   }
   clearPage();
   tabs?.postMessage({ kind: 'ended' });
+  // The sheet was for that generation: the next one starts without it, unless it is chosen again.
+  const hadSheet = previousSheet.clear();
+  if (hadSheet) {
+    hideChanges();
+    liveCheck.run();
+  }
   ui.editor.focus();
-  announce('Started over. The generated file was deleted from the server; your config is still in the editor.');
+  announce('Started over. The generated file was deleted from the server; your config is still in the editor.'
+    + `${hadSheet ? ' The previous credentials sheet is forgotten.' : ''}`);
 }
 
 function clearPage() {

@@ -1,5 +1,6 @@
 // Checking the config while the trainer types: after each pause, the text goes to POST
-// /api/usermapping/check, which says what generating would say and stores nothing.
+// /api/usermapping/check (with the previous credentials sheet, if one is chosen), which says what generating
+// would say and stores nothing.
 //
 // Only the newest text's answer is ever shown. A new pause aborts the request still on its way, and each
 // answer carries the number of the request that asked; one that is not the newest is dropped, so a slow
@@ -11,13 +12,13 @@ const CHECK_API = '/api/usermapping/check';
 
 export class LiveCheck {
   /**
-   * `body()` gives what to send (a Blob), or null when there is nothing to check; `answered(answer)` gets
-   * null for nothing to check, else what `request` (api.js) resolved to: {ok: true, body} with the
-   * server's verdict, or {ok: false, problem} when it could not give one (a config too big to send,
-   * another origin, the server unreachable).
+   * `form()` gives what to send (FormData: the config, and any sheet), or null when there is nothing to
+   * check; `answered(answer)` gets null for nothing to check, else what `request` (api.js) resolved to:
+   * {ok: true, body} with the server's verdict, or {ok: false, problem} when it could not give one (a
+   * config too big to send, another origin, the server unreachable).
    */
-  constructor({ body, answered, delayMs = 350 }) {
-    this.body = body;
+  constructor({ form, answered, delayMs = 350 }) {
+    this.form = form;
     this.answered = answered;
     this.delayMs = delayMs;
     this.timer = 0;
@@ -42,17 +43,15 @@ export class LiveCheck {
   /** Checks now (on loading a file or an example, after a reload), dropping any pending or running check. */
   async run() {
     this.cancel();
-    const blob = this.body();
+    const form = this.form();
     const number = this.asked;
-    if (!blob) {
+    if (!form) {
       this.inFlight = null;
       this.answered(null);
       return;
     }
     const controller = new AbortController();
     this.inFlight = controller;
-    const form = new FormData();
-    form.append('config', blob, 'lab.yaml');
     let answer;
     try {
       answer = await request(CHECK_API, { method: 'POST', body: form, signal: controller.signal });

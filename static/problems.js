@@ -5,23 +5,30 @@
 // serves as problemtable.js; only failures the API never answers with are worded here.
 
 import PROBLEMS from './problemtable.js';
-import { plural } from './words.js';
+import { formatBytes, plural } from './words.js';
 
 const byKey = new Map(PROBLEMS.map((kind) => [kind.key, kind]));
 const byTitle = new Map(PROBLEMS.map((kind) => [kind.title, kind]));
 
 /** One list item per error or warning; those with a line become buttons that call `choose(issue)`. */
 export function renderIssues(list, issues, choose) {
-  list.replaceChildren(...issues.map((issue) => issueItem(issue, choose)));
+  list.replaceChildren(...issues.map((issue) => issueItem(issue, choose, issueWhere(issue))));
 }
 
-function issueItem(issue, choose) {
+/**
+ * The problems of a previous credentials sheet, the same way but each at its line and column in the sheet,
+ * and as text: the sheet is not in the editor, so there is no line to go to.
+ */
+export function renderSheetIssues(list, issues) {
+  list.replaceChildren(...issues.map((issue) => issueItem(issue, null, sheetWhere(issue))));
+}
+
+function issueItem(issue, choose, where) {
   const item = document.createElement('li');
-  const where = issueWhere(issue);
   const message = document.createElement('span');
   message.className = 'issue-message';
   message.textContent = issue.message;
-  if (!issue.line) {
+  if (!issue.line || !choose) {
     item.append(...(where ? [issueLabel(where), ' '] : []), message);
     return item;
   }
@@ -37,6 +44,13 @@ function issueItem(issue, choose) {
 function issueWhere(issue) {
   const place = [];
   if (issue.line) place.push(`Line ${issue.line}`);
+  if (issue.path) place.push(issue.path);
+  return place.join(' · ');
+}
+
+/** "Sheet line 3, column 1 · username": the place in the sheet, and the name of the sheet's column there. */
+function sheetWhere(issue) {
+  const place = issue.line ? [`Sheet line ${issue.line}, column ${issue.column}`] : [];
   if (issue.path) place.push(issue.path);
   return place.join(' · ');
 }
@@ -98,6 +112,18 @@ export function networkProblem() {
 export function unreadableAnswer(status) {
   return notice('unreadable-answer', status, 'The server sent an answer the page cannot read',
     'Try again in a moment; if it happens again, reload the page.');
+}
+
+/** A previous credentials sheet refused here, before anything is sent: larger than the app takes a config. */
+export function sheetTooLargeProblem(name, size, limit) {
+  return notice('sheet-too-large', 0, `“${name}” is too large to keep passwords from`,
+    `It is ${formatBytes(size)}; a credentials sheet may be at most ${formatBytes(limit)} `
+    + `(${plural(limit, 'byte', 'bytes')}), as large as a config. Nothing was sent.`);
+}
+
+export function unreadableSheetProblem(name) {
+  return notice('unreadable-sheet', 0, `“${name}” could not be read`,
+    'The browser could not read the file: it may have been moved or changed. Choose it again.');
 }
 
 function notice(key, status, title, detail) {

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from ..generate import Checked, check
 from ..lab import ConfigError
+from ..limits import Limits
 from ..previous import SheetRefused
 from ..outputs import FORMATS, USER_MAPPING
 from ..outputs.summary import lab_summary
@@ -52,6 +53,8 @@ UPLOAD_FILES = 2  # a config, and the previous credentials sheet whose passwords
 RAW_CONFIG_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/json")
 PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+# The limits the page checks before it sends anything, served as a module made from the app's settings.
+LIMITS_MODULE = "limits.js"
 ASSET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
                ".yaml": "text/plain; charset=utf-8", ".html": "text/html; charset=utf-8"}
 
@@ -68,7 +71,7 @@ class Api:
         self.settings = settings
         self.store = store
         assets = {p.name: p.read_bytes() for p in static_dir.iterdir() if p.is_file()}
-        self.assets = assets | served_assets(assets)
+        self.assets = assets | served_assets(assets) | {LIMITS_MODULE: _limits_module(settings.limits)}
 
     @classmethod
     def from_environment(cls, static_dir: Path) -> Api:
@@ -367,6 +370,13 @@ def _replaced(status: int) -> HTTPProblem:
 def _secured(response: Response) -> Response:
     response.headers.append(("X-Content-Type-Options", "nosniff"))
     return response
+
+
+def _limits_module(limits: Limits) -> bytes:
+    """What the page may send, as its scripts import it (``/static/limits.js``): the largest config, which is
+    also the largest previous credentials sheet, so that the page refuses a bigger sheet before sending it."""
+    return ("// Made by the app from its settings (usermapper/web/routes.py): not a file of static/.\n"
+            f"export const MAX_CONFIG_BYTES = {limits.max_config_bytes};\n").encode()
 
 
 def _too_large(size: int, limit: int) -> HTTPProblem:
