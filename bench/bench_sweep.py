@@ -41,7 +41,8 @@ from usermapper.lab import read_config  # noqa: E402
 from usermapper.outputs.credentials import credentials_sheet  # noqa: E402
 from usermapper.lab.expand import expand  # noqa: E402
 from usermapper.web.storage import CLIENT_OPTIONS  # noqa: E402
-from usermapper.web.store import LAST_HOUR, SessionStore  # noqa: E402
+from usermapper.web.session_keys import LAST_HOUR  # noqa: E402
+from usermapper.web.store import SessionStore  # noqa: E402
 from usermapper.outputs.user_mapping import write_user_mapping  # noqa: E402
 
 LIFETIME = timedelta(hours=1)

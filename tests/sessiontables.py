@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from azure.data.tables import TableServiceClient
 
-from usermapper.web.store import LAST_HOUR, locate
+from usermapper.web.session_keys import LAST_HOUR, locate
 
 
 class SessionTables:

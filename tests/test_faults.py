@@ -37,7 +37,8 @@ from usermapper.web.compression import compress
 from usermapper.lab import read_config
 from usermapper.lab.expand import expand
 from usermapper.web.settings import Settings, StorageTarget
-from usermapper.web.store import HOUR_FORMAT, SessionStore, StorageUnavailable
+from usermapper.web.session_keys import HOUR_FORMAT
+from usermapper.web.store import SessionStore, StorageUnavailable
 from usermapper.outputs.user_mapping import user_mapping_bytes
 
 QUICK_SECONDS = 10  # "within a few seconds": one retry of the store's 3 s timeouts, and a margin

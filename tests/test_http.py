@@ -24,7 +24,8 @@ from httpclient import API, CLASSROOM, EXAMPLES, PROBLEM_SECTIONS, Client, asser
 from sessiontables import SessionTables
 from usermapper.web.problems import PROBLEMS
 from usermapper.web.settings import Settings, StorageTarget
-from usermapper.web.store import SessionStore, locate
+from usermapper.web.session_keys import locate
+from usermapper.web.store import SessionStore
 from usermapper.web.routes import MAX_ENDED_SESSIONS, Api, Request
 
 

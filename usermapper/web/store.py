@@ -1,9 +1,8 @@
 """The session store: each generated file kept for a while in one Azure Table Storage entity.
 
 Layout (docs/architecture.md, "The storage layout"): one table per expiry hour, ``<prefix><YYYYMMDDHH>``
-(the UTC hour in which its sessions expire; the prefix is the table setting). The session token is that
-hour and a random UUID4 (``2026112615-<uuid>``), so a download is a point read in a known table: RowKey is
-the UUID, PartitionKey its first two hex digits (a busy hour spreads over 256 partitions). The sweep lists
+(the UTC hour in which its sessions expire; the prefix is the table setting), each session under the keys
+its token names (``session_keys.py``), so a download is a point read in a known table. The sweep lists
 the prefix's tables and deletes each whose hour has wholly passed: a handful of requests however many
 sessions expired. The compressed XML, credentials and summary, and the lab as Guacamole's import entries
 (``Import``, the other formats are written from it on download), are split into binary properties of at
@@ -17,26 +16,21 @@ and no file. Tombstones are written with conditional requests, so when two reque
 (two Generates, or Generate and Start over) exactly one wins, and no file is left alive that the
 browser's cookie does not name. They go with their table.
 
-The cookie holds the token, the session's secret and its version (the entity's ETag): an upload that
-replaces a file of the same hour rewrites that entity in place, ``If-Match`` the version, with a new
-secret, so a cookie from before the upload (or planted before it) reads nothing ("Two storage requests
-a flow" in docs/architecture.md).
+The cookie (``session_keys.py``) holds the token, the session's secret and its version (the entity's ETag):
+an upload that replaces a file of the same hour rewrites that entity in place, ``If-Match`` the version,
+with a new secret, so a cookie from before the upload (or planted before it) reads nothing ("Two storage
+requests a flow" in docs/architecture.md).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
 import hmac
 import logging
-import re
 import secrets
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import NamedTuple
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -48,15 +42,23 @@ from azure.core.exceptions import (
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from .compression import Compressed, decompress
+from .session_keys import (
+    HOUR_FORMAT,
+    LAST_HOUR,
+    Cookie,
+    Location,
+    cookie_value,
+    keyed,
+    locate,
+    new_token,
+    parse_cookie,
+    table_name,
+)
 from .settings import Settings
 from .storage import StorageUnavailable, service_client, storage_errors
 
 log = logging.getLogger(__name__)
 
-UUID4 = r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
-TOKEN_PATTERN = re.compile(rf"(?P<hour>[0-9]{{10}})-(?P<row>{UUID4})")
-HOUR_FORMAT = "%Y%m%d%H"
-LAST_HOUR = "9" * 10  # above every hour in a table name: the end of the sweep's name range
 HOUR = timedelta(hours=1)
 CHUNK_BYTES = 64 * 1024
 # Azure counts a binary property's raw bytes against the 1 MiB entity limit; Azurite counts the JSON
@@ -72,19 +74,7 @@ TOMBSTONE_PROPERTIES = ["State", "Successor"]
 RETIRE_ATTEMPTS = 5  # conditional writes lost to a concurrent change before storage counts as unusable
 KEPT_TABLE_CLIENTS = 8  # the hours' table clients kept at once (sessions of a few hours are in use)
 MAX_SUCCESSORS = 16  # how far Start over follows sessions that replaced each other while it ran
-COOKIE_MARK = "."  # between a cookie's token, secret and version (module docstring)
 SECRET_BYTES = 16  # a session's secret: 128 random bits, 22 base64url characters in the cookie
-SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{22}")
-ETAG_PATTERN = re.compile(r"[\x21-\x7e]{1,200}")  # what a version may be: visible ASCII, never a header break
-
-
-class Cookie(NamedTuple):
-    """What a session cookie holds: the token (where the entity is), the secret that lets it read the file,
-    and the version it was given; the secret or the version is None where it is missing or malformed."""
-
-    token: str
-    secret: str | None
-    etag: str | None
 
 
 class Retired(enum.Enum):
@@ -137,8 +127,7 @@ class Session:
     def cookie(self) -> str:
         """What the session cookie holds: the token, the secret that lets it read the file, and the version
         of the entity this browser saw, with which replacing or ending the session is one conditional write."""
-        version = base64.urlsafe_b64encode(self.etag.encode("ascii")).decode("ascii").rstrip("=")
-        return COOKIE_MARK.join((self.token, self.secret, version))
+        return cookie_value(self.token, self.secret, self.etag)
 
     def xml(self) -> bytes:
         return decompress(self.xml_zstd)
@@ -164,15 +153,6 @@ class SweepReport:
     tables: tuple[str, ...]
     requests: int
     made: tuple[str, ...] = ()
-
-
-class Location(NamedTuple):
-    """Where a token's entity lives: its hour's table and its keys."""
-
-    table: str
-    partition: str
-    row: str
-    hour: datetime
 
 
 def utc_now() -> datetime:
@@ -236,9 +216,9 @@ class SessionStore:
         cookie = parse_cookie(replacing) if replacing else None
         with storage_errors():
             etag = self._rewrite(cookie, expires, entity) if cookie else None
-            token = cookie.token if etag else _new_token(expires)
+            token = cookie.token if etag else new_token(expires)
             if etag is None:
-                etag = self._write(self._table(locate(self._prefix, token)), _keyed(entity, token))
+                etag = self._write(self._table(locate(self._prefix, token)), keyed(entity, token))
                 if cookie:
                     self._retire_replaced(cookie, token)
         return Session(token=token, created=created, expires=expires, users=users, connections=connections,
@@ -333,9 +313,8 @@ class SessionStore:
     def ping(self) -> None:
         """Return if storage answers a point read in this hour's table (there or not: either answer is
         storage's); raise StorageUnavailable if not."""
-        hour = self._clock().astimezone(timezone.utc).strftime(HOUR_FORMAT)
         with storage_errors():
-            _entity(self._service.get_table_client(self._prefix + hour), "ping", "ping")
+            _entity(self._service.get_table_client(table_name(self._prefix, self._clock())), "ping", "ping")
 
     def _is_past(self, name: str, current_hour: str) -> bool:
         """A table of an hour before the current one, or the old layout's single table."""
@@ -393,9 +372,9 @@ class SessionStore:
         where = locate(self._prefix, cookie.token)
         if not (cookie.secret and cookie.etag) or where is None or where.table != self._table_name(expires):
             return None
-        table, keyed = self._table(where), _keyed(entity, cookie.token)
+        table, rewritten = self._table(where), keyed(entity, cookie.token)
         try:
-            return _update_if_unchanged(table, keyed, cookie.etag)
+            return _update_if_unchanged(table, rewritten, cookie.etag)
         except ResourceModifiedError:
             pass
         except ResourceNotFoundError:  # expired and swept, ended and deleted, or made up: nothing to replace
@@ -412,7 +391,7 @@ class SessionStore:
         if found.get("Secret") != cookie.secret:  # another upload rewrote it first
             raise SessionReplaced()
         try:  # still the cookie's own file, written since by something other than an upload: over that
-            return _update_if_unchanged(table, keyed, found.metadata["etag"])
+            return _update_if_unchanged(table, rewritten, found.metadata["etag"])
         except ResourceModifiedError:
             raise SessionReplaced() from None
 
@@ -467,7 +446,7 @@ class SessionStore:
                 "State": state, "Successor": successor, "ExpiresAt": where.hour + HOUR}
 
     def _table_name(self, expires: datetime) -> str:
-        return self._prefix + expires.strftime(HOUR_FORMAT)
+        return table_name(self._prefix, expires)
 
     def _live_entity(self, token: str) -> dict | None:
         where = locate(self._prefix, token)
@@ -522,47 +501,6 @@ def _session(token: str, entity: Mapping) -> Session:
         secret=entity["Secret"],
         etag=entity.metadata["etag"],
     )
-
-
-def locate(prefix: str, token: str) -> Location | None:
-    """The table and keys a token (or a cookie: a token, a secret and a version) names, or None for a token
-    this layout never made (malformed, tampered with, or of an older layout)."""
-    match = TOKEN_PATTERN.fullmatch((token or "").partition(COOKIE_MARK)[0])
-    if match is None:
-        return None
-    try:
-        hour = datetime.strptime(match["hour"], HOUR_FORMAT).replace(tzinfo=timezone.utc)
-    except ValueError:
-        return None
-    return Location(prefix + match["hour"], match["row"][:2], match["row"], hour)
-
-
-def parse_cookie(cookie: str) -> Cookie:
-    """A cookie's token, secret and version, each part None where it is missing or malformed (a cookie of
-    the layout before secrets held a token and a version, or a token alone)."""
-    token, _, rest = cookie.partition(COOKIE_MARK)
-    secret, _, version = rest.partition(COOKIE_MARK)
-    return Cookie(token, secret if SECRET_PATTERN.fullmatch(secret) else None, _etag(version))
-
-
-def _etag(version: str) -> str | None:
-    """The ETag a cookie's version stands for, or None when it cannot be one."""
-    try:
-        etag = base64.urlsafe_b64decode(version + "=" * (-len(version) % 4)).decode("ascii")
-    except (binascii.Error, ValueError):
-        return None
-    return etag if ETAG_PATTERN.fullmatch(etag) else None
-
-
-def _new_token(expires: datetime) -> str:
-    """A token in the expiry's hour."""
-    return f"{expires.strftime(HOUR_FORMAT)}-{uuid.uuid4()}"
-
-
-def _keyed(entity: dict, token: str) -> dict:
-    """The entity under the keys the token names."""
-    where = locate("", token)
-    return {"PartitionKey": where.partition, "RowKey": where.row, **entity}
 
 
 def _entity(table: TableClient, partition: str, row: str, select: list[str] | None = None) -> dict | None:
