@@ -14,8 +14,16 @@ from functools import partial
 
 import requests
 from azure.core.credentials import TokenCredential
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableServiceClient
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from .settings import StorageTarget
 
@@ -45,7 +53,7 @@ class StorageUnavailable(Exception):
 def service_client(target: StorageTarget) -> TableServiceClient:
     """The account's table service: a connection string (``UseDevelopmentStorage=true`` only for
     Azurite's default port), or an https endpoint reached with the app's identity. Each hour's table
-    client comes from it (``get_table_client``) and shares its pipeline: one kept-alive ``requests.Session``.
+    client comes from it (``get_table_client``) and shares its pipeline: one kept-alive ``SettledSession``.
 
     The environment's proxy and CA bundle settings (``HTTP(S)_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``)
     are read here, once, for the table endpoint: left to requests, they are read again on every request, a
@@ -56,13 +64,47 @@ def service_client(target: StorageTarget) -> TableServiceClient:
         build = partial(TableServiceClient.from_connection_string, target.connection_string)
     else:
         build = partial(TableServiceClient, target.table_endpoint, credential=_credential(target))
-    client = build(use_env_settings=False, **CLIENT_OPTIONS)
+    client = build(use_env_settings=False, transport=_transport(), **CLIENT_OPTIONS)
     environment = requests.Session().merge_environment_settings(client.url, {}, None, None, None)
     if environment["proxies"] or environment["verify"] is not True:
         client.close()
         client = build(use_env_settings=False, proxies=environment["proxies"],
-                       connection_verify=environment["verify"], **CLIENT_OPTIONS)
+                       transport=_transport(connection_verify=environment["verify"]), **CLIENT_OPTIONS)
     return client
+
+
+class SettledSession(requests.Session):
+    """A requests session whose settings are settled when it is made, so that a request costs only its own
+    preparation and sending.
+
+    ``requests.Session.request`` merges the session's headers, cookies, auth, hooks and environment into
+    every request, about a seventh of each storage request's CPU (in process against Azurite: a point read
+    2.0 ms, 1.74 ms without). The storage client sets none of them: it signs and heads each request itself,
+    never follows a redirect (the SDK's own policy does), and the environment's proxy and CA settings are
+    read once (``service_client``) and passed with every request by the SDK. Connections are kept alive and
+    pooled by the adapter, as in any session; the adapter never retries (the SDK's retry policy does).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False
+        adapter = HTTPAdapter(max_retries=Retry(total=False, redirect=False, raise_on_status=False))
+        for scheme in ("http://", "https://"):
+            self.mount(scheme, adapter)
+
+    def request(self, method: str, url: str, *, headers=None, data=None, files=None, verify=True, timeout=None,
+                cert=None, proxies=None, stream=False, allow_redirects=False, **unused) -> requests.Response:
+        prepared = requests.PreparedRequest()
+        prepared.prepare(method=method, url=url, headers=headers, data=data, files=files)
+        return self.get_adapter(url).send(prepared, stream=stream, timeout=timeout, verify=verify, cert=cert,
+                                          proxies=proxies or {})
+
+
+def _transport(**connection) -> RequestsTransport:
+    """The storage client's transport, over a ``SettledSession`` it owns (and closes with the client)."""
+    return RequestsTransport(session=SettledSession(), session_owner=True, use_env_settings=False,
+                             connection_timeout=CLIENT_OPTIONS["connection_timeout"],
+                             read_timeout=CLIENT_OPTIONS["read_timeout"], **connection)
 
 
 def _credential(target: StorageTarget) -> TokenCredential:
