@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(worker_library_missing() is not None, reason=str
 LAB = CLASSROOM.replace(b"password: random", b"password: Student-2026")  # the same file from both hosts
 FRAMING = {"date", "server", "content-length", "transfer-encoding", "connection"}
 # A session cookie: the token, and after a '.' the version of the session (its ETag in base64url)
-TOKEN = re.compile(r"[0-9]{10}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(\.[A-Za-z0-9_-]+)?")
+TOKEN = re.compile(r"[0-9]{10}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(\.[A-Za-z0-9_-]+)*")  # and the secret and version
 EXPIRY = re.compile(r"20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|\+00:00)")
 
 
