@@ -159,7 +159,7 @@ def refusal(check) -> list[tuple[int, int, str]] | None:
 
 
 def tree_refusal(text: str, max_nodes: int) -> list[tuple[int, int, str]] | None:
-    found = yaml_nodes._check_tree(yaml.compose(text, Loader=yaml.CSafeLoader), max_nodes)
+    found = yaml_nodes._check_tree(yaml.compose(text, Loader=yaml.CSafeLoader), max_nodes, "*" in text)
     return found and [(found[0].start_mark.line + 1, found[0].start_mark.column + 1, found[1])]
 
 
