@@ -143,12 +143,18 @@ def expand(lab: Lab, new_passwords: Callable[[int, int], list[str]] = random_pas
     users_by_type = {u.name: _users(u, new_passwords, kept or {}) for u in lab.user_types}
     groups = []
     owners: dict[tuple, tuple[tuple[str, int], ...]] = {}  # by owner types: one tuple for the pod types they share
+    # Without pods, a group's connections are those of its ``devices:`` list: user types sharing one list (an
+    # alias, or none) share one tuple, made once, which the outputs also write once (100 user types aliasing
+    # a list of 1,000 device types made 100,000 references here, and as many in each output).
+    reachable: dict[int, tuple[Connection, ...] | None] = {}  # by list; None for a list with pod types
     for user_type in lab.user_types:
         users = users_by_type[user_type.name]
         reached = lab.device_types_for(user_type)
-        if not any(d.per_user for d in reached):
-            reachable = tuple(c for d in reached for c in connections[d.name])
-            groups.append(Group(users, reachable))
+        if id(reached) not in reachable:
+            reachable[id(reached)] = (None if any(d.per_user for d in reached)
+                                      else tuple(c for d in reached for c in connections[d.name]))
+        if reachable[id(reached)] is not None:
+            groups.append(Group(users, reachable[id(reached)]))
             continue
         parts = []
         for device in reached:

@@ -65,13 +65,18 @@ def write_user_mapping(mapping: UserMapping, out: BinaryIO) -> None:
             if part.viewed:
                 viewers[part.device.name, id(part.viewed)] += len(group.users)
     serialized = _Serializer(next((g.pod_start for g in mapping.groups if g.parts), 1), viewers)
+    # Groups of one ``devices:`` list share their tuple of connections (``expand``): one block for a run of
+    # them, not one per group (100 user types aliasing a list of 1,000 device types joined 100,000).
+    previous: tuple[tuple[Connection, ...] | None, list[bytes]] = (None, [])
     for group in mapping.groups:
         if group.parts:
             chunks = _Chunks(out)
             _write_pod_group(group, serialized, chunks)
             chunks.flush()
             continue
-        block = serialized.block(group.connections)
+        if group.connections is not previous[0]:
+            previous = (group.connections, serialized.block(group.connections))
+        block = previous[1]
         for user in group.users:
             start = _authorize_start_tag(user)
             if block:
@@ -152,17 +157,28 @@ def file_size(lab: Lab) -> int:
                                       d.hostname_template.literal, serialized)
              for d in lab.device_types if d.per_user}
     views: dict[str, int] = {}
+    # A user's block of shared devices and viewed pods depends on the ``devices:`` list (and ``pods: all``)
+    # alone: summed once per list, with the pod types whose own pods are then counted per user type.
+    lists: dict[tuple[int, bool], tuple[int, list[DeviceType]]] = {}
     for user_type in lab.user_types:
-        block = own = 0  # own: the type's users' own pods, all of them together
-        for device in lab.device_types_for(user_type):
-            if not device.per_user:
-                block += device_sizes[device.name]
-            elif user_type.all_pods:
-                if device.name not in views:
-                    views[device.name] = _view_size(lab, device, fixed[device.name])
-                block += views[device.name]
-            else:
-                own += _pods_size(lab, device, fixed[device.name], lab.first_owner(user_type), user_type.quantity)
+        devices = lab.device_types_for(user_type)
+        key = (id(devices), user_type.all_pods)
+        if key not in lists:
+            block, owned = 0, []
+            for device in devices:
+                if not device.per_user:
+                    block += device_sizes[device.name]
+                elif user_type.all_pods:
+                    if device.name not in views:
+                        views[device.name] = _view_size(lab, device, fixed[device.name])
+                    block += views[device.name]
+                else:
+                    owned.append(device)
+            lists[key] = block, owned
+        block, owned = lists[key]
+        # own: the type's users' own pods, all of them together
+        own = sum(_pods_size(lab, device, fixed[device.name], lab.first_owner(user_type), user_type.quantity)
+                  for device in owned)
         start = len(USER_INDENT) + _authorize_start_size(user_type)
         if lab.connections_per_user(user_type):
             user = start + len(b">") + block + len(BLOCK_END) + len(AUTHORIZE_END)
