@@ -224,3 +224,32 @@ def test_nesting_without_aliases_is_refused_as_the_event_scan_refuses_it(depth, 
         line, column = yaml_nodes.place(text, len(opening) * 12)
         assert problems == [(line, column, (f"nested more than {yaml_nodes.MAX_DEPTH} levels deep; a lab config "
                                             f"needs about 5"))]
+
+
+# -- the composing loader: tags as PyYAML's resolver gives them ---------------------------------------------
+
+WORDS = ["1", "010", "0x1f", "1_000", "1:20", "-2", "+3", "1.5", ".inf", "-.Inf", ".nan", "1e3", "2001-12-14",
+         "2001-12-14t21:59:43.10-05:00", "yes", "No", "ON", "off", "y", "n", "true", "False", "TRUE", "null",
+         "Null", "~", "", "<<", "=", "a", "pcs", "q1_2", "enable-x", "tr", "nul", "1a", "-", ".", "0.", "no way"]
+SCALARS = st.one_of(st.sampled_from(WORDS),
+                    st.text(st.sampled_from("yntfo0129.+-_:~<=aeZ "), min_size=1, max_size=6).map(str.strip))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(SCALARS, SCALARS, st.sampled_from(["", "'", '"'])), max_size=12))
+def test_the_composing_loader_tags_every_value_as_pyyaml_does(pairs):
+    """Plain, single- and double-quoted values, some repeated: each node gets the tag PyYAML's resolver gives."""
+    text = "".join(f"- {{{quote}{key}{quote}: {value!r}}}\n" if quote else f"- {{{key or 'k'}: {value}}}\n"
+                   for key, value, quote in pairs) or "[]"
+    try:
+        expected = yaml.compose(text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError:
+        return
+
+    def tags(node):
+        if isinstance(node, yaml.ScalarNode):
+            return [(node.tag, node.value)]
+        children = [part for pair in node.value for part in pair] if isinstance(node, yaml.MappingNode) else node.value
+        return [(node.tag, None)] + [tag for child in children for tag in tags(child)]
+
+    assert tags(yaml.compose(text, Loader=yaml_nodes._ComposingLoader)) == tags(expected)
