@@ -13,18 +13,19 @@ import re
 import yaml
 
 from ..wording import quoted
-from .model import Numbering, Problem
+from .model import Numbering
 from .yaml_nodes import (
     INT_TAG,
     MAX_MERGED_FIELDS,
     MERGE_TAG,
+    Found,
     TooManyMerged,
     describe,
     flattened,
+    found_at,
     is_empty,
     is_null,
     merge_sources,
-    problem_at,
 )
 
 # Suggestions ("did you mean") compare a name with every known one: only the first few names get one.
@@ -55,8 +56,9 @@ class FieldReader:
     of "did you mean" suggestions, and what an aliased value was already found to hold."""
 
     def __init__(self) -> None:
-        self.problems: list[Problem] = []
-        self.warnings: list[Problem] = []
+        # As found, (line, column, path, message): ``reported_found`` makes a Problem of those reported.
+        self.problems: list[Found] = []
+        self.warnings: list[Found] = []
         self.nodes: dict[str, yaml.Node] = {}  # each field's value by its path, for checks that come later
         self.suggestions_left = MAX_SUGGESTIONS
         self.pairs_left = MAX_SUGGESTION_PAIRS
@@ -67,10 +69,10 @@ class FieldReader:
     # -- reporting ---------------------------------------------------------------------------------------
 
     def refuse(self, path: str, node: yaml.Node, message: str) -> None:
-        self.problems.append(problem_at(path, node, message))
+        self.problems.append(found_at(path, node, message))
 
     def warn(self, path: str, node: yaml.Node, message: str) -> None:
-        self.warnings.append(problem_at(path, node, message))
+        self.warnings.append(found_at(path, node, message))
 
     def entries(self, path: str, node: yaml.Node) -> list[tuple[yaml.Node, yaml.Node]] | None:
         """The key/value pairs of a mapping, merge keys applied, refusing duplicate and non-text keys."""

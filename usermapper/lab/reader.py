@@ -16,8 +16,8 @@ from ..wording import quoted
 from . import guacamole, pods, tokens
 from .checks import check_lab
 from .fields import CONSTRUCTOR, MAX_NAME_LENGTH, MAX_SUFFIX_DIGITS, FieldReader
-from .model import DEFAULT_LAB_NAME, ConfigError, DeviceType, Lab, Problem, UserType
-from .yaml_nodes import BOOL_TAG, cycle_collection_paused, is_empty, is_null, parse, reported
+from .model import DEFAULT_LAB_NAME, ConfigError, DeviceType, Lab, UserType
+from .yaml_nodes import BOOL_TAG, Found, cycle_collection_paused, is_empty, is_null, parse, reported_found
 
 # Guacamole's rdp, the protocol with the most, has about 110 parameters; a device type needs no more.
 MAX_PARAMETERS = 200
@@ -37,18 +37,18 @@ def read_config(source: str | bytes, limits: Limits = Limits(), *, as_json: bool
     with cycle_collection_paused():
         lab, problems = _read(source, limits, as_json)
     if problems:
-        raise ConfigError(reported(problems, "problems"))
+        raise ConfigError(reported_found(problems, "problems"))
     return lab
 
 
-def _read(source: str | bytes, limits: Limits, as_json: bool) -> tuple[Lab | None, list[Problem]]:
+def _read(source: str | bytes, limits: Limits, as_json: bool) -> tuple[Lab | None, list[Found]]:
     """The lab with its warnings and places, or the problems that refuse it."""
     root = parse(source, limits.max_config_bytes, limits.max_nodes, as_json=as_json)
     reader = LabReader()
     lab = reader.lab(root, limits)
     if reader.problems:
         return None, reader.problems
-    return replace(lab, warnings=tuple(reported(reader.warnings, "warnings")), places=_places(reader.nodes),
+    return replace(lab, warnings=tuple(reported_found(reader.warnings, "warnings")), places=_places(reader.nodes),
                    name_places=_places(reader.type_names),
                    parameter_places={device_and_name: (_place(key), _place(value))
                                      for device_and_name, (key, value) in reader.parameter_nodes.items()}), []
@@ -85,7 +85,7 @@ class LabReader(FieldReader):
 
     def lab(self, root: yaml.Node | None, limits: Limits) -> Lab | None:
         if root is None or is_null(root):
-            self.problems.append(Problem("", 1, 1, "the config is empty; it needs `users` and `devices`"))
+            self.problems.append((1, 1, "", "the config is empty; it needs `users` and `devices`"))
             return None
         fields = self.mapping("", root, required=("users", "devices"), optional=("pods", "lab"))
         if fields is None:
