@@ -310,12 +310,21 @@ class LabReader(FieldReader):
             self.warn(path, node, problem)
         return value
 
-    def problems_with_value(self, protocol: str, name: str, value: str) -> tuple[str, ...]:
-        # A colour scheme reads the same for every protocol that has one: weighed once, not once for each.
-        key = ("", guacamole.COLOR_SCHEME, value) if guacamole.kind_of(protocol, name) == guacamole.COLOR_SCHEME \
-            else (protocol, name, value)
-        if key not in self.guacd_problems:
-            self.guacd_problems[key] = guacamole.problem_with_value(protocol, name, value)
+    def problems_with_value(self, protocol: str, name: str, value: str) -> list[str]:
+        """What guacd makes of the value, when it knows the parameter (of one it does not, ``problem_with_value``
+        says nothing: most of the 9,600 of many-unknown-long-names), and what Guacamole's tokens make of it;
+        each worked out once per distinct value, however often an alias repeats it."""
+        problems = []
+        kind = guacamole.kind_of(protocol, name)
+        if kind is not None:
+            # A colour scheme reads the same for every protocol that has one: weighed once, not once for each.
+            key = ("", kind, value) if kind == guacamole.COLOR_SCHEME else (protocol, name, value)
+            if key not in self.guacd_problems:
+                self.guacd_problems[key] = guacamole.problem_with_value(protocol, name, value)
+            if self.guacd_problems[key]:
+                problems.append(self.guacd_problems[key])
         if value not in self.token_problems:
             self.token_problems[value] = tokens.problem(value)
-        return tuple(problem for problem in (self.guacd_problems[key], self.token_problems[value]) if problem)
+        if self.token_problems[value]:
+            problems.append(self.token_problems[value])
+        return problems
