@@ -91,8 +91,8 @@ def write_user_mapping(mapping: UserMapping, out: BinaryIO) -> None:
 
 def _write_pod_group(group: Group, serialized: _Serializer, out: _Chunks) -> None:
     """Each user's list made as it is written: shared parts from their cached block, pods per owner."""
-    shared = {id(p): b"".join(serialized.connection(c) for c in p.connections) for p in group.parts
-              if not p.device.per_user}
+    shared = {id(p): b"".join(chain.from_iterable(serialized.connection(c)[0] for c in p.connections))
+              for p in group.parts if not p.device.per_user}
     writers = {p.device.name: serialized.pod(p.device) for p in group.parts if p.device.per_user}
     empty = not group.connection_count(0)  # every user of a group has as many connections
     for index, user in enumerate(group.users):
@@ -229,40 +229,43 @@ class _Serializer:
         self._texts: dict[str, bytes] = {}  # a value escaped, by value: one aliased value may fill many
         self._start_sizes: dict[tuple[str, str | None], int] = {}  # the sizes of those, for counting alone
         self._text_sizes: dict[str, int] = {}
-        self._blocks: dict[int, bytes] = {}
+        self._blocks: dict[int, tuple[tuple[bytes, ...], int]] = {}
         self._children = _Made(self._child)  # a parameter's element, indented, by its name and value
         self._viewed: dict[tuple[str, int], bytes] = {}  # by pod type and the tuple of owners instructors see
         self._labelled: dict[int, list[tuple[bytes, int]]] = {}  # by the tuple of owners
 
     def block(self, connections: tuple[Connection, ...]) -> list[bytes]:
         """Everything between ``<authorize ...>`` and ``</authorize>``, indented for a user at level 1, as
-        runs of connections joined to write at once; a connection of ``CHUNK_BYTES`` or more is a run of
-        its own, the very bytes kept for it: a 76 MB connection (a megabyte-long value aliased by 75
-        parameters) was held twice, in the cache and joined into the block (bench/bench_hostile.py)."""
+        runs of connections joined to write at once; a connection of ``CHUNK_BYTES`` or more is written as
+        its pieces, never joined: a 76 MB connection (a megabyte-long value aliased by 75 parameters) was
+        held twice, in the cache and joined into the block (bench/bench_hostile.py), then once joined."""
         runs: list[bytes] = []
         pieces: list[bytes] = []
         for connection in connections:
-            written = self.connection(connection)
-            if len(written) < CHUNK_BYTES:
-                pieces.append(written)
+            written, size = self.connection(connection)
+            if size < CHUNK_BYTES:
+                pieces += written
                 continue
             if pieces:
                 runs.append(b"".join(pieces))
                 pieces = []
-            runs.append(written)
+            runs += written
         if runs or pieces:
             runs.append(b"".join([*pieces, BLOCK_END]))
         return runs
 
-    def connection(self, connection: Connection) -> bytes:
-        """One connection, with the indentation before it: its children are the protocol, then each
-        parameter in order."""
+    def connection(self, connection: Connection) -> tuple[tuple[bytes, ...], int]:
+        """One connection, with the indentation before it (its children are the protocol, then each
+        parameter in order), and its size: joined into one piece, or when it is ``CHUNK_BYTES`` or more, its
+        pieces as they are, each long text the one serialized for its value (joining them took 40 ms of the
+        76 MB connection above, and its memory)."""
         key = id(connection)  # a device type's connections are shared by every group that reaches them
         if key not in self._blocks:
-            self._blocks[key] = b"".join([
-                CONNECTION_INDENT, _start_tag("connection", name=connection.name), b">", CHILD_INDENT,
-                *self.parameter_pieces("protocol", None, connection.protocol),
-                *chain.from_iterable(map(self._children.__getitem__, connection.parameters)), CONNECTION_END])
+            pieces = (CONNECTION_INDENT, _start_tag("connection", name=connection.name), b">", CHILD_INDENT,
+                      *self.parameter_pieces("protocol", None, connection.protocol),
+                      *chain.from_iterable(map(self._children.__getitem__, connection.parameters)), CONNECTION_END)
+            size = sum(map(len, pieces))
+            self._blocks[key] = (b"".join(pieces),) if size < CHUNK_BYTES else pieces, size
         return self._blocks[key]
 
     def _child(self, parameter: tuple[str, str]) -> tuple[bytes, ...]:
