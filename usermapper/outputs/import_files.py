@@ -66,9 +66,21 @@ def entries(lab: Lab, mapping: UserMapping) -> list[dict]:
     users are found without comparing any two connections: a group without pods lists its connections
     device type by device type, in config order; a group with pods says which part is which. A pod
     device is one connection, named after its owner as instructors see it (``student07 PC1``), granted
-    to its owner and to every user of a type with ``pods: all``."""
+    to its owner and to every user of a type with ``pods: all``. Entries whose connections share their
+    parameters share one dict of them, as entries reached by the same users share one list."""
     shared: dict[int, dict] = {}
     device_of: dict[int, str] = {}  # each entry's device type, by the entry's id
+    # Connections sharing their parameters (a device type's, when its hostname is literal) share one dict,
+    # whose text the writers and counters make once; each tuple is kept with it, so that its id is not
+    # taken by another (a pod's connections are made and dropped one by one).
+    parameters: dict[int, tuple[tuple, dict[str, str]]] = {}
+
+    def entry_of(connection: Connection, device: DeviceType) -> dict:
+        key = id(connection.parameters)
+        if key not in parameters:
+            parameters[key] = connection.parameters, dict(connection.parameters)
+        return {"name": connection.name, "protocol": connection.protocol, "parameters": parameters[key][1],
+                "group": group_path(lab, device.name), "users": None}
     reached_by: dict[int, list[int]] = {}
     pods: dict[str, list[dict]] = {}  # each pod type's entries, in owner order
     viewers: dict[str, list[int]] = {}  # each pod type's instructor groups
@@ -76,7 +88,7 @@ def entries(lab: Lab, mapping: UserMapping) -> list[dict]:
     def share(connection: Connection, device: DeviceType, group_indexes: list[int]) -> None:
         key = id(connection)
         if key not in shared:
-            shared[key] = _entry(lab, connection, device)
+            shared[key] = entry_of(connection, device)
             device_of[id(shared[key])] = device.name
             reached_by[key] = []
         reached_by[key] += group_indexes
@@ -99,7 +111,7 @@ def entries(lab: Lab, mapping: UserMapping) -> list[dict]:
                 for offset, user in enumerate(group.users):
                     for connection in pod_connections(part.device, group.first_owner + offset, group.pod_start,
                                                       instructor_label(user.username)):
-                        entry = _entry(lab, connection, part.device)
+                        entry = entry_of(connection, part.device)
                         entry["users"] = [user.username]
                         device_of[id(entry)] = part.device.name
                         pods.setdefault(part.device.name, []).append(entry)
@@ -131,11 +143,6 @@ def entries(lab: Lab, mapping: UserMapping) -> list[dict]:
     return result
 
 
-def _entry(lab: Lab, connection: Connection, device: DeviceType) -> dict:
-    return {"name": connection.name, "protocol": connection.protocol, "parameters": dict(connection.parameters),
-            "group": group_path(lab, device.name), "users": None}
-
-
 def import_file(entries_: list[dict], format_: str) -> bytes:
     """The import file in ``format_``, the name of one of ``outputs.IMPORT_FORMATS``."""
     return {"import-json": import_json, "import-yaml": import_yaml, "import-csv": import_csv}[format_](entries_)
@@ -150,6 +157,7 @@ def import_json(entries_: list[dict]) -> bytes:
     text = _Made(_json_text)
     lists: dict[int, bytes] = {}
     out = [b"["]  # pieces, joined once: a megabyte-long text is copied only into the file
+    previous: tuple[dict | None, list[bytes]] = (None, [])  # an entry's parameters, as the next may share them
     for entry in entries_:
         users = entry["users"]
         if id(users) not in lists:
@@ -158,10 +166,12 @@ def import_json(entries_: list[dict]) -> bytes:
         out += [b"\n  {\n    \"name\": ", text[entry["name"]], b',\n    "protocol": ', text[entry["protocol"]],
                 b',\n    "parameters": ']
         parameters = entry["parameters"]
-        if parameters:  # each parameter: "{" or "," and its line's indent, its name, ": ", its value
-            out += chain.from_iterable(zip(chain([b"{\n      "], repeat(b",\n      ")), map(text.__getitem__, parameters),
-                                           repeat(b": "), map(text.__getitem__, parameters.values())))
-        out += [b"\n    }" if parameters else b"{}", b',\n    "group": ', text[entry["group"]],
+        if parameters is not previous[0]:  # each parameter: "{" or "," and its line's indent, its name, ": ", its value
+            previous = parameters, [*chain.from_iterable(zip(
+                chain([b"{\n      "], repeat(b",\n      ")), map(text.__getitem__, parameters), repeat(b": "),
+                map(text.__getitem__, parameters.values()))), b"\n    }"] if parameters else [b"{}"]
+        out += previous[1]
+        out += [b',\n    "group": ', text[entry["group"]],
                 b',\n    "users": ', lists[id(users)], b"\n  },"]
     if len(out) == 1:
         return b"[]\n"
@@ -233,8 +243,9 @@ def import_csv(entries_: list[dict]) -> bytes:
 
 
 def _csv_names(entries_: list[dict]) -> list[str]:
-    """The parameter names, one column each, in the order first met."""
-    return list(dict.fromkeys(chain.from_iterable(entry["parameters"] for entry in entries_)))
+    """The parameter names, one column each, in the order first met (in each distinct dict of them)."""
+    distinct = {id(entry["parameters"]): entry["parameters"] for entry in entries_}
+    return list(dict.fromkeys(chain.from_iterable(distinct.values())))
 
 
 def _csv_rows(entries_: list[dict], names: list[str]) -> Iterator[str]:
@@ -309,6 +320,7 @@ def _json_size(entries_: list[dict]) -> int:
     around_entry = (len(b'\n  {\n    "name": ') + len(b',\n    "protocol": ') + len(b',\n    "parameters": ')
                     + len(b',\n    "group": ') + len(b',\n    "users": ') + len(b"\n  },"))
     around_parameter, after_parameters = len(b",\n      ") + len(b": "), len(b"\n    }")
+    sizes: dict[int, int] = {}  # of a dict of parameters, which entries may share
     total = 1  # [
     for entry in entries_:
         users = entry["users"]
@@ -316,9 +328,11 @@ def _json_size(entries_: list[dict]) -> int:
             lists[id(users)] = (2 + sum(map(text.__getitem__, users)) + 8 * len(users) - 2 + len(b"\n    ]")
                                 if users else 4 if users is None else 2)  # each user: 6 before, 2 after but the last
         parameters = entry["parameters"]
+        if id(parameters) not in sizes:
+            sizes[id(parameters)] = (_texts_size(text, parameters) + around_parameter * len(parameters)
+                                     + after_parameters if parameters else len(b"{}"))
         total += (around_entry + text[entry["name"]] + text[entry["protocol"]] + text[entry["group"]] + lists[id(users)]
-                  + (_texts_size(text, parameters) + around_parameter * len(parameters) + after_parameters
-                     if parameters else len(b"{}")))
+                  + sizes[id(parameters)])
     return total + 2  # the last entry's "\n  }\n]\n" in place of "\n  },"
 
 
@@ -331,16 +345,18 @@ def _yaml_size(entries_: list[dict]) -> int:
     around_parameter = len("    ") + len(": ") + len("\n")
     parameters_head, no_parameters = len("  parameters:\n"), len("  parameters: {}\n")
     users_head, no_users = len("  users:\n"), len("  users: []\n")
+    sizes: dict[int, int] = {}  # of a dict of parameters, which entries may share
     total = 0
     for entry in entries_:
         users = entry["users"]
         if id(users) not in lists:
             lists[id(users)] = 5 * len(users) + sum(map(text.__getitem__, users)) if users else 0
         parameters = entry["parameters"]
+        if id(parameters) not in sizes:
+            sizes[id(parameters)] = (parameters_head + _texts_size(text, parameters) + around_parameter * len(parameters)
+                                     if parameters else no_parameters)
         total += (around_entry + text[entry["name"]] + text[entry["protocol"]] + text[entry["group"]]
-                  + (parameters_head + _texts_size(text, parameters) + around_parameter * len(parameters)
-                     if parameters else no_parameters)
-                  + (users_head + lists[id(users)] if users else no_users))
+                  + sizes[id(parameters)] + (users_head + lists[id(users)] if users else no_users))
     return total
 
 
@@ -351,13 +367,17 @@ def _csv_size(entries_: list[dict]) -> int:
     names = _csv_names(entries_)
     commas = len(CSV_HEAD) - 1 + len(names)
     lists: dict[int, int] = {}
+    sizes: dict[int, int] = {}  # of a dict of parameters' values, which entries may share
     total = sum(_utf8(c) for c in CSV_HEAD) + sum(size[PARAMETER_COLUMN.format(n)] for n in names) + commas + 2
     for entry in entries_:
         users = entry["users"]
         if id(users) not in lists:
             lists[id(users)] = _utf8(_csv_cell(_csv_list(users)))
+        parameters = entry["parameters"]
+        if id(parameters) not in sizes:
+            sizes[id(parameters)] = sum(map(size.__getitem__, parameters.values()))
         total += (size[entry["name"]] + size[entry["protocol"]] + size[entry["group"]] + lists[id(users)]
-                  + sum(map(size.__getitem__, entry["parameters"].values())) + commas + 2)
+                  + sizes[id(parameters)] + commas + 2)
     return total
 
 
