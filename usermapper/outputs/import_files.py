@@ -70,17 +70,15 @@ def entries(lab: Lab, mapping: UserMapping) -> list[dict]:
     parameters share one dict of them, as entries reached by the same users share one list."""
     shared: dict[int, dict] = {}
     device_of: dict[int, str] = {}  # each entry's device type, by the entry's id
-    # Connections sharing their parameters (a device type's, when its hostname is literal) share one dict,
-    # whose text the writers and counters make once; each tuple is kept with it, so that its id is not
-    # taken by another (a pod's connections are made and dropped one by one).
-    parameters: dict[int, tuple[tuple, dict[str, str]]] = {}
+    # Shared connections sharing their parameters (a device type's, when its hostname is literal) share one
+    # dict, whose text the writers and counters make once. Only those: they live in the mapping, so no other
+    # tuple takes the id of theirs, where a pod's connections are made and dropped one by one.
+    dicts: dict[int, dict[str, str]] = {}
 
-    def entry_of(connection: Connection, device: DeviceType) -> dict:
-        key = id(connection.parameters)
-        if key not in parameters:
-            parameters[key] = connection.parameters, dict(connection.parameters)
-        return {"name": connection.name, "protocol": connection.protocol, "parameters": parameters[key][1],
-                "group": group_path(lab, device.name), "users": None}
+    def shared_parameters(connection: Connection) -> dict[str, str]:
+        if id(connection.parameters) not in dicts:
+            dicts[id(connection.parameters)] = dict(connection.parameters)
+        return dicts[id(connection.parameters)]
     reached_by: dict[int, list[int]] = {}
     pods: dict[str, list[dict]] = {}  # each pod type's entries, in owner order
     viewers: dict[str, list[int]] = {}  # each pod type's instructor groups
@@ -88,7 +86,7 @@ def entries(lab: Lab, mapping: UserMapping) -> list[dict]:
     def share(connection: Connection, device: DeviceType, group_indexes: list[int]) -> None:
         key = id(connection)
         if key not in shared:
-            shared[key] = entry_of(connection, device)
+            shared[key] = _entry(lab, connection, device, shared_parameters(connection))
             device_of[id(shared[key])] = device.name
             reached_by[key] = []
         reached_by[key] += group_indexes
@@ -111,7 +109,7 @@ def entries(lab: Lab, mapping: UserMapping) -> list[dict]:
                 for offset, user in enumerate(group.users):
                     for connection in pod_connections(part.device, group.first_owner + offset, group.pod_start,
                                                       instructor_label(user.username)):
-                        entry = entry_of(connection, part.device)
+                        entry = _entry(lab, connection, part.device, dict(connection.parameters))
                         entry["users"] = [user.username]
                         device_of[id(entry)] = part.device.name
                         pods.setdefault(part.device.name, []).append(entry)
@@ -141,6 +139,11 @@ def entries(lab: Lab, mapping: UserMapping) -> list[dict]:
     if problems:
         raise ImportRefused(problems)
     return result
+
+
+def _entry(lab: Lab, connection: Connection, device: DeviceType, parameters: dict[str, str]) -> dict:
+    return {"name": connection.name, "protocol": connection.protocol, "parameters": parameters,
+            "group": group_path(lab, device.name), "users": None}
 
 
 def import_file(entries_: list[dict], format_: str) -> bytes:
