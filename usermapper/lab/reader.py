@@ -175,9 +175,9 @@ class LabReader(FieldReader):
             self.refuse(path, node, f"lists {len(node.value):,} device types; a lab has at most "
                                     f"{limits.max_devices:,}")
             return None
+        # Each name's place is its node in the list, which self.nodes holds under ``path`` (checks.py finds an
+        # unknown name's there): not recorded again under a path of its own for each of thousands of names.
         names = [self.text(f"{path}[{i}]", item, MAX_NAME_LENGTH) for i, item in enumerate(node.value)]
-        for index, (item, name) in enumerate(zip(node.value, names)):
-            self.nodes[f"{path}[{index}]"] = item
         # as written, like the type names they refer to: `on` stays `on`, not the boolean `true`
         return tuple(item.value for item, name in zip(node.value, names) if name is not None)
 
