@@ -102,6 +102,31 @@ def test_read_back_grants_exactly_what_the_xml_grants(name, format_):
     assert {entry["group"] for entry in imported} == set(group_paths(lab, found)[1:])
 
 
+POD_LAB = ("users:\n  o: {quantity: 50, username_prefix: s, username_suffix: '01', password: x}\n"
+           "  i: {quantity: 1, username_prefix: i, username_suffix: '', password: x, pods: all}\n"
+           "devices:\n  pcs: {per_user: 1, name_prefix: PC, name_suffix: '', hostname_prefix: 'pc{pod}', "
+           "hostname_suffix: '', parameters: {protocol: rdp}}\n")
+
+
+@pytest.mark.parametrize("source", [POD_LAB, POD_LAB + "  srv: {quantity: 3, name_prefix: srv, name_suffix: '1', "
+                                                          "parameters: {protocol: ssh, hostname: h}}\n"])
+def test_a_lab_of_many_pods_and_of_shared_parameters_is_read_back_as_the_xml_grants_it(source):
+    """Entries of shared connections sharing their parameters (a literal hostname) share one dict of them;
+    a pod's connections are made and dropped one by one, their tuples' ids come again, and each pod's entry
+    has its own (the first lab made 50 pods' entries share 2 dicts when tuples' ids were looked up)."""
+    lab = read_config(source)
+    mapping = expand(lab)
+    found = entries(lab, mapping)
+    pods = [entry for entry in found if entry["group"].endswith("/pcs")]
+    assert len({id(entry["parameters"]) for entry in pods}) == len(pods) == 50
+    if "srv" in source:
+        assert found[-1]["parameters"] is found[-2]["parameters"] is found[-3]["parameters"]
+    _, _, instructors_view = guacamole_reader.read(user_mapping_bytes(mapping))["i"]  # every pod, as entries name it
+    for format_, read in READERS.items():
+        imported = read(import_file(found, format_))
+        assert {entry["name"]: (entry["protocol"], entry["parameters"]) for entry in imported} == instructors_view
+
+
 def test_groups_are_per_lab_and_device_type_parents_first():
     source = "lab: Networking 101\n" + (EXAMPLES / "classroom.yaml").read_text()
     lab = read_config(source)

@@ -158,6 +158,11 @@ def refusal(check) -> list[tuple[int, int, str]] | None:
     return None
 
 
+def tree_refusal(text: str, max_nodes: int) -> list[tuple[int, int, str]] | None:
+    found = yaml_nodes._check_tree(yaml.compose(text, Loader=yaml.CSafeLoader), max_nodes, "*" in text)
+    return found and [(found[0].start_mark.line + 1, found[0].start_mark.column + 1, found[1])]
+
+
 @settings(max_examples=300, deadline=None)
 @given(TREES, st.booleans(), st.integers(1, 70))
 def test_the_tree_is_refused_where_the_event_scan_refuses_it(tree, flow, max_nodes):
@@ -165,7 +170,43 @@ def test_the_tree_is_refused_where_the_event_scan_refuses_it(tree, flow, max_nod
     refused, or not, exactly as the scan of its events would, at the same value and in the same words."""
     text = yaml.safe_dump(tree, default_flow_style=flow)
     scanned = refusal(lambda: yaml_nodes._check_shape(text, max_nodes))
-    assert refusal(lambda: yaml_nodes._check_tree(yaml.compose(text, Loader=yaml.CSafeLoader), max_nodes)) == scanned
+    assert tree_refusal(text, max_nodes) == scanned
+    assert refusal(lambda: yaml_nodes.compose(text, max_nodes)) == scanned
+
+
+# Trees whose lists and mappings may be one object met again: PyYAML writes it once with an anchor (&id001)
+# and then as an alias (*id001), as a trainer shares a devices list or merges defaults.
+SHARING = st.recursive(st.sampled_from(["a", "", "0", "x y", "'q'"]),
+                       lambda inner: st.lists(inner, max_size=4).flatmap(
+                           lambda items: st.sampled_from([items, items + items[:1], [items, items]])), max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(SHARING, st.booleans(), st.integers(1, 70), st.integers(0, 3))
+def test_an_aliased_tree_is_refused_exactly_as_the_event_scan_refuses_it(tree, flow, max_nodes, max_aliases):
+    """A config with aliases is composed first too: accepted exactly when the scan of its events accepts it
+    (an alias counts as one value, and is not followed), and refused by the scan, in its words, at the alias."""
+    text = yaml.safe_dump(tree, default_flow_style=flow)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(yaml_nodes, "MAX_ALIASES", max_aliases)
+        scanned = refusal(lambda: yaml_nodes._check_shape(text, max_nodes))
+        assert (tree_refusal(text, max_nodes) is None) == (scanned is None)
+        assert refusal(lambda: yaml_nodes.compose(text, max_nodes)) == scanned
+
+
+@pytest.mark.parametrize("text, max_nodes", [
+    ("a: &x v\nb: *x\nc: *x\n", 6), ("a: &x v\nb: *x\nc: *x\n", 7), ("&a [*a, *a]", 2), ("&a [*a, *a]", 3),
+    ("a: &d {b: 1}\nc: {<<: *d}\n", 7), ("a: &d {b: 1}\nc: {<<: *d}\n", 8), ("[*nowhere, a, b, c]", 3),
+    ("[*nowhere, a]", 5), ("a: &x [&x 1]\nb: [c, d, *x]\n", 8), ("a: &x [&x 1]\nb: [c, d, *x]\n", 9)])
+def test_aliases_and_anchors_are_refused_as_the_event_scan_refuses_them(text, max_nodes):
+    """Aliases of a scalar, of the list holding them, through a merge: refused where the scan refuses them.
+    An undefined alias or a duplicate anchor, which the scan lets through and the composer refuses, is
+    refused after a value past the limit, as when every aliased config was scanned first."""
+    scanned = refusal(lambda: yaml_nodes._check_shape(text, max_nodes))
+    unlimited = refusal(lambda: yaml_nodes.compose(text, 10 ** 6))
+    assert refusal(lambda: yaml_nodes.compose(text, max_nodes)) == (scanned or unlimited)
+    if unlimited is None:
+        assert (tree_refusal(text, max_nodes) is None) == (scanned is None)
 
 
 @pytest.mark.parametrize("depth", [12, 13, 999, 1001, 5000])
@@ -175,7 +216,7 @@ def test_nesting_without_aliases_is_refused_as_the_event_scan_refuses_it(depth, 
     the events are scanned first."""
     text = opening * depth + "x" + closing * depth
     problems = refusal(lambda: yaml_nodes.compose(text, 20_000))
-    monkeypatch.setattr(yaml_nodes, "_may_alias_tag_or_overflow", lambda text, max_nodes: True)
+    monkeypatch.setattr(yaml_nodes, "_may_tag_or_overflow", lambda text, max_nodes: True)
     assert problems == refusal(lambda: yaml_nodes.compose(text, 20_000))
     if depth == 12:
         assert problems is None
@@ -183,3 +224,32 @@ def test_nesting_without_aliases_is_refused_as_the_event_scan_refuses_it(depth, 
         line, column = yaml_nodes.place(text, len(opening) * 12)
         assert problems == [(line, column, (f"nested more than {yaml_nodes.MAX_DEPTH} levels deep; a lab config "
                                             f"needs about 5"))]
+
+
+# -- the composing loader: tags as PyYAML's resolver gives them ---------------------------------------------
+
+WORDS = ["1", "010", "0x1f", "1_000", "1:20", "-2", "+3", "1.5", ".inf", "-.Inf", ".nan", "1e3", "2001-12-14",
+         "2001-12-14t21:59:43.10-05:00", "yes", "No", "ON", "off", "y", "n", "true", "False", "TRUE", "null",
+         "Null", "~", "", "<<", "=", "a", "pcs", "q1_2", "enable-x", "tr", "nul", "1a", "-", ".", "0.", "no way"]
+SCALARS = st.one_of(st.sampled_from(WORDS),
+                    st.text(st.sampled_from("yntfo0129.+-_:~<=aeZ "), min_size=1, max_size=6).map(str.strip))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(SCALARS, SCALARS, st.sampled_from(["", "'", '"'])), max_size=12))
+def test_the_composing_loader_tags_every_value_as_pyyaml_does(pairs):
+    """Plain, single- and double-quoted values, some repeated: each node gets the tag PyYAML's resolver gives."""
+    text = "".join(f"- {{{quote}{key}{quote}: {value!r}}}\n" if quote else f"- {{{key or 'k'}: {value}}}\n"
+                   for key, value, quote in pairs) or "[]"
+    try:
+        expected = yaml.compose(text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError:
+        return
+
+    def tags(node):
+        if isinstance(node, yaml.ScalarNode):
+            return [(node.tag, node.value)]
+        children = [part for pair in node.value for part in pair] if isinstance(node, yaml.MappingNode) else node.value
+        return [(node.tag, None)] + [tag for child in children for tag in tags(child)]
+
+    assert tags(yaml.compose(text, Loader=yaml_nodes._ComposingLoader)) == tags(expected)

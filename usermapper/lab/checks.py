@@ -47,11 +47,12 @@ def check_references(reader: LabReader, lab: Lab) -> None:
         for index, name in enumerate(user_type.devices):
             if name not in known:
                 unknown.setdefault(name, []).append(index)
+        listed_at = reader.nodes[f"users.{user_type.name}.devices"]  # the list, its names' nodes in order
         for name, indexes in unknown.items():
             path = f"users.{user_type.name}.devices[{indexes[0]}]"
             again = f" (listed {len(indexes):,} times)" if len(indexes) > 1 else ""
-            reader.refuse(path, reader.nodes[path], f"{quoted(name)} is not a device type{again}"
-                                                    f"{reader.suggest(name, known)}{listed}")
+            reader.refuse(path, listed_at.value[indexes[0]], f"{quoted(name)} is not a device type{again}"
+                                                              f"{reader.suggest(name, known)}{listed}")
 
 
 def check_pods(reader: LabReader, lab: Lab) -> None:

@@ -13,18 +13,19 @@ import re
 import yaml
 
 from ..wording import quoted
-from .model import Numbering, Problem
+from .model import Numbering
 from .yaml_nodes import (
     INT_TAG,
     MAX_MERGED_FIELDS,
     MERGE_TAG,
+    Found,
     TooManyMerged,
     describe,
     flattened,
+    found_at,
     is_empty,
     is_null,
     merge_sources,
-    problem_at,
 )
 
 # Suggestions ("did you mean") compare a name with every known one: only the first few names get one.
@@ -43,6 +44,10 @@ DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)")  # a count as people write one
 # XML 1.0 allows tab, newline, carriage return, U+0020-U+D7FF, U+E000-U+FFFD and U+10000 up: these are the
 # rest. Each is unprintable, so a printable value needs no search.
 NOT_XML_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# A value this short is looked at each time it is read: quicker than remembering it by its node, which
+# every value but the few an alias repeats never needs (remembering 20,000 took 8% of checking the
+# largest configs).
+LOOKED_AT_EACH_TIME = 1000
 CONSTRUCTOR = yaml.SafeLoader("")  # YAML's own readings of a scalar (its booleans, its integers)
 
 
@@ -55,22 +60,23 @@ class FieldReader:
     of "did you mean" suggestions, and what an aliased value was already found to hold."""
 
     def __init__(self) -> None:
-        self.problems: list[Problem] = []
-        self.warnings: list[Problem] = []
+        # As found, (line, column, path, message): ``reported_found`` makes a Problem of those reported.
+        self.problems: list[Found] = []
+        self.warnings: list[Found] = []
         self.nodes: dict[str, yaml.Node] = {}  # each field's value by its path, for checks that come later
         self.suggestions_left = MAX_SUGGESTIONS
         self.pairs_left = MAX_SUGGESTION_PAIRS
-        # An alias repeats a node, perhaps a megabyte long, under many names: the character XML cannot
-        # carry is looked for once per node (None: none).
+        # An alias repeats a node, perhaps a megabyte long, under many names: in a long value the character
+        # XML cannot carry is looked for once per node (None: none).
         self.forbidden: dict[int, str | None] = {}
 
     # -- reporting ---------------------------------------------------------------------------------------
 
     def refuse(self, path: str, node: yaml.Node, message: str) -> None:
-        self.problems.append(problem_at(path, node, message))
+        self.problems.append(found_at(path, node, message))
 
     def warn(self, path: str, node: yaml.Node, message: str) -> None:
-        self.warnings.append(problem_at(path, node, message))
+        self.warnings.append(found_at(path, node, message))
 
     def entries(self, path: str, node: yaml.Node) -> list[tuple[yaml.Node, yaml.Node]] | None:
         """The key/value pairs of a mapping, merge keys applied, refusing duplicate and non-text keys."""
@@ -191,10 +197,12 @@ class FieldReader:
         if longest is not None and len(value) > longest:
             self.refuse(path, node, f"is {len(value):,} characters long; the most it may have is {longest}")
             return None
-        if id(node) not in self.forbidden:
-            bad = None if value.isprintable() else NOT_XML_CHARACTER.search(value)
-            self.forbidden[id(node)] = bad.group() if bad else None
-        bad = self.forbidden[id(node)]
+        if len(value) > LOOKED_AT_EACH_TIME:
+            if id(node) not in self.forbidden:
+                self.forbidden[id(node)] = _forbidden(value)
+            bad = self.forbidden[id(node)]
+        else:
+            bad = _forbidden(value)
         if bad:
             self.refuse(path, node, f"holds the character U+{ord(bad):04X}, which an XML file cannot carry")
             return None
@@ -227,6 +235,12 @@ class FieldReader:
         self.pairs_left -= len(choices)
         close = difflib.get_close_matches(name, list(choices), n=1)
         return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _forbidden(value: str) -> str | None:
+    """The first character of ``value`` an XML file cannot carry, or None; a printable value holds none."""
+    bad = None if value.isprintable() else NOT_XML_CHARACTER.search(value)
+    return bad.group() if bad else None
 
 
 def join(path: str, name: str) -> str:

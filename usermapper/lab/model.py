@@ -158,7 +158,8 @@ class Lab:
         return Problem(f"devices.{device}.parameters.{name}", line, column, message)
 
     def device_types_for(self, user_type: UserType) -> tuple[DeviceType, ...]:
-        """The device types a user type reaches, in config order."""
+        """The device types a user type reaches, in config order: one tuple for all the user types of one
+        ``devices:`` list (an alias, or none), so that what depends on the list alone is worked out once."""
         return self._reach[user_type.name][0]
 
     def first_owner(self, user_type: UserType) -> int | None:

@@ -16,8 +16,8 @@ from ..wording import quoted
 from . import guacamole, pods, tokens
 from .checks import check_lab
 from .fields import CONSTRUCTOR, MAX_NAME_LENGTH, MAX_SUFFIX_DIGITS, FieldReader
-from .model import DEFAULT_LAB_NAME, ConfigError, DeviceType, Lab, Problem, UserType
-from .yaml_nodes import BOOL_TAG, cycle_collection_paused, is_empty, is_null, parse, reported
+from .model import DEFAULT_LAB_NAME, ConfigError, DeviceType, Lab, UserType
+from .yaml_nodes import BOOL_TAG, Found, cycle_collection_paused, is_empty, is_null, parse, reported_found
 
 # Guacamole's rdp, the protocol with the most, has about 110 parameters; a device type needs no more.
 MAX_PARAMETERS = 200
@@ -37,18 +37,18 @@ def read_config(source: str | bytes, limits: Limits = Limits(), *, as_json: bool
     with cycle_collection_paused():
         lab, problems = _read(source, limits, as_json)
     if problems:
-        raise ConfigError(reported(problems, "problems"))
+        raise ConfigError(reported_found(problems, "problems"))
     return lab
 
 
-def _read(source: str | bytes, limits: Limits, as_json: bool) -> tuple[Lab | None, list[Problem]]:
+def _read(source: str | bytes, limits: Limits, as_json: bool) -> tuple[Lab | None, list[Found]]:
     """The lab with its warnings and places, or the problems that refuse it."""
     root = parse(source, limits.max_config_bytes, limits.max_nodes, as_json=as_json)
     reader = LabReader()
     lab = reader.lab(root, limits)
     if reader.problems:
         return None, reader.problems
-    return replace(lab, warnings=tuple(reported(reader.warnings, "warnings")), places=_places(reader.nodes),
+    return replace(lab, warnings=tuple(reported_found(reader.warnings, "warnings")), places=_places(reader.nodes),
                    name_places=_places(reader.type_names),
                    parameter_places={device_and_name: (_place(key), _place(value))
                                      for device_and_name, (key, value) in reader.parameter_nodes.items()}), []
@@ -85,7 +85,7 @@ class LabReader(FieldReader):
 
     def lab(self, root: yaml.Node | None, limits: Limits) -> Lab | None:
         if root is None or is_null(root):
-            self.problems.append(Problem("", 1, 1, "the config is empty; it needs `users` and `devices`"))
+            self.problems.append((1, 1, "", "the config is empty; it needs `users` and `devices`"))
             return None
         fields = self.mapping("", root, required=("users", "devices"), optional=("pods", "lab"))
         if fields is None:
@@ -175,9 +175,9 @@ class LabReader(FieldReader):
             self.refuse(path, node, f"lists {len(node.value):,} device types; a lab has at most "
                                     f"{limits.max_devices:,}")
             return None
+        # Each name's place is its node in the list, which self.nodes holds under ``path`` (checks.py finds an
+        # unknown name's there): not recorded again under a path of its own for each of thousands of names.
         names = [self.text(f"{path}[{i}]", item, MAX_NAME_LENGTH) for i, item in enumerate(node.value)]
-        for index, (item, name) in enumerate(zip(node.value, names)):
-            self.nodes[f"{path}[{index}]"] = item
         # as written, like the type names they refer to: `on` stays `on`, not the boolean `true`
         return tuple(item.value for item, name in zip(node.value, names) if name is not None)
 
@@ -310,12 +310,21 @@ class LabReader(FieldReader):
             self.warn(path, node, problem)
         return value
 
-    def problems_with_value(self, protocol: str, name: str, value: str) -> tuple[str, ...]:
-        # A colour scheme reads the same for every protocol that has one: weighed once, not once for each.
-        key = ("", guacamole.COLOR_SCHEME, value) if guacamole.kind_of(protocol, name) == guacamole.COLOR_SCHEME \
-            else (protocol, name, value)
-        if key not in self.guacd_problems:
-            self.guacd_problems[key] = guacamole.problem_with_value(protocol, name, value)
+    def problems_with_value(self, protocol: str, name: str, value: str) -> list[str]:
+        """What guacd makes of the value, when it knows the parameter (of one it does not, ``problem_with_value``
+        says nothing: most of the 9,600 of many-unknown-long-names), and what Guacamole's tokens make of it;
+        each worked out once per distinct value, however often an alias repeats it."""
+        problems = []
+        kind = guacamole.kind_of(protocol, name)
+        if kind is not None:
+            # A colour scheme reads the same for every protocol that has one: weighed once, not once for each.
+            key = ("", kind, value) if kind == guacamole.COLOR_SCHEME else (protocol, name, value)
+            if key not in self.guacd_problems:
+                self.guacd_problems[key] = guacamole.problem_with_value(protocol, name, value)
+            if self.guacd_problems[key]:
+                problems.append(self.guacd_problems[key])
         if value not in self.token_problems:
             self.token_problems[value] = tokens.problem(value)
-        return tuple(problem for problem in (self.guacd_problems[key], self.token_problems[value]) if problem)
+        if self.token_problems[value]:
+            problems.append(self.token_problems[value])
+        return problems

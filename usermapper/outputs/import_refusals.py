@@ -112,6 +112,11 @@ FORM_OPTIONS: dict[str, dict[str, dict[str, str]]] = {
                   for field, options in choices.items()}}
     for protocol, (switches, choices) in _FORM_CHOICES.items()}
 
+# A value longer than this once trimmed matches no option and no member (lower-casing never shortens a text),
+# so it is not lower-cased: a megabyte-long colour scheme aliased by 90 device types was, 91 times (60 ms).
+_LONGEST_CHOICE = max(len(text) for options in FORM_OPTIONS.values() for field in options.values()
+                      for text in [*field, *_LOWER_CASE_MEMBERS])
+
 
 # -- what the import cannot carry ----------------------------------------------------------------------------
 
@@ -207,15 +212,18 @@ def _parameter_problems(lab: Lab, device: DeviceType) -> list[Problem]:
                 device.name, name, f"is {len(value):,} characters long; Guacamole's database holds at most "
                                    f"{LONGEST_VALUE:,} in a parameter's value (SQL Server; PostgreSQL and MySQL "
                                    f"4,096), so the import would fail"))
-        compared = value.strip(JS_SPACE).lower()
         choices = options.get(name)
-        if choices and compared in choices and choices[compared] != value:
+        trimmed = value.strip(JS_SPACE)
+        if not choices or len(trimmed) > _LONGEST_CHOICE:
+            continue
+        compared = trimmed.lower()
+        if compared in choices and choices[compared] != value:
             problems.append(lab.parameter_problem(
                 device.name, name, f"is {quoted(value)}, which Guacamole's importer would store as "
                                    f"{choices[compared]!r}, the choice of its form it matches once trimmed and "
                                    f"lower-cased, where user-mapping.xml gives guacd the value as written; write "
                                    f"{choices[compared]!r} if that is meant"))
-        elif choices and compared in _LOWER_CASE_MEMBERS:
+        elif compared in _LOWER_CASE_MEMBERS:
             problems.append(lab.parameter_problem(
                 device.name, name, f"is {quoted(value)}: Guacamole's importer looks it up among the choices of "
                                    f"its form for {name} in a plain JavaScript object and finds JavaScript's own "

@@ -182,7 +182,8 @@ def warnings(lab: Lab) -> list[Problem]:
     name twice in one user's list would keep only the last (the list is a JSON object), but the lab's check
     refuses such a lab for every output (``lab/checks.py``, ``check_unique_names``): nothing to warn about."""
     found = []
-    reached = {d.name for u in lab.user_types for d in lab.device_types_for(u)}
+    lists = {id(devices): devices for devices in map(lab.device_types_for, lab.user_types)}  # each list once
+    reached = {d.name for devices in lists.values() for d in devices}
     # YAML aliases let a 1 MB config give a hundred parameters the same megabyte of text: each distinct value
     # is searched once (76 MB searched took 2.1 s), so at most the config's own text is.
     holds_token: dict[str, bool] = {}

@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import re
 from collections import Counter
+from itertools import chain
 from typing import BinaryIO
 
 from lxml import etree
@@ -65,13 +66,18 @@ def write_user_mapping(mapping: UserMapping, out: BinaryIO) -> None:
             if part.viewed:
                 viewers[part.device.name, id(part.viewed)] += len(group.users)
     serialized = _Serializer(next((g.pod_start for g in mapping.groups if g.parts), 1), viewers)
+    # Groups of one ``devices:`` list share their tuple of connections (``expand``): one block for a run of
+    # them, not one per group (100 user types aliasing a list of 1,000 device types joined 100,000).
+    previous: tuple[tuple[Connection, ...] | None, list[bytes]] = (None, [])
     for group in mapping.groups:
         if group.parts:
             chunks = _Chunks(out)
             _write_pod_group(group, serialized, chunks)
             chunks.flush()
             continue
-        block = serialized.block(group.connections)
+        if group.connections is not previous[0]:
+            previous = (group.connections, serialized.block(group.connections))
+        block = previous[1]
         for user in group.users:
             start = _authorize_start_tag(user)
             if block:
@@ -85,8 +91,8 @@ def write_user_mapping(mapping: UserMapping, out: BinaryIO) -> None:
 
 def _write_pod_group(group: Group, serialized: _Serializer, out: _Chunks) -> None:
     """Each user's list made as it is written: shared parts from their cached block, pods per owner."""
-    shared = {id(p): b"".join(serialized.connection(c) for c in p.connections) for p in group.parts
-              if not p.device.per_user}
+    shared = {id(p): b"".join(chain.from_iterable(serialized.connection(c)[0] for c in p.connections))
+              for p in group.parts if not p.device.per_user}
     writers = {p.device.name: serialized.pod(p.device) for p in group.parts if p.device.per_user}
     empty = not group.connection_count(0)  # every user of a group has as many connections
     for index, user in enumerate(group.users):
@@ -152,17 +158,28 @@ def file_size(lab: Lab) -> int:
                                       d.hostname_template.literal, serialized)
              for d in lab.device_types if d.per_user}
     views: dict[str, int] = {}
+    # A user's block of shared devices and viewed pods depends on the ``devices:`` list (and ``pods: all``)
+    # alone: summed once per list, with the pod types whose own pods are then counted per user type.
+    lists: dict[tuple[int, bool], tuple[int, list[DeviceType]]] = {}
     for user_type in lab.user_types:
-        block = own = 0  # own: the type's users' own pods, all of them together
-        for device in lab.device_types_for(user_type):
-            if not device.per_user:
-                block += device_sizes[device.name]
-            elif user_type.all_pods:
-                if device.name not in views:
-                    views[device.name] = _view_size(lab, device, fixed[device.name])
-                block += views[device.name]
-            else:
-                own += _pods_size(lab, device, fixed[device.name], lab.first_owner(user_type), user_type.quantity)
+        devices = lab.device_types_for(user_type)
+        key = (id(devices), user_type.all_pods)
+        if key not in lists:
+            block, owned = 0, []
+            for device in devices:
+                if not device.per_user:
+                    block += device_sizes[device.name]
+                elif user_type.all_pods:
+                    if device.name not in views:
+                        views[device.name] = _view_size(lab, device, fixed[device.name])
+                    block += views[device.name]
+                else:
+                    owned.append(device)
+            lists[key] = block, owned
+        block, owned = lists[key]
+        # own: the type's users' own pods, all of them together
+        own = sum(_pods_size(lab, device, fixed[device.name], lab.first_owner(user_type), user_type.quantity)
+                  for device in owned)
         start = len(USER_INDENT) + _authorize_start_size(user_type)
         if lab.connections_per_user(user_type):
             user = start + len(b">") + block + len(BLOCK_END) + len(AUTHORIZE_END)
@@ -212,42 +229,57 @@ class _Serializer:
         self._texts: dict[str, bytes] = {}  # a value escaped, by value: one aliased value may fill many
         self._start_sizes: dict[tuple[str, str | None], int] = {}  # the sizes of those, for counting alone
         self._text_sizes: dict[str, int] = {}
-        self._blocks: dict[int, bytes] = {}
+        self._blocks: dict[int, tuple[tuple[bytes, ...], int]] = {}
+        self._children = _Made(self._child)  # a parameter's element, indented, by its name and value
         self._viewed: dict[tuple[str, int], bytes] = {}  # by pod type and the tuple of owners instructors see
         self._labelled: dict[int, list[tuple[bytes, int]]] = {}  # by the tuple of owners
 
     def block(self, connections: tuple[Connection, ...]) -> list[bytes]:
         """Everything between ``<authorize ...>`` and ``</authorize>``, indented for a user at level 1, as
-        runs of connections joined to write at once; a connection of ``CHUNK_BYTES`` or more is a run of
-        its own, the very bytes kept for it: a 76 MB connection (a megabyte-long value aliased by 75
-        parameters) was held twice, in the cache and joined into the block (bench/bench_hostile.py)."""
+        runs of connections joined to write at once; a connection of ``CHUNK_BYTES`` or more is written as
+        its pieces, never joined: a 76 MB connection (a megabyte-long value aliased by 75 parameters) was
+        held twice, in the cache and joined into the block (bench/bench_hostile.py), then once joined."""
         runs: list[bytes] = []
         pieces: list[bytes] = []
         for connection in connections:
-            written = self.connection(connection)
-            if len(written) < CHUNK_BYTES:
-                pieces.append(written)
+            written, size = self.connection(connection)
+            if size < CHUNK_BYTES:
+                pieces += written
                 continue
             if pieces:
                 runs.append(b"".join(pieces))
                 pieces = []
-            runs.append(written)
+            runs += written
         if runs or pieces:
             runs.append(b"".join([*pieces, BLOCK_END]))
         return runs
 
-    def connection(self, connection: Connection) -> bytes:
-        """One connection, with the indentation before it: its children are the protocol, then each
-        parameter in order."""
+    def connection(self, connection: Connection) -> tuple[tuple[bytes, ...], int]:
+        """One connection, with the indentation before it (its children are the protocol, then each
+        parameter in order), and its size: joined into one piece, or when it is ``CHUNK_BYTES`` or more, its
+        pieces as they are, each long text the one serialized for its value (joining them took 40 ms of the
+        76 MB connection above, and its memory)."""
         key = id(connection)  # a device type's connections are shared by every group that reaches them
         if key not in self._blocks:
-            pieces = [CONNECTION_INDENT, _start_tag("connection", name=connection.name), b">", CHILD_INDENT,
-                      *self.parameter_pieces("protocol", None, connection.protocol)]
-            for name, value in connection.parameters:
-                pieces += (CHILD_INDENT, *self.parameter_pieces("param", name, value))
-            pieces.append(CONNECTION_END)
-            self._blocks[key] = b"".join(pieces)
+            pieces = (CONNECTION_INDENT, _start_tag("connection", name=connection.name), b">", CHILD_INDENT,
+                      *self.parameter_pieces("protocol", None, connection.protocol),
+                      *chain.from_iterable(map(self._children.__getitem__, connection.parameters)), CONNECTION_END)
+            size = sum(map(len, pieces))
+            self._blocks[key] = (b"".join(pieces),) if size < CHUNK_BYTES else pieces, size
         return self._blocks[key]
+
+    def _child(self, parameter: tuple[str, str]) -> tuple[bytes, ...]:
+        """A parameter's element with the indentation before it, in one piece; or, for a text of ``CHUNK_BYTES``
+        or more, as its indentation and start tag, the text serialized for every parameter of that value, and
+        its end tag (a megabyte-long value aliased by 75 names is not copied 75 times). Made once per distinct
+        name and value and looked up by ``map`` without a Python call: a device type's connections repeat all
+        their parameters but the hostname; going through each parameter of each connection in Python, and the
+        start tags, were most of the 136 ms of writing many-parameter-names (990 connections of 84 parameters;
+        now 64 ms)."""
+        start, text, end = self.parameter_pieces("param", *parameter)
+        if len(text) < CHUNK_BYTES:
+            return (CHILD_INDENT + start + text + end,)
+        return CHILD_INDENT + start, text, end
 
     def write_viewed(self, part: Part, writer: _PodWriter, out: _Chunks) -> None:
         """Every owner's pods of one type, as an instructor sees them, each name after its owner's username
@@ -306,12 +338,26 @@ class _Serializer:
         so the three are its bytes. Each start tag and each text is made once: a megabyte-long value
         that YAML aliases under 75 names is escaped once, and the pieces are joined only into the block."""
         start = self._starts.get((tag, name))
-        if start is None:
-            start = self._starts[tag, name] = _start_tag(tag, **({} if name is None else {"name": name})) + b">"
+        if start is None:  # a name lxml writes as it is is written here, as _element would (32 ms for 9,000 names)
+            start = self._starts[tag, name] = (b'<%s name="%s">' % (tag.encode(), name.encode())
+                                               if name is not None and _verbatim(name) else
+                                               _start_tag(tag, **({} if name is None else {"name": name})) + b">")
         text = self._texts.get(value)
         if text is None:
             text = self._texts[value] = _escaped_text(value)
         return start, text, _END_TAGS[tag]
+
+
+class _Made(dict):
+    """A dict that makes a missing value with ``make(key)`` and keeps it."""
+
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key):
+        value = self[key] = self.make(key)
+        return value
 
 
 class _PodWriter:
