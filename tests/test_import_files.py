@@ -748,3 +748,19 @@ def test_the_forms_choices_are_the_same_in_the_import_and_its_re_implementation(
     for protocol, fields in guacamole_importer.FORMS.items():
         offered = {name: {o.lower(): o for o in options} for name, options in fields.items() if options}
         assert import_refusals.FORM_OPTIONS[protocol] == offered, protocol
+
+
+@pytest.mark.parametrize("value, refused", [
+    ("x" * 4000, False), ("x" * 4001, True),
+    ("\U0001F600" * 2000, False), ("\U0001F600" * 2000 + "x", True),  # 4,001 UTF-16 code units in 2,001 characters
+])
+def test_a_parameter_value_longer_than_sql_server_holds_is_refused_counted_in_utf16(value, refused):
+    source = (EXAMPLES / "classroom.yaml").read_text().replace("ignore-cert: 'true'", f"ignore-cert: '{value}'", 1)
+    assert value in source
+    lab = read_config(source)
+    if not refused:
+        entries(lab, expand(lab))
+        return
+    with pytest.raises(ImportRefused) as error:
+        entries(lab, expand(lab))
+    assert "Guacamole's database holds at most 4,000" in error.value.problems[0].message

@@ -207,11 +207,13 @@ def _parameter_problems(lab: Lab, device: DeviceType) -> list[Problem]:
                 at_name=True))
         if value is None:  # the generated hostname: no choices, and short
             continue
-        if len(value) > LONGEST_VALUE and len(value.encode("utf-16-le")) // 2 > LONGEST_VALUE:
+        # A character beyond U+FFFF is two UTF-16 code units: only a value over half the limit can be too long.
+        if len(value) > LONGEST_VALUE // 2 and (units := len(value.encode("utf-16-le")) // 2) > LONGEST_VALUE:
+            counted = f" ({units:,} UTF-16 code units, as SQL Server counts)" if units != len(value) else ""
             problems.append(lab.parameter_problem(
-                device.name, name, f"is {len(value):,} characters long; Guacamole's database holds at most "
-                                   f"{LONGEST_VALUE:,} in a parameter's value (SQL Server; PostgreSQL and MySQL "
-                                   f"4,096), so the import would fail"))
+                device.name, name, f"is {len(value):,} characters long{counted}; Guacamole's database holds at "
+                                   f"most {LONGEST_VALUE:,} in a parameter's value (SQL Server; PostgreSQL and "
+                                   f"MySQL 4,096 characters), so the import would fail"))
         choices = options.get(name)
         trimmed = value.strip(JS_SPACE)
         if not choices or len(trimmed) > _LONGEST_CHOICE:
