@@ -27,6 +27,7 @@ from ..lab.expand import Connection, Group, UserMapping, pod_connections
 from ..lab.model import DeviceType, Lab, Refused, UserType
 from ..lab.pods import instructor_label
 from .import_refusals import import_problems
+from .made import Made
 
 ROOT = "ROOT"
 CSV_HEAD = ("name", "protocol", "group", "users")
@@ -157,7 +158,7 @@ def import_json(entries_: list[dict]) -> bytes:
     75 parameter names took json 0.4 s), and entries sharing one ``users`` list share its text. An entry's
     parameters and a list's users are looked up by ``map`` and laid out by ``chain``, with no Python step
     for each (83,160 parameters took 92 ms of many-parameter-names' upload)."""
-    text = _Made(_json_text)
+    text = Made(_json_text)
     lists: dict[int, bytes] = {}
     out = [b"["]  # pieces, joined once: a megabyte-long text is copied only into the file
     previous: tuple[dict | None, list[bytes]] = (None, [])  # an entry's parameters, as the next may share them
@@ -295,28 +296,16 @@ def _utf8(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
-class _Made(dict):
-    """A dict that makes a missing value with ``make(key)`` and keeps it: ``map(made.__getitem__, keys)``
-    costs no Python call for a key made already."""
-
-    def __init__(self, make):
-        super().__init__()
-        self.make = make
-
-    def __missing__(self, key):
-        value = self[key] = self.make(key)
-        return value
-
 
 def _counter(write) -> dict:
     """A dict that counts, once per text, the UTF-8 bytes ``write`` makes of it: ``sizes[text]``."""
-    return _Made(lambda value: _utf8(write(value)))
+    return Made(lambda value: _utf8(write(value)))
 
 
 def _json_size(entries_: list[dict]) -> int:
     if not entries_:
         return 3
-    text = _Made(lambda value: len(_json_text(value)))
+    text = Made(lambda value: len(_json_text(value)))
     lists: dict[int, int] = {}
     # What every entry writes around its texts, and every parameter around its name and value (its "{" or ","):
     # summed once here, not again for each of hundreds of thousands.

@@ -31,6 +31,7 @@ from lxml import etree
 from ..lab.expand import Connection, Group, Part, User, UserMapping
 from ..lab.model import DeviceType, Lab, Numbering, UserType
 from ..lab.pods import instructor_label
+from .made import Made
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 ROOT_START = b"<user-mapping>\n"
@@ -230,7 +231,7 @@ class _Serializer:
         self._start_sizes: dict[tuple[str, str | None], int] = {}  # the sizes of those, for counting alone
         self._text_sizes: dict[str, int] = {}
         self._blocks: dict[int, tuple[tuple[bytes, ...], int]] = {}
-        self._children = _Made(self._child)  # a parameter's element, indented, by its name and value
+        self._children = Made(self._child)  # a parameter's element, indented, by its name and value
         self._viewed: dict[tuple[str, int], bytes] = {}  # by pod type and the tuple of owners instructors see
         self._labelled: dict[int, list[tuple[bytes, int]]] = {}  # by the tuple of owners
 
@@ -347,17 +348,6 @@ class _Serializer:
             text = self._texts[value] = _escaped_text(value)
         return start, text, _END_TAGS[tag]
 
-
-class _Made(dict):
-    """A dict that makes a missing value with ``make(key)`` and keeps it."""
-
-    def __init__(self, make):
-        super().__init__()
-        self.make = make
-
-    def __missing__(self, key):
-        value = self[key] = self.make(key)
-        return value
 
 
 class _PodWriter:
