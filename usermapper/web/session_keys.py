@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import secrets
 import uuid
 from datetime import datetime, timezone
 from typing import NamedTuple
@@ -21,7 +22,8 @@ TOKEN_PATTERN = re.compile(rf"(?P<hour>[0-9]{{10}})-(?P<row>{UUID4})")
 HOUR_FORMAT = "%Y%m%d%H"
 LAST_HOUR = "9" * 10  # above every hour in a table name: the end of the sweep's name range
 COOKIE_MARK = "."  # between a cookie's token, secret and version
-SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{22}")  # 128 random bits in base64url (secrets.token_urlsafe(16))
+SECRET_BYTES = 16  # a session's secret: 128 random bits, 22 base64url characters in the cookie
+SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{22}")  # what new_secret makes
 ETAG_PATTERN = re.compile(r"[\x21-\x7e]{1,200}")  # what a version may be: visible ASCII, never a header break
 
 
@@ -76,6 +78,11 @@ def etag_of(version: str) -> str | None:
     except (binascii.Error, ValueError):
         return None
     return etag if ETAG_PATTERN.fullmatch(etag) else None
+
+
+def new_secret() -> str:
+    """A session's new secret, for its cookie and its entity."""
+    return secrets.token_urlsafe(SECRET_BYTES)
 
 
 def new_token(expires: datetime) -> str:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import enum
 import hmac
 import logging
-import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -50,6 +49,7 @@ from .session_keys import (
     cookie_value,
     keyed,
     locate,
+    new_secret,
     new_token,
     parse_cookie,
     table_name,
@@ -74,7 +74,6 @@ TOMBSTONE_PROPERTIES = ["State", "Successor"]
 RETIRE_ATTEMPTS = 5  # conditional writes lost to a concurrent change before storage counts as unusable
 KEPT_TABLE_CLIENTS = 8  # the hours' table clients kept at once (sessions of a few hours are in use)
 MAX_SUCCESSORS = 16  # how far Start over follows sessions that replaced each other while it ran
-SECRET_BYTES = 16  # a session's secret: 128 random bits, 22 base64url characters in the cookie
 
 
 class Retired(enum.Enum):
@@ -198,7 +197,7 @@ class SessionStore:
             raise SessionTooLarge(xml.size, stored_bytes)
         created = self._clock().astimezone(timezone.utc)
         expires = created + self._lifetime
-        secret = secrets.token_urlsafe(SECRET_BYTES)
+        secret = new_secret()
         entity = {
             "SchemaVersion": SCHEMA_VERSION,
             "Secret": secret,
