@@ -33,10 +33,12 @@ class AzuriteError(RuntimeError):
 class Azurite:
     """One ``azurite-table`` process on 127.0.0.1, started and stopped by its own PID."""
 
-    def __init__(self, access_log: bool = False):
-        """``access_log``: Azurite writes a line per request it answers (``answered`` counts them)."""
+    def __init__(self, access_log: bool = False, tls: tuple[Path, Path] | None = None):
+        """``access_log``: Azurite writes a line per request it answers (``answered`` counts them).
+        ``tls``: a certificate and its key (PEM files): Azurite then answers https only."""
         self.port = free_port()
         self.access_log = access_log
+        self.tls = tls
         self._process: subprocess.Popen | None = None
         self._output = None
 
@@ -45,9 +47,13 @@ class Azurite:
         """The full development-account connection string; the SDK takes ``UseDevelopmentStorage=true``
         only for port 10002."""
         return (
-            f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_ACCOUNT_KEY};"
-            f"TableEndpoint=http://127.0.0.1:{self.port}/{DEV_ACCOUNT};"
+            f"DefaultEndpointsProtocol={self.scheme};AccountName={DEV_ACCOUNT};AccountKey={DEV_ACCOUNT_KEY};"
+            f"TableEndpoint={self.scheme}://127.0.0.1:{self.port}/{DEV_ACCOUNT};"
         )
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
     @property
     def running(self) -> bool:
@@ -66,6 +72,7 @@ class Azurite:
                 *([] if self.access_log else ["--silent"]),
                 "--tableHost", "127.0.0.1",
                 "--tablePort", str(self.port),
+                *(["--cert", str(self.tls[0]), "--key", str(self.tls[1])] if self.tls else []),
             ],
             cwd=REPO_ROOT,
             stdout=self._output,

@@ -8,10 +8,13 @@ the routes answer with a 503 and ``Retry-After``.
 from __future__ import annotations
 
 import logging
+import os
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 
+import certifi
 import requests
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import (
@@ -26,6 +29,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .settings import StorageTarget
+from .transport import KeptAliveTransport
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +37,9 @@ DEFAULT_RETRY_AFTER = 5
 REFUSED_ACCESS = (401, 403)  # a wrong key or a missing role: storage is there but not for us
 
 # Dead storage must answer within seconds, not the SDK's minutes: one quick retry, short timeouts.
+TIMEOUTS = {"connection_timeout": 3, "read_timeout": 3}
 CLIENT_OPTIONS = {
-    "connection_timeout": 3,
-    "read_timeout": 3,
+    **TIMEOUTS,
     "retry_total": 1,
     "retry_backoff_factor": 0.5,
     "retry_backoff_max": 2,
@@ -53,36 +57,49 @@ class StorageUnavailable(Exception):
 def service_client(target: StorageTarget) -> TableServiceClient:
     """The account's table service: a connection string (``UseDevelopmentStorage=true`` only for
     Azurite's default port), or an https endpoint reached with the app's identity. Each hour's table
-    client comes from it (``get_table_client``) and shares its pipeline: one kept-alive ``SettledSession``.
+    client comes from it (``get_table_client``) and shares its pipeline and its kept-alive connections.
 
-    The environment's proxy and CA bundle settings (``HTTP(S)_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``)
-    are read here, once, for the table endpoint: left to requests, they are read again on every request, a
-    quarter to a third of requests' own CPU per request. ``~/.netrc`` is never read (its basic auth would
-    replace the storage signature).
+    The environment's proxy and CA bundle settings (``HTTP(S)_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``,
+    ``CURL_CA_BUNDLE``) are read here, once, for the table endpoint, as requests would read them: the
+    certificates storage's is checked against are the bundle they name, else certifi's, as through
+    requests. An account reached through a proxy is reached through requests (``ProxiedSession``), which
+    speaks to proxies; every other one through ``KeptAliveTransport``. ``~/.netrc`` is never read (its basic
+    auth would replace the storage signature).
     """
     if target.connection_string:
         build = partial(TableServiceClient.from_connection_string, target.connection_string)
     else:
         build = partial(TableServiceClient, target.table_endpoint, credential=_credential(target))
-    client = build(use_env_settings=False, transport=_transport(), **CLIENT_OPTIONS)
+    client = build(use_env_settings=False, transport=_kept_alive(certifi.where()), **CLIENT_OPTIONS)
     environment = requests.Session().merge_environment_settings(client.url, {}, None, None, None)
-    if environment["proxies"] or environment["verify"] is not True:
+    if environment["proxies"]:
         client.close()
-        client = build(use_env_settings=False, proxies=environment["proxies"],
-                       transport=_transport(connection_verify=environment["verify"]), **CLIENT_OPTIONS)
+        transport = RequestsTransport(session=ProxiedSession(), session_owner=True, use_env_settings=False,
+                                      connection_verify=environment["verify"], **TIMEOUTS)
+        client = build(use_env_settings=False, proxies=environment["proxies"], transport=transport,
+                       **CLIENT_OPTIONS)
+    elif environment["verify"] is not True:
+        client.close()
+        client = build(use_env_settings=False, transport=_kept_alive(environment["verify"]), **CLIENT_OPTIONS)
     return client
 
 
-class SettledSession(requests.Session):
-    """A requests session whose settings are settled when it is made, so that a request costs only its own
-    preparation and sending.
+def _kept_alive(certificates: str) -> KeptAliveTransport:
+    """The transport for an account reached directly, trusting the certificates in ``certificates`` (a
+    bundle file, or a directory of them) for an https endpoint."""
+    if os.path.isdir(certificates):
+        tls = ssl.create_default_context(capath=certificates)
+    else:
+        tls = ssl.create_default_context(cafile=certificates)
+    return KeptAliveTransport(tls=tls, **TIMEOUTS)
 
-    ``requests.Session.request`` merges the session's headers, cookies, auth, hooks and environment into
-    every request, about a seventh of each storage request's CPU (in process against Azurite: a point read
-    2.0 ms, 1.74 ms without). The storage client sets none of them: it signs and heads each request itself,
-    never follows a redirect (the SDK's own policy does), and the environment's proxy and CA settings are
-    read once (``service_client``) and passed with every request by the SDK. Connections are kept alive and
-    pooled by the adapter, as in any session; the adapter never retries (the SDK's retry policy does).
+
+class ProxiedSession(requests.Session):
+    """A requests session for an account reached through a proxy, whose settings are settled when it is
+    made: the storage client signs and heads each request itself, never follows a redirect (the SDK's own
+    policy does) and passes the proxies it was given with every request, so requests' merging of session
+    headers, cookies, auth, hooks and environment into each request is skipped. The adapter never retries
+    (the SDK's retry policy does).
     """
 
     def __init__(self) -> None:
@@ -100,13 +117,6 @@ class SettledSession(requests.Session):
                                           proxies=proxies or {})
 
 
-def _transport(**connection) -> RequestsTransport:
-    """The storage client's transport, over a ``SettledSession`` it owns (and closes with the client)."""
-    return RequestsTransport(session=SettledSession(), session_owner=True, use_env_settings=False,
-                             connection_timeout=CLIENT_OPTIONS["connection_timeout"],
-                             read_timeout=CLIENT_OPTIONS["read_timeout"], **connection)
-
-
 def _credential(target: StorageTarget) -> TokenCredential:
     """The identity the Functions host would use for the same settings: the managed identity (the
     user-assigned one ``client_id`` names) with ``__credential=managedidentity``, else DefaultAzureCredential.
@@ -116,8 +126,7 @@ def _credential(target: StorageTarget) -> TokenCredential:
     # msal and cryptography (bench/bench_coldstart.py: 70 ms of every cold start with a connection string).
     from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
-    timeouts = {"connection_timeout": CLIENT_OPTIONS["connection_timeout"],
-                "read_timeout": CLIENT_OPTIONS["read_timeout"], "retry_total": CLIENT_OPTIONS["retry_total"]}
+    timeouts = {**TIMEOUTS, "retry_total": CLIENT_OPTIONS["retry_total"]}
     if target.managed_identity:
         return ManagedIdentityCredential(client_id=target.client_id, **timeouts)
     return DefaultAzureCredential(managed_identity_client_id=target.client_id, process_timeout=10, **timeouts)

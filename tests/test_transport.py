@@ -1,0 +1,154 @@
+"""The storage client's own transport (usermapper/web/transport.py), under the real table SDK, against a real
+Azurite: it keeps connections alive, never reuses one the server has dropped, fails as azure-core's errors
+say, and checks storage's certificate against the CA bundle the environment names (as requests did)."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError, ServiceResponseTimeoutError
+from azure.data.tables import TableClient, TableServiceClient
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from azurite import DEV_ACCOUNT, DEV_ACCOUNT_KEY, Azurite, free_port
+from tcpproxy import TcpProxy
+from usermapper.web.settings import StorageTarget
+from usermapper.web.storage import StorageUnavailable, service_client, storage_errors
+from usermapper.web.transport import KeptAliveTransport
+
+TIMEOUT = 1.0
+
+
+def table_through(port: int, table_name: str) -> TableClient:
+    """A table client on the development account at 127.0.0.1:``port`` that never retries: whatever the
+    transport does, the test sees."""
+    connection_string = (f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_ACCOUNT_KEY};"
+                         f"TableEndpoint=http://127.0.0.1:{port}/{DEV_ACCOUNT};")
+    transport = KeptAliveTransport(connection_timeout=TIMEOUT, read_timeout=TIMEOUT)
+    service = TableServiceClient.from_connection_string(connection_string, transport=transport, retry_total=0)
+    return service.get_table_client(table_name)
+
+
+def test_requests_one_after_another_share_one_connection(azurite, table_name):
+    with TcpProxy(azurite.port) as proxy:
+        table = table_through(proxy.port, table_name)
+        table.create_table()
+        for row in range(20):
+            table.upsert_entity({"PartitionKey": "p", "RowKey": str(row), "N": row})
+            assert table.get_entity("p", str(row))["N"] == row
+        assert proxy.accepted == 1
+
+
+def test_a_connection_the_server_dropped_while_idle_is_never_reused(azurite, table_name):
+    """Without a retry, the request after the drop succeeds: the transport saw the dropped connection and
+    made a new one, rather than sending on it and failing."""
+    with TcpProxy(azurite.port) as proxy:
+        table = table_through(proxy.port, table_name)
+        table.create_table()
+        proxy.cut()
+        time.sleep(0.2)  # the reset reaches the idle connection
+        proxy.forward()
+        table.upsert_entity({"PartitionKey": "p", "RowKey": "r"})
+        assert proxy.accepted == 2
+
+
+def test_concurrent_requests_each_get_a_connection_of_their_own(azurite, table_name):
+    with TcpProxy(azurite.port) as proxy:
+        table = table_through(proxy.port, table_name)
+        table.create_table()
+        failures: list[BaseException] = []
+
+        def writes(thread: int) -> None:
+            try:
+                for row in range(25):
+                    table.upsert_entity({"PartitionKey": str(thread), "RowKey": str(row), "Thread": thread})
+                    assert table.get_entity(str(thread), str(row))["Thread"] == thread
+            except BaseException as error:  # noqa: BLE001 - reported below
+                failures.append(error)
+
+        threads = [threading.Thread(target=writes, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert not failures
+        assert len(list(table.list_entities())) == 200
+        assert proxy.accepted <= 8
+
+
+def test_storage_that_stops_answering_is_a_response_timeout(azurite, table_name):
+    with TcpProxy(azurite.port) as proxy:
+        table = table_through(proxy.port, table_name)
+        table.create_table()
+        proxy.stall()
+        started = time.monotonic()
+        with pytest.raises(ServiceResponseTimeoutError):
+            table.get_entity("p", "r")
+        assert time.monotonic() - started < TIMEOUT + 1
+        proxy.forward()
+
+
+def test_nothing_listening_is_a_request_error_the_sdk_may_retry(table_name):
+    with pytest.raises(ServiceRequestError):
+        table_through(free_port(), table_name).create_table()
+
+
+def test_error_answers_reach_the_sdk_whole(azurite, table_name):
+    """A 404's body carries storage's error code, which the SDK reads to raise the right exception."""
+    table = table_through(azurite.port, table_name)
+    with pytest.raises(ResourceNotFoundError) as missing:
+        table.get_entity("p", "r")
+    assert missing.value.error_code == "TableNotFound"
+
+
+# -- https ---------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def tls_azurite(tmp_path: Path):
+    """Azurite answering https with a certificate for 127.0.0.1 that no public CA signed."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                                  critical=False)
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                   .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                           serialization.NoEncryption()))
+    with Azurite(tls=(cert_file, key_file)) as storage:
+        yield storage, cert_file
+
+
+def test_https_storage_is_trusted_through_the_bundle_the_environment_names(tls_azurite, table_name, monkeypatch):
+    storage, certificate = tls_azurite
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate))
+    service = service_client(StorageTarget(connection_string=storage.connection_string))
+    table = service.create_table(table_name)
+    table.upsert_entity({"PartitionKey": "p", "RowKey": "r", "Said": "over https"})
+    assert table.get_entity("p", "r")["Said"] == "over https"
+
+
+def test_https_storage_with_a_certificate_no_trusted_ca_signed_is_unavailable(tls_azurite, table_name, monkeypatch):
+    """Without the bundle, the certificates trusted are certifi's, as through requests: storage whose
+    certificate none of them signed is refused at the handshake, never sent a signed request."""
+    storage, _ = tls_azurite
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    service = service_client(StorageTarget(connection_string=storage.connection_string))
+    with pytest.raises(StorageUnavailable) as unavailable, storage_errors():
+        service.create_table(table_name)
+    assert "CERTIFICATE_VERIFY_FAILED" in str(unavailable.value)
