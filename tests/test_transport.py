@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import socket
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from azure.core.exceptions import ResourceNotFoundError, ServiceRequestError, ServiceResponseTimeoutError
+from azure.core.exceptions import (
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+    ServiceResponseTimeoutError,
+)
+from azure.core.rest import HttpRequest
 from azure.data.tables import TableClient, TableServiceClient
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -152,3 +159,130 @@ def test_https_storage_with_a_certificate_no_trusted_ca_signed_is_unavailable(tl
     with pytest.raises(StorageUnavailable) as unavailable, storage_errors():
         service.create_table(table_name)
     assert "CERTIFICATE_VERIFY_FAILED" in str(unavailable.value)
+
+
+# -- the answers HTTP/1.1 allows, from a server that sends exactly the bytes each test gives ------------------
+
+class ScriptedServer:
+    """Answers each request on 127.0.0.1 with the next of ``answers`` (raw bytes), then closes the
+    connection if the answer says ``Connection: close`` or has no length."""
+
+    def __init__(self, *answers: bytes):
+        self.answers = list(answers)
+        self.requests: list[bytes] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> "ScriptedServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.listener.close()
+        self.thread.join(5)
+
+    def _serve(self) -> None:
+        while self.answers:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            with client:
+                client.settimeout(5)
+                while self.answers:
+                    received = b""
+                    while b"\r\n\r\n" not in received:
+                        piece = client.recv(65536)
+                        if not piece:
+                            break
+                        received += piece
+                    if not received:
+                        break
+                    head, _, body = received.partition(b"\r\n\r\n")
+                    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                                   if line.lower().startswith(b"content-length:")), 0)
+                    while len(body) < length:
+                        body += client.recv(65536)
+                    self.requests.append(head + b"\r\n\r\n" + body)
+                    answer = self.answers.pop(0)
+                    client.sendall(answer)
+                    if b"close" in answer.lower().split(b"\r\n\r\n")[0] or b"content-length" not in answer.lower() \
+                            and b"chunked" not in answer.lower():
+                        break
+
+
+def send(server: ScriptedServer, method: str = "GET", body: bytes | str | None = None):
+    transport = KeptAliveTransport(connection_timeout=TIMEOUT, read_timeout=TIMEOUT)
+    return transport.send(HttpRequest(method, f"http://127.0.0.1:{server.port}/devstoreaccount1/t()?a=1",
+                                      headers={"x-ms-version": "2019-02-02"}, content=body)), transport
+
+
+@pytest.mark.parametrize("answer, content", [
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", b"hello"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nhel\r\n2\r\nlo\r\n0\r\nTrailer: x\r\n\r\n",
+     b"hello"),
+    (b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello until the end", b"hello until the end"),
+    (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", b"ok"),
+    (b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n", b""),
+    (b"HTTP/1.0 200 OK\r\n\r\nold", b"old"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok", b"ok"),
+], ids=["content-length", "chunked", "until closed", "interim 100", "204", "HTTP/1.0", "repeated length"])
+def test_every_framing_storage_may_use_is_read_whole(answer, content):
+    with ScriptedServer(answer) as server:
+        response, _ = send(server)
+    assert response.status_code in (200, 204)
+    assert response.content == content
+
+
+def test_a_repeated_header_reaches_the_sdk_with_every_value():
+    answer = b"HTTP/1.1 200 OK\r\nX-Ms-Thing: a\r\nx-ms-thing: b\r\nContent-Length: 0\r\n\r\n"
+    with ScriptedServer(answer) as server:
+        response, _ = send(server)
+    assert response.headers["X-MS-THING"] == "a, b"
+
+
+def test_the_request_is_written_as_http_1_1_with_its_body_and_length():
+    """A text body goes as UTF-8, its length counted in bytes (azure-core counts its characters)."""
+    with ScriptedServer(b"HTTP/1.1 204 No Content\r\n\r\n") as server:
+        send(server, "PUT", '{"a": "ö"}')
+    head, _, body = server.requests[0].partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"PUT /devstoreaccount1/t()?a=1 HTTP/1.1"
+    assert f"Host: 127.0.0.1:{server.port}".encode() in lines and b"x-ms-version: 2019-02-02" in lines
+    assert b"Content-Length: 11" in lines and body == '{"a": "ö"}'.encode()
+
+
+def test_a_kept_connection_carries_the_next_request_and_a_closed_one_does_not():
+    keep = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"
+    with ScriptedServer(keep, keep) as server:
+        first, transport = send(server)
+        second = transport.send(HttpRequest("GET", f"http://127.0.0.1:{server.port}/x"))
+    assert (first.content, second.content) == (b"a", b"a")
+
+
+@pytest.mark.parametrize("answer", [
+    b"SPDY/3 200 OK\r\n\r\n",
+    b"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nbroken header line\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\ncut",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhel",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\nok",
+    b"HTTP/1.1 200 OK\r\nX: " + b"x" * (70 * 1024) + b"\r\n\r\n",
+    b"",
+], ids=["not http", "four-digit status", "header without colon", "cut short", "chunk size not hex",
+        "chunk cut short", "two lengths", "head over 64 KiB", "closed without answer"])
+def test_an_answer_http_does_not_allow_is_a_response_error(answer):
+    with ScriptedServer(answer) as server, pytest.raises(ServiceResponseError):
+        send(server)
+
+
+def test_a_line_break_in_a_header_never_reaches_the_wire():
+    with ScriptedServer(b"HTTP/1.1 204 No Content\r\n\r\n") as server:
+        transport = KeptAliveTransport(connection_timeout=TIMEOUT, read_timeout=TIMEOUT)
+        with pytest.raises(ValueError):
+            transport.send(HttpRequest("GET", f"http://127.0.0.1:{server.port}/x",
+                                       headers={"x-ms-thing": "a\r\nx-ms-other: b"}))
+        transport.send(HttpRequest("GET", f"http://127.0.0.1:{server.port}/x"))
+    assert len(server.requests) == 1 and b"x-ms-other" not in server.requests[0]

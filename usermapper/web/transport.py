@@ -1,10 +1,9 @@
-"""The storage client's HTTP transport: Python's own ``http.client``, connections kept alive and reused.
+"""The storage client's HTTP transport: HTTP/1.1 connections kept alive and reused (``connection.py``).
 
 The table SDK sends small, whole requests and reads small, whole answers (an entity is at most 1 MiB), one
 origin per app. Through requests and urllib3 each one cost about 0.93 ms of CPU in process against Azurite,
 more than half of a storage request (1.65 ms), for pool keys, adapters, retries that are turned off, header
-merging and decoders the SDK never asks for; here it costs what ``http.client`` needs to write the request
-and read the answer. azure-core's pipeline (signing, the SDK's retries, its errors) is untouched: this is
+merging and decoders the SDK never asks for; here it costs writing the request and reading the answer. azure-core's pipeline (signing, the SDK's retries, its errors) is untouched: this is
 the transport it is built to take (``transport=``).
 
 What requests and urllib3 did that still matters is done here too: an idle connection the server has
@@ -17,7 +16,6 @@ a ``ServiceRequestError``, anything after that a ``ServiceResponseError``). A pr
 
 from __future__ import annotations
 
-import http.client
 import json
 import select
 import socket
@@ -38,7 +36,10 @@ from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest, HttpResponse
 from azure.core.utils import case_insensitive_dict
 
+from .connection import Answer, Connection, ProtocolError
+
 IDLE_CONNECTIONS_KEPT = 16  # per origin: more than the threads that ever ask for one at once
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class KeptAliveTransport(HttpTransport):
@@ -49,7 +50,7 @@ class KeptAliveTransport(HttpTransport):
         self.connection_timeout = connection_timeout
         self.read_timeout = read_timeout
         self.tls = tls or ssl.create_default_context()
-        self._idle: dict[tuple[str, str, int], list[http.client.HTTPConnection]] = {}
+        self._idle: dict[tuple[str, str, int], list[Connection]] = {}
         self._lock = threading.Lock()
 
     def open(self) -> None:
@@ -70,52 +71,48 @@ class KeptAliveTransport(HttpTransport):
 
     def send(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         url = urlsplit(request.url)
-        origin = (url.scheme, url.hostname or "", url.port or (443 if url.scheme == "https" else 80))
-        target = url.path + ("?" + url.query if url.query else "")
-        connection = self._idle_connection(origin) or self._connect(
-            origin, kwargs.get("connection_timeout", self.connection_timeout),
-            kwargs.get("read_timeout", self.read_timeout))
+        origin = (url.scheme, url.hostname or "", url.port or DEFAULT_PORTS.get(url.scheme, 80))
+        target = (url.path or "/") + ("?" + url.query if url.query else "")
         body = request.content
         if isinstance(body, str):
             body = body.encode("utf-8")
-        headers = case_insensitive_dict(request.headers)
-        if body is not None:
-            headers["Content-Length"] = str(len(body))
+        headers = {name: value for name, value in request.headers.items() if name.lower() != "content-length"}
+        connection = self._idle_connection(origin) or self._connect(
+            origin, kwargs.get("connection_timeout", self.connection_timeout),
+            kwargs.get("read_timeout", self.read_timeout))
         try:
-            connection.request(request.method, target, body=body, headers=headers)
-            answer = connection.getresponse()
-            content = answer.read()
+            answer = connection.exchange(request.method, target, headers, body)
         except TimeoutError as error:
             connection.close()
             raise ServiceResponseTimeoutError(f"storage did not answer in time: {error}", error=error) from error
-        except (OSError, http.client.HTTPException) as error:
+        except (OSError, ProtocolError) as error:
             connection.close()
             raise ServiceResponseError(f"the connection to storage failed: {error!r}", error=error) from error
-        if answer.will_close:
+        except BaseException:
             connection.close()
-        else:
+            raise
+        if answer.reusable:
             self._keep(origin, connection)
-        return WholeResponse(request, answer, content)
-
-    def _connect(self, origin: tuple[str, str, int], connection_timeout: float,
-                 read_timeout: float) -> http.client.HTTPConnection:
-        scheme, host, port = origin
-        if scheme == "https":
-            connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-                host, port, timeout=connection_timeout, context=self.tls)
         else:
-            connection = http.client.HTTPConnection(host, port, timeout=connection_timeout)
+            connection.close()
+        return WholeResponse(request, answer)
+
+    def _connect(self, origin: tuple[str, str, int], connection_timeout: float, read_timeout: float) -> Connection:
+        scheme, host, port = origin
         try:
-            connection.connect()
+            sock = socket.create_connection((host, port), timeout=connection_timeout)
+            if scheme == "https":
+                sock = self.tls.wrap_socket(sock, server_hostname=host)
         except TimeoutError as error:
             raise ServiceRequestTimeoutError(f"storage could not be reached in time: {error}", error=error) from error
         except OSError as error:
             raise ServiceRequestError(f"storage could not be reached: {error!r}", error=error) from error
-        connection.sock.settimeout(read_timeout)
-        connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return connection
+        sock.settimeout(read_timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        shown_host = f"[{host}]" if ":" in host else host
+        return Connection(sock, shown_host if port == DEFAULT_PORTS.get(scheme) else f"{shown_host}:{port}")
 
-    def _idle_connection(self, origin: tuple[str, str, int]) -> http.client.HTTPConnection | None:
+    def _idle_connection(self, origin: tuple[str, str, int]) -> Connection | None:
         """The most recently used idle connection that the server has not closed, if any."""
         while True:
             with self._lock:
@@ -123,11 +120,11 @@ class KeptAliveTransport(HttpTransport):
                 if not idle:
                     return None
                 connection = idle.pop()
-            if connection.sock is not None and not _closed_by_server(connection.sock):
+            if not _closed_by_server(connection.sock):
                 return connection
             connection.close()
 
-    def _keep(self, origin: tuple[str, str, int], connection: http.client.HTTPConnection) -> None:
+    def _keep(self, origin: tuple[str, str, int], connection: Connection) -> None:
         with self._lock:
             idle = self._idle.setdefault(origin, [])
             if len(idle) < IDLE_CONNECTIONS_KEPT:
@@ -150,14 +147,12 @@ def _closed_by_server(sock: socket.socket) -> bool:
 class WholeResponse(HttpResponse):
     """An answer read whole, as azure-core's ``HttpResponse`` (the SDK reads headers, text and JSON)."""
 
-    def __init__(self, request: HttpRequest, answer: http.client.HTTPResponse, content: bytes):
+    def __init__(self, request: HttpRequest, answer: Answer):
         self._request = request
         self._status_code = answer.status
         self._reason = answer.reason
-        self._content = content
-        self._headers = case_insensitive_dict()
-        for name, value in answer.getheaders():  # a repeated header's values joined, as requests does
-            self._headers[name] = f"{self._headers[name]}, {value}" if name in self._headers else value
+        self._content = answer.content
+        self._headers = case_insensitive_dict(answer.headers)
         self._encoding: str | None = None
 
     @property
@@ -237,3 +232,4 @@ class WholeResponse(HttpResponse):
 
     def __repr__(self) -> str:
         return f"<WholeResponse: {self._status_code} {self._reason}>"
+
