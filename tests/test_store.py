@@ -1,4 +1,5 @@
 import hashlib
+import json
 import os
 import time
 import uuid
@@ -84,7 +85,12 @@ def test_entity_layout(store, tables, table_name):
     assert token == session.token
     assert (entity["PartitionKey"], entity["RowKey"]) == (row[:2], row)
     assert entity["SchemaVersion"] == SCHEMA_VERSION
-    assert entity["XmlChunks"] == 1 and entity["CredentialsChunks"] == 1
+    assert sorted(entity) == ["ExpiresAt", "Facts", "Files0", "PartitionKey", "RowKey", "SchemaVersion", "Secret"]
+    assert json.loads(entity["Facts"]) == {
+        "created": session.created.isoformat(), "users": session.users, "connections": session.connections,
+        "xml_size": session.xml_size, "xml_sha256": session.xml_sha256,
+        "file_bytes": [len(session.xml_zstd), len(session.credentials_zstd), len(session.summary_zstd), 0]}
+    assert entity["Files0"] == session.xml_zstd + session.credentials_zstd + session.summary_zstd
     assert entity["ExpiresAt"] == session.expires
 
 
@@ -258,16 +264,28 @@ def without(entity: dict, *names: str) -> dict:
     return {key: value for key, value in entity.items() if key not in names}
 
 
+def one_property_per_fact(entity: dict) -> dict:
+    """The layout of schema version 6: a property per fact, chunks per file."""
+    facts, files = json.loads(entity["Facts"]), entity["Files0"]
+    xml_end = facts["file_bytes"][0]
+    return {**without(entity, "Facts", "Files0"), "SchemaVersion": 6, "Users": facts["users"],
+            "Connections": facts["connections"], "XmlSize": facts["xml_size"], "XmlSha256": facts["xml_sha256"],
+            "XmlChunks": 1, "Xml0": files[:xml_end], "SummaryChunks": 1, "Summary0": files[xml_end:]}
+
+
 @pytest.mark.parametrize("older", [
     lambda e: without(e, "SchemaVersion"),
-    lambda e: without(e, "SchemaVersion", *[k for k in e if k.startswith("Summary")]),
-    lambda e: without(e, "XmlChunks"),
+    lambda e: without(e, "Facts"),
+    lambda e: without(e, "Files0"),
     lambda e: without(e, "ExpiresAt"),
     lambda e: {**e, "SchemaVersion": 3},
     lambda e: {**e, "SchemaVersion": 99},
-    lambda e: {**e, "Xml0": "not bytes"},
-], ids=["no version", "before summaries", "no chunk count", "no expiry", "one table", "newer version",
-        "wrong type"])
+    lambda e: {**e, "Files0": "not bytes"},
+    lambda e: {**e, "Files0": e["Files0"][:-1]},
+    lambda e: {**e, "Facts": "{not json"},
+    one_property_per_fact,
+], ids=["no version", "no facts", "no chunk", "no expiry", "one table", "newer version", "wrong type",
+        "chunk cut short", "facts not json", "a property per fact"])
 def test_an_entity_this_version_cannot_read_is_no_session(store, tables, older):
     """Sessions saved by another version of the app answer 'no session' (a 404 for users), never raise."""
     session = save(store)
