@@ -240,12 +240,12 @@ class SessionStore:
         """End the session now, with what replaced it meanwhile (a Generate that raced this Start over,
         rewriting it in place or naming its successor in a tombstone): afterwards none of them holds a
         file. Ending twice is not an error. A cookie with the session's version ends it in one conditional
-        write. Only the token counts here, not the secret: ending a file shows nobody anything. A token that names no entity (made up, expired
-        and swept, or deleted) is left as it is: nothing is written for it, so a request cannot make storage
-        writes by naming tokens. (A Generate racing this call with that token as its cookie claims it with
-        its own tombstone, as for any token that names nothing: if that came first, this call finds it and
-        ends the new session too; if this call came first, its answer went out before the Generate's, whose
-        cookie then names the new session.)"""
+        write. Only the token counts here, not the secret: ending a file shows nobody anything. A token
+        that names no entity (made up, expired and swept, or deleted) is left as it is: nothing is written
+        for it, so a request cannot make storage writes by naming tokens. (A Generate racing this call
+        with that token as its cookie claims it with its own tombstone, as for any token that names
+        nothing: if that came first, this call finds it and ends the new session too; if this call came
+        first, its answer went out before the Generate's, whose cookie then names the new session.)"""
         parsed = parse_cookie(cookie)
         if self._retire_known_version(parsed, ENDED) in (Retired.DONE, Retired.MISSING):
             return
@@ -535,4 +535,5 @@ def _table_missing(error: ResourceNotFoundError) -> bool:
 
 
 def _chunked(data: bytes) -> dict:
-    return {f"Files{index}": data[start:start + CHUNK_BYTES] for index, start in enumerate(range(0, len(data), CHUNK_BYTES))}
+    starts = range(0, len(data), CHUNK_BYTES)
+    return {f"Files{index}": data[start:start + CHUNK_BYTES] for index, start in enumerate(starts)}
