@@ -111,6 +111,23 @@ def test_threads_each_with_their_own_writer_get_their_own_data():
         assert sha256 == hashlib.sha256(document).hexdigest()
 
 
+def test_writers_open_at_once_on_one_thread_never_share_a_compressor():
+    """Compressors are reused from one upload to the next: writers that interleave their writes (and one
+    abandoned half way) still each make their own frame."""
+    abandoned = CompressingWriter()
+    abandoned.write(b"dropped " * 1000)
+    first, second = CompressingWriter(), CompressingWriter()
+    for n in range(200):
+        first.write(b"first %d\n" % n)
+        second.write(b"second %d\n" % n)
+    third = CompressingWriter()
+    third.write(b"third")
+    frames = [first.finish(), second.finish(), third.finish(), compress(b"after")]
+    assert [decompress(frame.data) for frame in frames] == [
+        b"".join(b"first %d\n" % n for n in range(200)), b"".join(b"second %d\n" % n for n in range(200)),
+        b"third", b"after"]
+
+
 @pytest.mark.parametrize("size", [0, 1, 65_535, 65_536, 65_537, 3_000_000])
 def test_the_head_of_a_frame_is_its_first_bytes_or_all_of_them(size):
     data = os.urandom(size // 2) + b"<connection/>\n" * (size // 28) + b"x" * (size % 28)
