@@ -112,20 +112,19 @@ def test_threads_each_with_their_own_writer_get_their_own_data():
 
 
 def test_writers_open_at_once_on_one_thread_never_share_a_compressor():
-    """Compressors are reused from one upload to the next: writers that interleave their writes (and one
-    abandoned half way) still each make their own frame."""
-    abandoned = CompressingWriter()
-    abandoned.write(b"dropped " * 1000)
-    first, second = CompressingWriter(), CompressingWriter()
-    for n in range(200):
-        first.write(b"first %d\n" % n)
-        second.write(b"second %d\n" % n)
+    """Compressors are reused from one upload to the next: writers whose writes interleave (each past the
+    batch that goes to zstd at once), and one abandoned half way, still each make their own frame."""
+    pieces = {name: [os.urandom(16) * 5000 for _ in range(3)] for name in ("abandoned", "first", "second")}
+    abandoned, first, second = CompressingWriter(), CompressingWriter(), CompressingWriter()
+    for n in range(3):
+        for name, writer in (("abandoned", abandoned), ("first", first), ("second", second)):
+            if name != "abandoned" or n == 0:
+                writer.write(pieces[name][n])
     third = CompressingWriter()
     third.write(b"third")
     frames = [first.finish(), second.finish(), third.finish(), compress(b"after")]
     assert [decompress(frame.data) for frame in frames] == [
-        b"".join(b"first %d\n" % n for n in range(200)), b"".join(b"second %d\n" % n for n in range(200)),
-        b"third", b"after"]
+        b"".join(pieces["first"]), b"".join(pieces["second"]), b"third", b"after"]
 
 
 @pytest.mark.parametrize("size", [0, 1, 65_535, 65_536, 65_537, 3_000_000])
