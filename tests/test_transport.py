@@ -316,6 +316,36 @@ def test_an_answer_framed_both_chunked_and_by_length_is_read_chunked_and_its_con
     assert not any(transport._idle.values())
 
 
+def test_a_request_s_own_read_timeout_holds_on_a_reused_connection():
+    """azure-core passes ``read_timeout`` with each request (an operation may give its own): a kept
+    connection made under another one must wait this one's, not the one it was made with."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def answer_once() -> None:
+        client, _ = listener.accept()
+        accepted.append(client)
+        client.recv(65536)
+        client.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")  # and then never again
+
+    server = threading.Thread(target=answer_once, daemon=True)
+    server.start()
+    transport = KeptAliveTransport(connection_timeout=TIMEOUT, read_timeout=30)
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/x"
+    try:
+        transport.send(HttpRequest("GET", url))
+        started = time.monotonic()
+        with pytest.raises(ServiceResponseTimeoutError):
+            transport.send(HttpRequest("GET", url), read_timeout=0.3)
+        assert time.monotonic() - started < 5
+    finally:
+        server.join(5)
+        for client in accepted:
+            client.close()
+        listener.close()
+        transport.close()
+
+
 def test_a_line_break_in_a_header_never_reaches_the_wire():
     with ScriptedServer(b"HTTP/1.1 204 No Content\r\n\r\n") as server:
         transport = KeptAliveTransport(connection_timeout=TIMEOUT, read_timeout=TIMEOUT)
