@@ -73,8 +73,11 @@ def test_every_well_formed_body_reads_as_werkzeug_reads_it(seed):
      b"Content-Type: application/yaml\r\n\r\nx\r\n--bx\r\n--b--epilogue\r\n--b\r\n", {"a": [b"x\r\n--bx"]}),
     (b"--b--\r\n", {}),
     (b"--b x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--b--", {}),
+    (b"--b\r\nContent-Disposition: form-data;\r\n\tname=\"config\"\r\n\r\nx\r\n--b--", {"config": [b"x"]}),
+    (b"--b\r\nContent-Disposition: form-data; name=\"a\"\r\nX-Note: 1\r\n Content-Disposition: form-data; "
+     b"name=\"config\"\r\n\r\nx\r\n--b--", {"a": [b"x"]}),
 ], ids=["empty part", "empty part, no blank line", "padding and lower-case header", "preamble, epilogue",
-        "no parts", "all preamble"])
+        "no parts", "all preamble", "folded header", "folded line is no header"])
 def test_bodies_at_the_edges_of_the_grammar(body, fields):
     assert read(body, "b") == fields == werkzeug_read(body, "b")
 
@@ -91,6 +94,10 @@ def test_bodies_at_the_edges_of_the_grammar(body, fields):
     (b"--b\r\nX-Other: 1\r\n\r\nx\r\n--b--", "no Content-Disposition"),
     (b"--b\r\n\r\nx\r\n--b--", "no Content-Disposition"),
     (b"--b\r\nContent-Disposition: form-data; name=\"\xf6\"\r\n\r\nx\r\n--b--", "headers are not UTF-8"),
+    (b"--b\r\nX-Other: 1\r\n Content-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--b--", "no Content-Disposition"),
+    (b"--b\r\nContent-Disposition: form-data; name=\"config\"\n\nusers:\r\n\r\n  a: 1\r\n--b--",
+     "a line break that is not CRLF"),
+    (b"--b\r\nContent-Disposition: form-data; name=\"config\"\r\r\n\r\n\r\n--b--", "a line break that is not CRLF"),
     (b"".join(b"--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n" for _ in range(MAX_PARTS + 1))
      + b"--b--", f"more than {MAX_PARTS} parts"),
 ])

@@ -273,6 +273,16 @@ def one_property_per_fact(entity: dict) -> dict:
             "XmlChunks": 1, "Xml0": files[:xml_end], "SummaryChunks": 1, "Summary0": files[xml_end:]}
 
 
+def with_facts(entity: dict, **changes) -> dict:
+    return {**entity, "Facts": json.dumps({**json.loads(entity["Facts"]), **changes})}
+
+
+def sizes_moved(entity: dict) -> dict:
+    """The same total, split with a negative length: the frames would be cut where no file ends."""
+    xml, credentials, summary, imported = json.loads(entity["Facts"])["file_bytes"]
+    return with_facts(entity, file_bytes=[xml + credentials + 1, -1, summary, imported])
+
+
 @pytest.mark.parametrize("older", [
     lambda e: without(e, "SchemaVersion"),
     lambda e: without(e, "Facts"),
@@ -284,8 +294,20 @@ def one_property_per_fact(entity: dict) -> dict:
     lambda e: {**e, "Files0": e["Files0"][:-1]},
     lambda e: {**e, "Facts": "{not json"},
     one_property_per_fact,
+    lambda e: {**e, "Facts": "[" * 30_000},
+    lambda e: {**e, "Secret": "é" * 43},
+    sizes_moved,
+    lambda e: with_facts(e, file_bytes=[True, 0, 0, 0]),
+    lambda e: with_facts(e, xml_size="9999"),
+    lambda e: with_facts(e, users=[300]),
+    lambda e: with_facts(e, connections=-1),
+    lambda e: with_facts(e, xml_sha256=None),
+    lambda e: with_facts(e, created="2026-01-01T00:00:00"),
+    lambda e: {**e, "Facts": json.dumps([1, 2])},
 ], ids=["no version", "no facts", "no chunk", "no expiry", "one table", "newer version", "wrong type",
-        "chunk cut short", "facts not json", "a property per fact"])
+        "chunk cut short", "facts not json", "a property per fact", "facts nested deep", "secret not ascii",
+        "a negative length", "a length not a number", "size a string", "users a list", "connections negative",
+        "sha256 not a string", "created without a zone", "facts a list"])
 def test_an_entity_this_version_cannot_read_is_no_session(store, tables, older):
     """Sessions saved by another version of the app answer 'no session' (a 404 for users), never raise."""
     session = save(store)

@@ -271,11 +271,79 @@ def test_a_kept_connection_carries_the_next_request_and_a_closed_one_does_not():
     b"HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\nok",
     b"HTTP/1.1 200 OK\r\nX: " + b"x" * (70 * 1024) + b"\r\n\r\n",
     b"",
+    b"HTTP/1.1 \xb2\xb2\xb2 OK\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: \xb9\r\n\r\nx",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nhelXX2\r\nlo\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n-2\r\n5\r\nhello\r\n0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5_0\r\n" + b"x" * 80 + b"\r\n0\r\n\r\n",
 ], ids=["not http", "four-digit status", "header without colon", "cut short", "chunk size not hex",
-        "chunk cut short", "two lengths", "head over 64 KiB", "closed without answer"])
+        "chunk cut short", "two lengths", "head over 64 KiB", "closed without answer", "superscript status",
+        "superscript length", "chunk without its CRLF", "chunk size 0x", "negative chunk size",
+        "chunk size with underscore"])
 def test_an_answer_http_does_not_allow_is_a_response_error(answer):
     with ScriptedServer(answer) as server, pytest.raises(ServiceResponseError):
         send(server)
+
+
+def test_bytes_after_a_complete_answer_are_never_read_as_the_next_request_s_answer():
+    """A server that sends more than its answer framed (a 204 with a body, a wrong Content-Length) leaves
+    bytes on the connection: the next request must not take them for its own answer."""
+    fresh = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh"
+    for first in (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale",
+                  b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello"):
+        with ScriptedServer(first, fresh) as server:
+            _, transport = send(server)
+            second = transport.send(HttpRequest("GET", f"http://127.0.0.1:{server.port}/x"))
+        assert second.content == b"fresh"
+
+
+def test_a_coding_that_only_ends_in_chunked_is_not_chunked():
+    """Transfer-Encoding's last coding decides (RFC 9112 6.3): "xchunked" is not chunked, so the answer runs
+    until the server closes (here it does: the ScriptedServer closes after a head that holds "close")."""
+    answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: xchunked\r\nX-Then: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+    with ScriptedServer(answer) as server:
+        response, transport = send(server)
+    assert response.content == b"5\r\nhello\r\n0\r\n\r\n"
+    assert not any(transport._idle.values())
+
+
+def test_an_answer_framed_both_chunked_and_by_length_is_read_chunked_and_its_connection_not_reused():
+    answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+    with ScriptedServer(answer) as server:
+        response, transport = send(server)
+    assert response.content == b"hello"
+    assert not any(transport._idle.values())
+
+
+def test_a_request_s_own_read_timeout_holds_on_a_reused_connection():
+    """azure-core passes ``read_timeout`` with each request (an operation may give its own): a kept
+    connection made under another one must wait this one's, not the one it was made with."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def answer_once() -> None:
+        client, _ = listener.accept()
+        accepted.append(client)
+        client.recv(65536)
+        client.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")  # and then never again
+
+    server = threading.Thread(target=answer_once, daemon=True)
+    server.start()
+    transport = KeptAliveTransport(connection_timeout=TIMEOUT, read_timeout=30)
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/x"
+    try:
+        transport.send(HttpRequest("GET", url))
+        started = time.monotonic()
+        with pytest.raises(ServiceResponseTimeoutError):
+            transport.send(HttpRequest("GET", url), read_timeout=0.3)
+        assert time.monotonic() - started < 5
+    finally:
+        server.join(5)
+        for client in accepted:
+            client.close()
+        listener.close()
+        transport.close()
 
 
 def test_a_line_break_in_a_header_never_reaches_the_wire():

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 MAX_HEAD_BYTES = 64 * 1024
 MAX_BODY_BYTES = 64 * 1024 * 1024  # far over any answer storage gives the SDK (an entity: at most 1 MiB)
 RECEIVE_BYTES = 256 * 1024
+HEX_DIGITS = b"0123456789abcdefABCDEF"
 NO_BODY_STATUSES = (204, 304)
 
 
@@ -56,15 +57,18 @@ class Connection:
         if method == "HEAD" or status in NO_BODY_STATUSES:
             content = b""
         elif "transfer-encoding" in fields:
-            if not fields["transfer-encoding"].lower().rstrip().endswith("chunked"):
+            if fields["transfer-encoding"].split(",")[-1].strip(" \t").lower() != "chunked":
                 content, keep_alive = self._until_closed(), False
             else:
                 content = self._chunked()
+            if "content-length" in fields:  # framed two ways: whichever the server meant, it is not to be trusted
+                keep_alive = False
         elif "content-length" in fields:
             content = self._exactly(_content_length(fields["content-length"]))
         else:
             content, keep_alive = self._until_closed(), False
-        return Answer(status, reason, fields, content, keep_alive)
+        # bytes after the answer are no answer to the next request: a connection holding some is not reused
+        return Answer(status, reason, fields, content, keep_alive and not self._received)
 
     def _head(self) -> tuple[int, str, list[tuple[str, str]], str]:
         end = self._until(b"\r\n\r\n", "the answer's head")
@@ -73,7 +77,7 @@ class Connection:
         status_line, *lines = head.split("\r\n")
         version, _, rest = status_line.partition(" ")
         code, _, reason = rest.partition(" ")
-        if version not in ("HTTP/1.1", "HTTP/1.0") or len(code) != 3 or not code.isdigit():
+        if version not in ("HTTP/1.1", "HTTP/1.0") or len(code) != 3 or not _is_decimal(code):
             raise ProtocolError(f"not an HTTP/1.1 status line: {status_line[:100]!r}")
         headers = []
         for line in lines:
@@ -86,18 +90,20 @@ class Connection:
     def _chunked(self) -> bytes:
         content = bytearray()
         while True:
-            size_text = self._line().split(b";")[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise ProtocolError(f"not a chunk size: {size_text[:20]!r}") from None
+            size_text = self._line().split(b";")[0].rstrip(b" \t")
+            if not size_text or size_text.strip(HEX_DIGITS):  # int() would also take " 5", "-1", "0x5", "5_0"
+                raise ProtocolError(f"not a chunk size: {size_text[:20]!r}")
+            size = int(size_text, 16)
             if size == 0:
                 while self._line():  # trailer fields, which storage does not send and nothing here reads
                     pass
                 return bytes(content)
             if len(content) + size > MAX_BODY_BYTES:
                 raise ProtocolError(f"an answer over {MAX_BODY_BYTES} bytes")
-            content += self._exactly(size + 2)[:-2]
+            chunk = self._exactly(size + 2)
+            if not chunk.endswith(b"\r\n"):
+                raise ProtocolError(f"a chunk of {size} bytes not followed by CRLF")
+            content += chunk[:-2]
 
     def _exactly(self, size: int) -> bytes:
         while len(self._received) < size:
@@ -158,6 +164,12 @@ def _fields(headers: list[tuple[str, str]]) -> dict[str, str]:
 
 def _content_length(value: str) -> int:
     lengths = {length.strip() for length in value.split(",")}  # the same length repeated is allowed
-    if len(lengths) != 1 or not (length := lengths.pop()).isdigit() or int(length) > MAX_BODY_BYTES:
+    if len(lengths) != 1 or not _is_decimal(length := lengths.pop()) or int(length) > MAX_BODY_BYTES:
         raise ProtocolError(f"not a Content-Length this client reads: {value[:40]!r}")
     return int(length)
+
+
+def _is_decimal(text: str) -> bool:
+    """Only ASCII digits: ``str.isdigit`` also takes the superscripts a latin-1 head may hold ("\xb2"), which
+    ``int`` refuses."""
+    return text.isascii() and text.isdigit()

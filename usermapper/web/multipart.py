@@ -94,11 +94,19 @@ def _delimits(body: bytes, end: int) -> bool:
 
 
 def _part_name(header_block: bytes) -> str:
-    """The ``name`` its Content-Disposition gives a part (RFC 7578 4.2)."""
+    """The ``name`` its Content-Disposition gives a part (RFC 7578 4.2).
+
+    A line that starts with a space or tab goes on the header before it (RFC 5322 2.2.3 folding, which
+    RFC 2046's part headers keep): it is no header of its own. A bare CR or LF is refused: werkzeug (and
+    other readers) end the headers at "\n\n" or "\r\r", and reading on to the next CRLF CRLF would take
+    the start of the content for headers, and the rest for the whole field."""
     try:
-        lines = header_block.decode("utf-8").split("\r\n") if header_block else []
+        text = header_block.decode("utf-8")
     except UnicodeDecodeError:
         raise _unreadable_upload("a part's headers are not UTF-8") from None
+    lines = text.replace("\r\n ", " ").replace("\r\n\t", " ").split("\r\n") if text else []
+    if any("\r" in line or "\n" in line for line in lines):
+        raise _unreadable_upload("a part's headers hold a line break that is not CRLF")
     for line in lines:
         header, colon, value = line.partition(":")
         if colon and header.strip().lower() == "content-disposition":

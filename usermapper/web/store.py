@@ -226,12 +226,12 @@ class SessionStore:
         layout this version cannot read."""
         parsed = parse_cookie(cookie)
         entity = self._live_entity(parsed.token) if parsed.secret else None
-        if entity is None or entity.get("State") or not hmac.compare_digest(str(entity.get("Secret")),
-                                                                            parsed.secret):
+        if entity is None or entity.get("State") or not hmac.compare_digest(
+                str(entity.get("Secret")).encode(), parsed.secret.encode()):  # as str, only ASCII compares
             return None
         try:
             return _session(parsed.token, entity)
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, RecursionError) as error:  # RecursionError: Facts nested deep
             log.warning("session stored under schema version %s cannot be read (%r): treated as gone",
                         entity.get("SchemaVersion", 1), error)
             return None
@@ -483,7 +483,7 @@ def _session(token: str, entity: Mapping) -> Session:
     if entity.get("SchemaVersion") != SCHEMA_VERSION:
         raise KeyError("SchemaVersion")
     facts = json.loads(entity["Facts"])
-    sizes = facts["file_bytes"]
+    sizes = [_count(size) for size in facts["file_bytes"]]
     data = b"".join(entity[f"Files{index}"] for index in range(-(-sum(sizes) // CHUNK_BYTES)))
     if len(data) != sum(sizes):
         raise ValueError("the chunks do not hold the files")
@@ -492,12 +492,12 @@ def _session(token: str, entity: Mapping) -> Session:
         data[end - size:end] for end, size in zip(ends, sizes, strict=True))
     return Session(
         token=token,
-        created=datetime.fromisoformat(facts["created"]),
+        created=_aware(datetime.fromisoformat(facts["created"])),
         expires=entity["ExpiresAt"],
-        users=facts["users"],
-        connections=facts["connections"],
-        xml_size=facts["xml_size"],
-        xml_sha256=facts["xml_sha256"],
+        users=_count(facts["users"]),
+        connections=_count(facts["connections"]),
+        xml_size=_count(facts["xml_size"]),
+        xml_sha256=_text(facts["xml_sha256"]),
         xml_zstd=xml_zstd,
         summary_zstd=summary_zstd,
         credentials_zstd=credentials_zstd,
@@ -505,6 +505,27 @@ def _session(token: str, entity: Mapping) -> Session:
         secret=entity["Secret"],
         etag=entity.metadata["etag"],
     )
+
+
+def _count(value: object) -> int:
+    """A length or count from ``Facts``; TypeError for anything but a whole number from 0 (a negative
+    length would cut the frames where no file ends, a size in a string fail only at download)."""
+    if type(value) is not int or value < 0:  # not isinstance: JSON's true is a bool, and a bool an int
+        raise TypeError(f"not a count: {value!r}")
+    return value
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"not a string: {value!r}")
+    return value
+
+
+def _aware(moment: datetime) -> datetime:
+    """Session times are timezone-aware: a naive one fails when compared with one."""
+    if moment.tzinfo is None:
+        raise ValueError(f"a time without its zone: {moment.isoformat()}")
+    return moment
 
 
 def _entity(table: TableClient, partition: str, row: str, select: list[str] | None = None) -> dict | None:

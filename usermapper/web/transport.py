@@ -78,9 +78,10 @@ class KeptAliveTransport(HttpTransport):
         if isinstance(body, str):
             body = body.encode("utf-8")
         headers = {name: value for name, value in request.headers.items() if name.lower() != "content-length"}
+        read_timeout = kwargs.get("read_timeout", self.read_timeout)
         connection = self._idle_connection(origin) or self._connect(
-            origin, kwargs.get("connection_timeout", self.connection_timeout),
-            kwargs.get("read_timeout", self.read_timeout))
+            origin, kwargs.get("connection_timeout", self.connection_timeout), read_timeout)
+        connection.sock.settimeout(read_timeout)  # this request's, also on a connection made for another
         try:
             answer = connection.exchange(request.method, target, headers, body)
         except TimeoutError as error:
