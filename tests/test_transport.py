@@ -271,6 +271,7 @@ def test_a_kept_connection_carries_the_next_request_and_a_closed_one_does_not():
     b"HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\nok",
     b"HTTP/1.1 200 OK\r\nX: " + b"x" * (70 * 1024) + b"\r\n\r\n",
     b"",
+    b"HTTP/1.1 100 Continue\r\n\r\n" * 9 + b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
     b"HTTP/1.1 \xb2\xb2\xb2 OK\r\nContent-Length: 0\r\n\r\n",
     b"HTTP/1.1 200 OK\r\nContent-Length: \xb9\r\n\r\nx",
     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nhelXX2\r\nlo\r\n0\r\n\r\n",
@@ -278,7 +279,8 @@ def test_a_kept_connection_carries_the_next_request_and_a_closed_one_does_not():
     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n-2\r\n5\r\nhello\r\n0\r\n\r\n",
     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5_0\r\n" + b"x" * 80 + b"\r\n0\r\n\r\n",
 ], ids=["not http", "four-digit status", "header without colon", "cut short", "chunk size not hex",
-        "chunk cut short", "two lengths", "head over 64 KiB", "closed without answer", "superscript status",
+        "chunk cut short", "two lengths", "head over 64 KiB", "closed without answer",
+        "interim answers without end", "superscript status",
         "superscript length", "chunk without its CRLF", "chunk size 0x", "negative chunk size",
         "chunk size with underscore"])
 def test_an_answer_http_does_not_allow_is_a_response_error(answer):
@@ -354,3 +356,10 @@ def test_a_line_break_in_a_header_never_reaches_the_wire():
                                        headers={"x-ms-thing": "a\r\nx-ms-other: b"}))
         transport.send(HttpRequest("GET", f"http://127.0.0.1:{server.port}/x"))
     assert len(server.requests) == 1 and b"x-ms-other" not in server.requests[0]
+
+
+def test_an_answer_in_a_charset_python_does_not_know_is_read_as_utf8():
+    answer = b'HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=klingon\r\nContent-Length: 7\r\n\r\n"\xc3\xb6k"  '
+    with ScriptedServer(answer) as server:
+        response, _ = send(server)
+    assert response.text() == '"\u00f6k"  ' and response.json() == "\u00f6k"

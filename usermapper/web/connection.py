@@ -18,6 +18,7 @@ MAX_BODY_BYTES = 64 * 1024 * 1024  # far over any answer storage gives the SDK (
 RECEIVE_BYTES = 256 * 1024
 HEX_DIGITS = b"0123456789abcdefABCDEF"
 NO_BODY_STATUSES = (204, 304)
+MAX_INTERIM_ANSWERS = 8  # storage sends none; a server sending them without end is refused, not waited on
 
 
 class ProtocolError(Exception):
@@ -47,10 +48,12 @@ class Connection:
     def exchange(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> Answer:
         """Send the request (``headers`` without Host and Content-Length) and read its answer."""
         self.sock.sendall(_request(method, target, self.host, headers, body))
-        while True:
+        for _ in range(MAX_INTERIM_ANSWERS + 1):
             status, reason, answer_headers, version = self._head()
             if not 100 <= status < 200:  # an interim answer (100 Continue) comes before the real one
                 break
+        else:
+            raise ProtocolError(f"more than {MAX_INTERIM_ANSWERS} interim answers and no final one")
         fields = _fields(answer_headers)
         connection_options = fields.get("connection", "").lower()
         keep_alive = version == "HTTP/1.1" and "close" not in connection_options

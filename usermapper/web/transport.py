@@ -205,7 +205,10 @@ class WholeResponse(HttpResponse):
         return self._content
 
     def text(self, encoding: str | None = None) -> str:
-        return self._content.decode(encoding or self.encoding or "utf-8-sig", errors="replace")
+        try:
+            return self._content.decode(encoding or self.encoding or "utf-8-sig", errors="replace")
+        except LookupError:  # a charset Python does not know: storage's answers are UTF-8
+            return self._content.decode("utf-8-sig", errors="replace")
 
     def json(self) -> Any:
         return json.loads(self.text())
