@@ -359,7 +359,8 @@ def test_a_line_break_in_a_header_never_reaches_the_wire():
 
 
 def test_an_answer_in_a_charset_python_does_not_know_is_read_as_utf8():
-    answer = b'HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=klingon\r\nContent-Length: 7\r\n\r\n"\xc3\xb6k"  '
+    answer = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=klingon\r\nContent-Length: 7\r\n\r\n"
+              b'"\xc3\xb6k"  ')
     with ScriptedServer(answer) as server:
         response, _ = send(server)
     assert response.text() == '"\u00f6k"  ' and response.json() == "\u00f6k"
