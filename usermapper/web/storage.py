@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
-import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
+from urllib.request import getproxies
 
 import certifi
-import requests
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -23,10 +22,7 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableServiceClient
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from .settings import StorageTarget
 from .transport import KeptAliveTransport
@@ -59,62 +55,29 @@ def service_client(target: StorageTarget) -> TableServiceClient:
     Azurite's default port), or an https endpoint reached with the app's identity. Each hour's table
     client comes from it (``get_table_client``) and shares its pipeline and its kept-alive connections.
 
-    The environment's proxy and CA bundle settings (``HTTP(S)_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``,
-    ``CURL_CA_BUNDLE``) are read here, once, for the table endpoint, as requests would read them: the
-    certificates storage's is checked against are the bundle they name, else certifi's, as through
-    requests. An account reached through a proxy is reached through requests (``ProxiedSession``), which
-    speaks to proxies; every other one through ``KeptAliveTransport``. ``~/.netrc`` is never read (its basic
-    auth would replace the storage signature).
+    The environment's CA bundle and proxy settings (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``,
+    ``HTTP(S)_PROXY``, ``NO_PROXY``) are read here, once, as requests would read them for every request:
+    storage's certificate is checked against the bundle they name, else certifi's, as through requests.
+    An account behind a proxy is reached through requests (``proxied.py``), every other one through
+    ``KeptAliveTransport``.
     """
     if target.connection_string:
         build = partial(TableServiceClient.from_connection_string, target.connection_string)
     else:
         build = partial(TableServiceClient, target.table_endpoint, credential=_credential(target))
-    client = build(use_env_settings=False, transport=_kept_alive(certifi.where()), **CLIENT_OPTIONS)
-    environment = requests.Session().merge_environment_settings(client.url, {}, None, None, None)
-    if environment["proxies"]:
-        client.close()
-        transport = RequestsTransport(session=ProxiedSession(), session_owner=True, use_env_settings=False,
-                                      connection_verify=environment["verify"], **TIMEOUTS)
-        client = build(use_env_settings=False, proxies=environment["proxies"], transport=transport,
-                       **CLIENT_OPTIONS)
-    elif environment["verify"] is not True:
-        client.close()
-        client = build(use_env_settings=False, transport=_kept_alive(environment["verify"]), **CLIENT_OPTIONS)
-    return client
+    certificates = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
+    client = build(use_env_settings=False, transport=KeptAliveTransport(certificates=certificates, **TIMEOUTS),
+                   **CLIENT_OPTIONS)
+    if not getproxies():  # no proxy variable set at all: requests need not even be imported
+        return client
+    from .proxied import environment_proxies, proxied_transport
 
-
-def _kept_alive(certificates: str) -> KeptAliveTransport:
-    """The transport for an account reached directly, trusting the certificates in ``certificates`` (a
-    bundle file, or a directory of them) for an https endpoint."""
-    if os.path.isdir(certificates):
-        tls = ssl.create_default_context(capath=certificates)
-    else:
-        tls = ssl.create_default_context(cafile=certificates)
-    return KeptAliveTransport(tls=tls, **TIMEOUTS)
-
-
-class ProxiedSession(requests.Session):
-    """A requests session for an account reached through a proxy, whose settings are settled when it is
-    made: the storage client signs and heads each request itself, never follows a redirect (the SDK's own
-    policy does) and passes the proxies it was given with every request, so requests' merging of session
-    headers, cookies, auth, hooks and environment into each request is skipped. The adapter never retries
-    (the SDK's retry policy does).
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.trust_env = False
-        adapter = HTTPAdapter(max_retries=Retry(total=False, redirect=False, raise_on_status=False))
-        for scheme in ("http://", "https://"):
-            self.mount(scheme, adapter)
-
-    def request(self, method: str, url: str, *, headers=None, data=None, files=None, verify=True, timeout=None,
-                cert=None, proxies=None, stream=False, allow_redirects=False, **unused) -> requests.Response:
-        prepared = requests.PreparedRequest()
-        prepared.prepare(method=method, url=url, headers=headers, data=data, files=files)
-        return self.get_adapter(url).send(prepared, stream=stream, timeout=timeout, verify=verify, cert=cert,
-                                          proxies=proxies or {})
+    proxies = environment_proxies(client.url)
+    if not proxies:  # NO_PROXY names the account
+        return client
+    client.close()
+    return build(use_env_settings=False, proxies=proxies, transport=proxied_transport(certificates, TIMEOUTS),
+                 **CLIENT_OPTIONS)
 
 
 def _credential(target: StorageTarget) -> TokenCredential:

@@ -18,6 +18,7 @@ a ``ServiceRequestError``, anything after that a ``ServiceResponseError``). A pr
 from __future__ import annotations
 
 import json
+import os
 import select
 import socket
 import ssl
@@ -47,12 +48,27 @@ class KeptAliveTransport(HttpTransport):
     """Sends each request over an idle kept-alive connection to its origin, or a new one, and reads the
     whole answer; thread-safe (a connection is used by one request at a time)."""
 
-    def __init__(self, *, connection_timeout: float, read_timeout: float, tls: ssl.SSLContext | None = None):
+    def __init__(self, *, connection_timeout: float, read_timeout: float, certificates: str | None = None):
+        """``certificates``: the CA bundle (a file, or a directory of them) an https server's certificate is
+        checked against; the system's when None."""
         self.connection_timeout = connection_timeout
         self.read_timeout = read_timeout
-        self.tls = tls or ssl.create_default_context()
+        self.certificates = certificates
+        self._tls: ssl.SSLContext | None = None
         self._idle: dict[tuple[str, str, int], list[Connection]] = {}
         self._lock = threading.Lock()
+
+    @property
+    def tls(self) -> ssl.SSLContext:
+        """Made on the first https connection, not before: loading a CA bundle takes 25 ms, a cold start's
+        share that an app on Azurite's http never needs."""
+        with self._lock:
+            if self._tls is None:
+                if self.certificates is not None and os.path.isdir(self.certificates):
+                    self._tls = ssl.create_default_context(capath=self.certificates)
+                else:
+                    self._tls = ssl.create_default_context(cafile=self.certificates)
+            return self._tls
 
     def open(self) -> None:
         """Connections are made when a request needs one."""
