@@ -30,6 +30,8 @@ NOT_IN_AZURE = {
     "AzureWebJobsStorage": "a connection string; the Bicep uses the identity-based form instead",
     "AzureWebJobsStorage__accountName": "one form of the same connection; the Bicep sets the service URIs",
     "AzureWebJobsStorage__queueServiceUri": "the app has no queue triggers",
+    "REQUESTS_CA_BUNDLE": "a CA bundle for storage's certificate, read as requests reads it; Azure needs none",
+    "CURL_CA_BUNDLE": "the same, requests' other name for it",
 }
 
 
