@@ -24,8 +24,8 @@ from ..outputs.summary import lab_summary
 from .compression import Compressed, CompressingWriter, decompress
 from .http import Request, Response, accepts, json_response
 from .problems import HTTPProblem
+from .session_entity import Session
 from .signin_documents import DocumentsTooLarge, LinkTooLong, sign_in_documents
-from .store import Session
 
 DOWNLOAD_PATH = "/api/usermapping"
 CREDENTIALS_PATH = "/api/usermapping/credentials"
@@ -44,8 +44,9 @@ def written_user_mapping(generated: Generated) -> Compressed:
 
 def generation_details(generated: Generated, xml: Compressed, limit: int) -> tuple[dict, bytes]:
     """What a summary says that the stored session does not, kept with it to be said again later (all but
-    the preview, which is the stored XML's own first bytes); and the database import's entries as JSON (empty when the lab cannot be imported, or its JSON file would be
-    over ``limit``: the other import formats are written from it)."""
+    the preview, which is the stored XML's own first bytes); and the database import's entries as JSON
+    (empty when the lab cannot be imported, or its JSON file would be over ``limit``: the other import
+    formats are written from it)."""
     lab = generated.lab
     route = generated.database_route()
     sizes = download_sizes(generated, route, xml.size)

@@ -42,7 +42,8 @@ from .origin import STATE_CHANGING_METHODS, refuse_cross_origin
 from .problems import HTTPProblem, problem_document, problem_response, served_assets
 from .settings import SettingError, Settings
 from .storage import StorageUnavailable
-from .store import CLI_HINT, Session, SessionReplaced, SessionStore, SessionTooLarge
+from .session_entity import Session
+from .store import CLI_HINT, SessionReplaced, SessionStore, SessionTooLarge
 
 log = logging.getLogger("usermapper")
 

@@ -4,11 +4,7 @@ Layout (docs/architecture.md, "The storage layout"): one table per expiry hour, 
 (the UTC hour in which its sessions expire; the prefix is the table setting), each session under the keys
 its token names (``session_keys.py``), so a download is a point read in a known table. The sweep lists
 the prefix's tables and deletes each whose hour has wholly passed: a handful of requests however many
-sessions expired. The compressed XML, credentials and summary, and the lab as Guacamole's import entries
-(the other formats are written from them on download), one after another, are split into binary properties
-of at most 64 KiB (``Files0``..); ``Facts`` (JSON) says how long each is, and what the summary needs
-without reading them. Few properties, because the SDK's CPU grows with their number: 18 properties cost
-0.3 ms more a save and a read than 6.
+sessions expired. What one entity holds is ``session_entity.py``'s.
 
 Every entity carries ``SchemaVersion``; one written under another layout (or missing a property this
 version reads) is treated as no session at all, so the user is told to generate the file again; a token
@@ -28,11 +24,9 @@ from __future__ import annotations
 
 import enum
 import hmac
-import json
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from itertools import accumulate
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from azure.core import MatchConditions
@@ -44,13 +38,13 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
-from .compression import Compressed, decompress
+from .compression import Compressed
+from .session_entity import SCHEMA_VERSION, STORED_BYTES_LIMIT, Session, session_from, session_properties
 from .session_keys import (
     HOUR_FORMAT,
     LAST_HOUR,
     Cookie,
     Location,
-    cookie_value,
     keyed,
     locate,
     new_secret,
@@ -64,16 +58,7 @@ from .storage import StorageUnavailable, service_client, storage_errors
 log = logging.getLogger(__name__)
 
 HOUR = timedelta(hours=1)
-CHUNK_BYTES = 64 * 1024
-# Azure counts a binary property's raw bytes against the 1 MiB entity limit; Azurite counts the JSON
-# request body, where binary is base64 (4/3 larger). 11 chunks' worth (704 KiB, 939 KiB as base64) plus
-# the other properties fits both, in at most 11 chunk properties.
-STORED_BYTES_LIMIT = 11 * CHUNK_BYTES
 CLI_HINT = "python -m usermapper -i lab.yaml -o user-mapping.xml"
-# 1: before SchemaVersion, Summary chunks and tombstones; 2: before Import chunks; 3: one table for all hours;
-# 4: credentials cells a spreadsheet would run were written with a leading '; 5: no Secret, a token per upload;
-# 6: a property per fact and chunks per file (Xml0.., Credentials0..)
-SCHEMA_VERSION = 7
 ENDED, REPLACED = "ended", "replaced"
 TOMBSTONE_PROPERTIES = ["State", "Successor"]
 RETIRE_ATTEMPTS = 5  # conditional writes lost to a concurrent change before storage counts as unusable
@@ -107,46 +92,6 @@ class SessionTooLarge(Exception):
         self.xml_size = xml_size
         self.stored_bytes = stored_bytes
         self.limit = limit
-
-
-@dataclass(frozen=True)
-class Session:
-    """One stored file; times are timezone-aware UTC."""
-
-    token: str
-    created: datetime
-    expires: datetime
-    users: int
-    connections: int
-    xml_size: int
-    xml_sha256: str
-    xml_zstd: bytes = field(repr=False)
-    summary_zstd: bytes = field(repr=False)
-    credentials_zstd: bytes = field(repr=False, default=b"")
-    import_zstd: bytes = field(repr=False, default=b"")
-    secret: str = field(repr=False, default="")  # what proves a cookie was given this version of the file
-    etag: str = ""  # the entity's version, as storage gave it
-
-    @property
-    def cookie(self) -> str:
-        """What the session cookie holds: the token, the secret that lets it read the file, and the version
-        of the entity this browser saw, with which replacing or ending the session is one conditional write."""
-        return cookie_value(self.token, self.secret, self.etag)
-
-    def xml(self) -> bytes:
-        return decompress(self.xml_zstd)
-
-    def credentials(self) -> bytes:
-        """The credentials sheet (CSV) kept with the file."""
-        return decompress(self.credentials_zstd)
-
-    def summary(self) -> bytes:
-        """What the app said about the file when it was made (its JSON), to say it again after a reload."""
-        return decompress(self.summary_zstd)
-
-    def import_entries(self) -> bytes:
-        """The lab as Guacamole's import file in JSON (``outputs.import_files.import_json``), kept with the file."""
-        return decompress(self.import_zstd)
 
 
 @dataclass(frozen=True)
@@ -197,17 +142,15 @@ class SessionStore:
         Raises SessionTooLarge, before any request, when the compressed data cannot fit one entity.
         """
         import_zstd = imported.data if imported is not None else b""
-        stored_bytes = len(xml.data) + len(credentials.data) + len(summary.data) + len(import_zstd)
+        files = (xml.data, credentials.data, summary.data, import_zstd)
+        stored_bytes = sum(len(file) for file in files)
         if stored_bytes > STORED_BYTES_LIMIT:
             raise SessionTooLarge(xml.size, stored_bytes)
         created = self._clock().astimezone(timezone.utc)
         expires = created + self._lifetime
         secret = new_secret()
-        files = (xml.data, credentials.data, summary.data, import_zstd)
-        facts = {"created": created.isoformat(), "users": users, "connections": connections,
-                 "xml_size": xml.size, "xml_sha256": xml.sha256, "file_bytes": [len(file) for file in files]}
-        entity = {"SchemaVersion": SCHEMA_VERSION, "Secret": secret, "ExpiresAt": expires,
-                  "Facts": json.dumps(facts), **_chunked(b"".join(files))}
+        entity = session_properties(secret=secret, created=created, expires=expires, users=users,
+                                    connections=connections, xml=xml, files=files)
         cookie = parse_cookie(replacing) if replacing else None
         with storage_errors():
             etag = self._rewrite(cookie, expires, entity) if cookie else None
@@ -230,7 +173,7 @@ class SessionStore:
                 str(entity.get("Secret")).encode(), parsed.secret.encode()):  # as str, only ASCII compares
             return None
         try:
-            return _session(parsed.token, entity)
+            return session_from(parsed.token, entity)
         except (KeyError, TypeError, ValueError, RecursionError) as error:  # RecursionError: Facts nested deep
             log.warning("session stored under schema version %s cannot be read (%r): treated as gone",
                         entity.get("SchemaVersion", 1), error)
@@ -477,57 +420,6 @@ class SessionStore:
             raise StorageUnavailable(f"the table {table.table_name} is not there yet", retry_after=1) from error
 
 
-def _session(token: str, entity: Mapping) -> Session:
-    """The session an entity of the current layout holds; KeyError, TypeError or ValueError for any other
-    layout, or for chunks that do not add up to the files ``Facts`` counts."""
-    if entity.get("SchemaVersion") != SCHEMA_VERSION:
-        raise KeyError("SchemaVersion")
-    facts = json.loads(entity["Facts"])
-    sizes = [_count(size) for size in facts["file_bytes"]]
-    data = b"".join(entity[f"Files{index}"] for index in range(-(-sum(sizes) // CHUNK_BYTES)))
-    if len(data) != sum(sizes):
-        raise ValueError("the chunks do not hold the files")
-    ends = list(accumulate(sizes))
-    xml_zstd, credentials_zstd, summary_zstd, import_zstd = (
-        data[end - size:end] for end, size in zip(ends, sizes, strict=True))
-    return Session(
-        token=token,
-        created=_aware(datetime.fromisoformat(facts["created"])),
-        expires=entity["ExpiresAt"],
-        users=_count(facts["users"]),
-        connections=_count(facts["connections"]),
-        xml_size=_count(facts["xml_size"]),
-        xml_sha256=_text(facts["xml_sha256"]),
-        xml_zstd=xml_zstd,
-        summary_zstd=summary_zstd,
-        credentials_zstd=credentials_zstd,
-        import_zstd=import_zstd,
-        secret=entity["Secret"],
-        etag=entity.metadata["etag"],
-    )
-
-
-def _count(value: object) -> int:
-    """A length or count from ``Facts``; TypeError for anything but a whole number from 0 (a negative
-    length would cut the frames where no file ends, a size in a string fail only at download)."""
-    if type(value) is not int or value < 0:  # not isinstance: JSON's true is a bool, and a bool an int
-        raise TypeError(f"not a count: {value!r}")
-    return value
-
-
-def _text(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"not a string: {value!r}")
-    return value
-
-
-def _aware(moment: datetime) -> datetime:
-    """Session times are timezone-aware: a naive one fails when compared with one."""
-    if moment.tzinfo is None:
-        raise ValueError(f"a time without its zone: {moment.isoformat()}")
-    return moment
-
-
 def _entity(table: TableClient, partition: str, row: str, select: list[str] | None = None) -> dict | None:
     """The entity (only the ``select`` properties, and its etag, when given), or None when it or its
     whole table is not there."""
@@ -553,8 +445,3 @@ def _write_tombstone(table: TableClient, tombstone: dict, current: dict | None) 
 def _table_missing(error: ResourceNotFoundError) -> bool:
     """True if the 404 says the table is not there (rather than the entity)."""
     return error.response is not None and error.response.headers.get("x-ms-error-code") == "TableNotFound"
-
-
-def _chunked(data: bytes) -> dict:
-    starts = range(0, len(data), CHUNK_BYTES)
-    return {f"Files{index}": data[start:start + CHUNK_BYTES] for index, start in enumerate(starts)}
