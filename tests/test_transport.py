@@ -300,21 +300,19 @@ def test_bytes_after_a_complete_answer_are_never_read_as_the_next_request_s_answ
         assert second.content == b"fresh"
 
 
-def test_a_coding_that_only_ends_in_chunked_is_not_chunked():
+@pytest.mark.parametrize("answer, content", [
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: xchunked\r\nX-Then: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+     b"5\r\nhello\r\n0\r\n\r\n"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n5\r\nhello\r\n0\r\n\r\n", b"hello"),
+], ids=["a coding that only ends in chunked", "framed both chunked and by length"])
+def test_an_answer_framed_in_doubt_is_read_as_its_last_coding_says_and_its_connection_not_reused(answer, content):
     """Transfer-Encoding's last coding decides (RFC 9112 6.3): "xchunked" is not chunked, so the answer runs
-    until the server closes (here it does: the ScriptedServer closes after a head that holds "close")."""
-    answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: xchunked\r\nX-Then: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+    until the server closes (here it does: the ScriptedServer closes after a head that holds "close"); an
+    answer framed both ways is read chunked, and its connection, whichever framing the server meant, is
+    not trusted again."""
     with ScriptedServer(answer) as server:
         response, transport = send(server)
-    assert response.content == b"5\r\nhello\r\n0\r\n\r\n"
-    assert not any(transport._idle.values())
-
-
-def test_an_answer_framed_both_chunked_and_by_length_is_read_chunked_and_its_connection_not_reused():
-    answer = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
-    with ScriptedServer(answer) as server:
-        response, transport = send(server)
-    assert response.content == b"hello"
+    assert response.content == content
     assert not any(transport._idle.values())
 
 
