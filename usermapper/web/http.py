@@ -18,6 +18,7 @@ COOKIE_PATH = "/"
 LOCAL_COOKIE_NAME = "usermapper_session"
 LOCAL_COOKIE_PATH = "/api"
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+DEFAULT_PORTS = {"http": 80, "https": 443}  # a URL without a port means these
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from .http import Request
+from .http import DEFAULT_PORTS, Request
 from .problems import HTTPProblem
 
 STATE_CHANGING_METHODS = ("POST", "DELETE")
 SAME_ORIGIN_FETCH_SITES = ("same-origin", "none")
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def refuse_cross_origin(request: Request, allowed_origins: tuple[str, ...]) -> None:

@@ -39,9 +39,9 @@ from azure.core.rest import HttpRequest, HttpResponse
 from azure.core.utils import case_insensitive_dict
 
 from .connection import Answer, Connection, ProtocolError
+from .http import DEFAULT_PORTS
 
 IDLE_CONNECTIONS_KEPT = 16  # per origin: more than the threads that ever ask for one at once
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class KeptAliveTransport(HttpTransport):
